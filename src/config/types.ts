@@ -1,0 +1,58 @@
+/**
+ * The typed, immutable plugin configuration that `plugin_data` turns into. `src/config/build.ts` is the
+ * only producer; everything else reads it.
+ *
+ * @module
+ */
+
+/** The `experimental { sigstore { ... } }` block (parsed and validated; verification comes later). */
+export interface SigstoreConfig {
+  /** `skip_signature_verification_image_list`: image IDs (digests) that skip signature verification. */
+  readonly skipSignatureVerificationImageList: readonly string[];
+  /** `allowed_subjects_list`: OIDC issuer → subjects allowed to sign. */
+  readonly allowedSubjects: ReadonlyMap<string, readonly string[]>;
+  /** `rekor_url`: the Rekor transparency log (https only). */
+  readonly rekorUrl: string;
+  /** `enforce_sct`: require a certificate transparency timestamp. @default {true} */
+  readonly enforceSct: boolean;
+}
+
+/** The plugin configuration with every default applied. */
+export interface Config {
+  /** The agent's trust domain, from the core configuration. */
+  readonly trustDomain: string;
+  /** `disable_container_selectors`. */
+  readonly disableContainerSelectors: boolean;
+  /** `kubelet_read_only_port`; 0 when unset. When > 0 the kubelet is reached over plain HTTP. */
+  readonly kubeletReadOnlyPort: number;
+  /** `kubelet_secure_port`, 10250 by default; used only when the read-only port is 0. */
+  readonly kubeletSecurePort: number;
+  /** `kubelet_ca_path`. */
+  readonly kubeletCaPath: string;
+  /** `skip_kubelet_verification`. */
+  readonly skipKubeletVerification: boolean;
+  /** `token_path`. */
+  readonly tokenPath: string;
+  /** `certificate_path`; "" when unset. */
+  readonly certificatePath: string;
+  /** `private_key_path`; "" when unset. */
+  readonly privateKeyPath: string;
+  /** `use_anonymous_authentication`. */
+  readonly useAnonymousAuthentication: boolean;
+  /** `node_name_env`, `MY_NODE_NAME` by default. */
+  readonly nodeNameEnv: string;
+  /** The effective node name: `node_name`, else the value of the `node_name_env` variable, else "". */
+  readonly nodeName: string;
+  /** `max_poll_attempts`, 60 by default. */
+  readonly maxPollAttempts: number;
+  /** `poll_retry_interval` in milliseconds, 500 by default. */
+  readonly pollRetryIntervalMs: number;
+  /** `reload_interval` in milliseconds, 60000 by default. */
+  readonly reloadIntervalMs: number;
+  /** `use_new_container_locator`, true by default. */
+  readonly useNewContainerLocator: boolean;
+  /** `verbose_container_locator_logs`, false by default. */
+  readonly verboseContainerLocatorLogs: boolean;
+  /** `experimental.sigstore`, when the block is present. */
+  readonly sigstore: SigstoreConfig | null;
+}

@@ -1,0 +1,40 @@
+/**
+ * The contract between the gRPC edge (`src/plugin/server.ts`) and the attestor behind it. The server only
+ * translates wire messages and maps {@linkcode AttestorError} codes to gRPC statuses; everything else lives
+ * behind this interface.
+ *
+ * @module
+ */
+
+/** `spire.service.common.config.v1.CoreConfiguration`. */
+export interface CoreConfiguration {
+  /** The agent's trust domain name (no `spiffe://`). */
+  readonly trustDomain: string;
+}
+
+/** What `Validate` answers. */
+export interface ValidationResult {
+  /** True when the configuration would be accepted. */
+  readonly valid: boolean;
+  /** One note per problem, each naming the key (and line, for HCL syntax). */
+  readonly notes: readonly string[];
+}
+
+/** The plugin as the gRPC services see it. Methods throw `AttestorError`. */
+export interface AttestorPlugin {
+  /**
+   * Parses and applies `plugin_data`. On failure throws `AttestorError("INVALID_ARGUMENT")` listing every
+   * problem, and the previous configuration stays in force.
+   */
+  configure(hcl: string, core: CoreConfiguration | null): Promise<void>;
+  /** Checks a configuration without applying anything and without touching files or the network. */
+  validate(hcl: string, core: CoreConfiguration | null): ValidationResult;
+  /**
+   * Attests `pid`: selector values (without the `k8s:` type), sorted and de-duplicated; `[]` when the
+   * process is not in a container. Throws `FAILED_PRECONDITION "not configured"` before a successful
+   * configure.
+   */
+  attest(pid: number, signal: AbortSignal): Promise<string[]>;
+  /** Releases resources before unload. */
+  deinit(): Promise<void>;
+}
