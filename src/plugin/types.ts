@@ -38,3 +38,20 @@ export interface AttestorPlugin {
   /** Releases resources before unload. */
   deinit(): Promise<void>;
 }
+
+/**
+ * The attestation machinery behind a configured plugin (locator + kubelet fetcher + selector core). The
+ * plugin keeps one runtime for its lifetime and hands it each accepted configuration.
+ */
+export interface AttestorRuntime {
+  /**
+   * Applies a validated configuration (builds kubelet credentials, locator, ...). Throws
+   * `AttestorError("INVALID_ARGUMENT")` when it cannot (e.g. an unreadable CA file); the previous
+   * configuration then stays in force.
+   */
+  apply(config: import("../config/types.ts").Config): Promise<void>;
+  /** Attests `pid` with the configuration last applied. */
+  attest(pid: number, signal: AbortSignal): Promise<string[]>;
+  /** Stops background work and releases resources. Idempotent. */
+  close(): Promise<void>;
+}
