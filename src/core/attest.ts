@@ -1,0 +1,284 @@
+/**
+ * The attestor core: PID → (pod UID, container ID) → the pod and container in the kubelet's pod list →
+ * selector values. Platform-independent: it sees the system only through a {@linkcode ContainerLocator} and
+ * a {@linkcode PodListSource}, and owns no timers (the fetcher spaces the attempts).
+ *
+ * @module
+ */
+
+import { AttestorError, toAttestorError } from "../errors.ts";
+import type { Config } from "../config/types.ts";
+import type { ContainerMatch, PodInfo, PodListSnapshot, PodListSource } from "../kubelet/types.ts";
+import type { Logger } from "../log.ts";
+import type { ContainerLocator } from "../platform/types.ts";
+import { buildSelectors } from "./selectors.ts";
+
+/** The configuration the core reads. */
+export type AttestCoreConfig = Pick<Config, "maxPollAttempts" | "disableContainerSelectors">;
+
+/** What {@linkcode createAttestCore} needs. */
+export interface AttestCoreDeps {
+  /** Turns a PID into (pod UID, container ID). */
+  readonly locator: ContainerLocator;
+  /** The shared, versioned pod-list fetcher. */
+  readonly pods: PodListSource;
+  /** Where retry and give-up diagnostics go. */
+  readonly logger: Logger;
+  /** `max_poll_attempts` and `disable_container_selectors`. */
+  readonly config: AttestCoreConfig;
+}
+
+/** What a successful match looked like, for callers that explain the pipeline (the CLI). */
+export interface AttestResult {
+  /** Sorted unique selector values. */
+  readonly selectors: string[];
+  /** The locator's answer. */
+  readonly podUid: string | null;
+  /** The locator's container ID; `null` when the process is not in a container (no selectors). */
+  readonly containerId: string | null;
+  /** The matched pod, or `null` when not in a container. */
+  readonly pod: PodInfo | null;
+  /**
+   * The matched container and its list, or `null` when not in a container or when
+   * `disable_container_selectors` matched the pod before its container was listed.
+   */
+  readonly container: ContainerMatch | null;
+  /** How many pod lists were examined (1-based). 0 when not in a container. */
+  readonly attempts: number;
+}
+
+/** The attestor core. */
+export interface AttestCore {
+  /**
+   * Attests `pid`: the selector values, sorted and de-duplicated; `[]` when the process is not in a container.
+   *
+   * @param pid The process ID.
+   * @param signal The call's cancellation and deadline.
+   * @throws {AttestorError} See {@linkcode createAttestCore}.
+   */
+  attest(pid: number, signal?: AbortSignal): Promise<string[]>;
+  /** As {@linkcode AttestCore.attest}, with the locator result and the matched pod and container. */
+  attestDetailed(pid: number, signal?: AbortSignal): Promise<AttestResult>;
+}
+
+/**
+ * The error for an aborted call: `DEADLINE_EXCEEDED "context deadline exceeded"` when the signal's reason is
+ * a `TimeoutError` (as `AbortSignal.timeout` gives), the reason itself when it is an `AttestorError`, else
+ * `CANCELLED "context canceled"`.
+ *
+ * @param signal An aborted signal.
+ * @returns The error to throw.
+ */
+export function abortError(signal: AbortSignal): AttestorError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof AttestorError) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded", { cause: reason });
+  }
+  return new AttestorError("CANCELLED", "context canceled", { cause: reason });
+}
+
+/** Settles with `promise`, or rejects with {@linkcode abortError} as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {}); // the abandoned operation may still reject later
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(abortError(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** The outcome of looking at one snapshot. */
+type Lookup =
+  | { readonly found: true; readonly pod: PodInfo; readonly container: ContainerMatch | null }
+  | { readonly found: false };
+
+const NOT_FOUND: Lookup = { found: false };
+
+/**
+ * The match for one pod among `matches` (all of the same pod): the first regular container, else the first
+ * init container (upstream's order), else the first ephemeral one.
+ */
+function bestInPod(matches: readonly ContainerMatch[]): ContainerMatch {
+  return matches.find((m) => m.kind === "container") ?? matches.find((m) => m.kind === "init") ?? matches[0];
+}
+
+function ephemeralDenied(match: ContainerMatch, containerId: string): AttestorError {
+  return new AttestorError(
+    "PERMISSION_DENIED",
+    `ephemeral containers are not attested: container ID ${JSON.stringify(containerId)} is the ephemeral ` +
+      `container ${JSON.stringify(match.status.name)} of pod ` +
+      `${JSON.stringify(`${match.pod.namespace}/${match.pod.name}`)} (UID ${JSON.stringify(match.pod.uid)})`,
+  );
+}
+
+function decodeError(uid: string, reason: string): AttestorError {
+  return new AttestorError(
+    "UNAVAILABLE",
+    `unable to decode pod info from kubelet response: pod ${JSON.stringify(uid)}: ${reason}`,
+  );
+}
+
+/**
+ * Creates the attestor core.
+ *
+ * Flow: locate the PID (no container ID → `[]`, success); then, up to `maxPollAttempts` times, take a pod list
+ * newer than the last one seen (`fetchNext(afterVersion)`; the fetcher spaces the requests by
+ * `poll_retry_interval`) and look for the pod and container:
+ *
+ * - **Pod UID known** (from the cgroup path): only the pod with exactly that `metadata.uid` is examined; the
+ *   container must be in *that* pod (exact container ID, `containerStatuses` first, then
+ *   `initContainerStatuses`). The same ID under another pod is not a match.
+ * - **Pod UID unknown** (static pods under the new locator, cri-o, Windows): every pod holding the exact
+ *   container ID is considered; more than one → `INTERNAL "two pods found with same container Id"`.
+ * - A pod that has to be examined but could not be decoded (see `invalidPods`; without a pod UID that is every
+ *   pod) → `UNAVAILABLE "unable to decode pod info from kubelet response: pod "<uid>": <reason>"` at once.
+ * - Found → pod selectors plus container selectors (pod selectors only with `disableContainerSelectors`).
+ * - `disableContainerSelectors` with a known pod UID: the pod's selectors as soon as the pod is listed, even
+ *   before its container is (upstream's postStart/Istio workaround).
+ * - Not found → retry with a newer list. After the last attempt: `UNAVAILABLE` with the kubelet error when that
+ *   attempt's fetch failed, else `DEADLINE_EXCEEDED "no selectors found after max poll attempts (pod UID
+ *   "<uid>", container ID "<cid>", <n> attempts)"`. Fetch errors other than `UNAVAILABLE` (for example a
+ *   closed fetcher) end the call at once.
+ * - The signal is honoured while locating and while waiting for a list: `CANCELLED "context canceled"`, or
+ *   `DEADLINE_EXCEEDED "context deadline exceeded"` for a timeout (see {@linkcode abortError}).
+ * - Pod phase and readiness are not looked at (as upstream): pending, succeeded and failed pods match when
+ *   the kubelet lists a matching container ID.
+ *
+ * **Ephemeral containers** (a deliberate departure from upstream, which never searches
+ * `ephemeralContainerStatuses`, so a `kubectl debug` container polls for ~30 s and then fails, or, with
+ * `disable_container_selectors`, silently receives the pod's identity): a container ID found only in a pod's
+ * `ephemeralContainerStatuses` fails at once with `PERMISSION_DENIED "ephemeral containers are not attested:
+ * …"`, naming the pod and container, also under `disableContainerSelectors`. An ephemeral container is
+ * injected into a running pod by whoever may patch `pods/ephemeralcontainers`, with any image and command;
+ * giving it the workload's identity would let a debugging session impersonate the workload, and denying it
+ * is the fail-closed choice. Failing fast (instead of polling to a timeout) tells the operator why. The one
+ * case this cannot catch is `disableContainerSelectors` with a known pod UID *before* the kubelet lists the
+ * ephemeral container's status: the pod is then matched by UID alone, exactly as upstream does.
+ *
+ * @example With fakes
+ * ```ts
+ * import { createAttestCore } from "./attest.ts";
+ * import { nullLogger } from "../log.ts";
+ * const core = createAttestCore({
+ *   locator: { locate: () => Promise.resolve({ podUid: null, containerId: null }) },
+ *   pods: { fetchNext: () => Promise.reject(new Error("not called")) },
+ *   logger: nullLogger,
+ *   config: { maxPollAttempts: 60, disableContainerSelectors: false },
+ * });
+ * console.assert((await core.attest(1)).length === 0); // not in a container
+ * ```
+ *
+ * @param deps The locator, the pod-list source, a logger and the configuration.
+ * @returns The core.
+ */
+export function createAttestCore(deps: AttestCoreDeps): AttestCore {
+  const { locator, pods, logger, config } = deps;
+  const maxAttempts = Math.max(1, Math.floor(config.maxPollAttempts));
+  const disableContainerSelectors = config.disableContainerSelectors;
+
+  function lookUp(snapshot: PodListSnapshot, podUid: string | null, containerId: string): Lookup {
+    const candidates = snapshot.containersById.get(containerId) ?? [];
+    if (podUid !== null) {
+      const reason = snapshot.invalidPods.get(podUid);
+      if (reason !== undefined) throw decodeError(podUid, reason);
+      const pod = snapshot.podsByUid.get(podUid);
+      if (!pod) return NOT_FOUND;
+      const inPod = candidates.filter((m) => m.pod.uid === podUid);
+      if (inPod.length > 0) {
+        const match = bestInPod(inPod);
+        if (match.kind === "ephemeral") throw ephemeralDenied(match, containerId);
+        return { found: true, pod, container: match };
+      }
+      return disableContainerSelectors ? { found: true, pod, container: null } : NOT_FOUND;
+    }
+
+    // Without a pod UID every pod is a candidate, so one undecodable pod anywhere fails closed (as upstream).
+    for (const [uid, reason] of snapshot.invalidPods) throw decodeError(uid, reason);
+    const byPod = new Map<string, ContainerMatch[]>();
+    for (const match of candidates) {
+      const list = byPod.get(match.pod.uid);
+      if (list) list.push(match);
+      else byPod.set(match.pod.uid, [match]);
+    }
+    if (byPod.size > 1) {
+      logger.warn("Two pods found with same container Id", {
+        container_id: containerId,
+        pod_uids: [...byPod.keys()].join(","),
+      });
+      throw new AttestorError("INTERNAL", "two pods found with same container Id");
+    }
+    for (const matches of byPod.values()) {
+      const match = bestInPod(matches);
+      if (match.kind === "ephemeral") throw ephemeralDenied(match, containerId);
+      return { found: true, pod: match.pod, container: match };
+    }
+    return NOT_FOUND;
+  }
+
+  async function attestDetailed(pid: number, signal?: AbortSignal): Promise<AttestResult> {
+    if (signal?.aborted) throw abortError(signal);
+    const location = await raceAbort(locator.locate(pid, signal), signal);
+    const { podUid, containerId } = location;
+    if (containerId === null) {
+      return { selectors: [], podUid, containerId, pod: null, container: null, attempts: 0 };
+    }
+    const log = logger.with({ pod_uid: podUid ?? "", container_id: containerId });
+
+    let version = 0;
+    for (let attempt = 1;; attempt++) {
+      let snapshot: PodListSnapshot | null = null;
+      let fetchError: AttestorError | null = null;
+      try {
+        snapshot = await raceAbort(pods.fetchNext(version, signal), signal);
+        version = Math.max(version, snapshot.version);
+      } catch (err) {
+        if (signal?.aborted) throw abortError(signal);
+        fetchError = toAttestorError(err, "UNAVAILABLE");
+        if (fetchError.code !== "UNAVAILABLE") throw fetchError;
+      }
+
+      if (snapshot) {
+        const result = lookUp(snapshot, podUid, containerId);
+        if (result.found) {
+          const { pod, container } = result;
+          const selectors = buildSelectors(pod, disableContainerSelectors ? null : container?.status ?? null);
+          return { selectors, podUid, containerId, pod, container, attempts: attempt };
+        }
+      }
+
+      if (attempt >= maxAttempts) {
+        if (fetchError) {
+          log.warn("Unable to get pod list; giving up", { attempt, error: fetchError.message });
+          throw fetchError;
+        }
+        log.warn("Container id not found; giving up", { attempt });
+        throw new AttestorError(
+          "DEADLINE_EXCEEDED",
+          `no selectors found after max poll attempts (pod UID ${
+            podUid === null ? "unknown" : JSON.stringify(podUid)
+          }, container ID ${JSON.stringify(containerId)}, ${attempt} attempts)`,
+        );
+      }
+      if (fetchError) {
+        log.warn("Unable to get pod list; will retry after backoff", { attempt, error: fetchError.message });
+      } else {
+        log.debug("Container id not found; will retry after backoff", { attempt });
+      }
+    }
+  }
+
+  return {
+    attestDetailed,
+    async attest(pid, signal) {
+      return (await attestDetailed(pid, signal)).selectors;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Fakes for the attestor core's system edges (the kubelet pod-list source and the container locator), and a
+ * capturing logger. Test-only.
+ *
+ * @module
+ */
+
+import { AttestorError } from "../../src/errors.ts";
+import { parsePodList } from "../../src/kubelet/pods.ts";
+import type { PodListSnapshot, PodListSource } from "../../src/kubelet/types.ts";
+import type { LogFields, Logger } from "../../src/log.ts";
+import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
+
+const FIXTURES = new URL("../testdata/pods/", import.meta.url);
+
+/** Reads a pod-list fixture body from tests/testdata/pods/. */
+export function fixture(name: string): string {
+  return Deno.readTextFileSync(new URL(name, FIXTURES));
+}
+
+/** Returns `body` after `edit` mutated its parsed JSON (for "the same list, one refresh later"). */
+export function editBody(body: string, edit: (list: { items: Record<string, unknown>[] }) => void): string {
+  const list = JSON.parse(body);
+  edit(list);
+  return JSON.stringify(list);
+}
+
+/**
+ * One response of the fake kubelet: a body, an error the fetch fails with, or `"hang"` (never answers;
+ * rejects only when the caller's signal aborts).
+ */
+export type FakeStep = string | Error | "hang";
+
+/**
+ * A pod-list source that serves `steps` in order (the last one repeats). Each successful fetch gets the next
+ * version, so every answer is newer than the caller's `afterVersion`, as the real fetcher guarantees.
+ */
+export class FakePodList implements PodListSource {
+  /** The `afterVersion` of every call, in order. */
+  readonly calls: number[] = [];
+  #steps: FakeStep[];
+  #version = 0;
+  /** Abort listeners currently registered by hanging calls. */
+  pendingListeners = 0;
+
+  constructor(steps: FakeStep[]) {
+    if (steps.length === 0) throw new RangeError("FakePodList needs at least one step");
+    this.#steps = steps;
+  }
+
+  fetchNext(afterVersion: number, signal?: AbortSignal): Promise<PodListSnapshot> {
+    this.calls.push(afterVersion);
+    const step = this.#steps[Math.min(this.calls.length - 1, this.#steps.length - 1)];
+    if (step === "hang") {
+      return new Promise((_resolve, reject) => {
+        if (!signal) return; // never settles; tests always pass a signal with "hang"
+        const onAbort = () => {
+          this.pendingListeners--;
+          reject(signal.reason);
+        };
+        this.pendingListeners++;
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+    if (step instanceof Error) return Promise.reject(step);
+    this.#version = Math.max(this.#version, afterVersion) + 1;
+    try {
+      return Promise.resolve(parsePodList(step, this.#version));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+/** A locator that answers with a fixed location (or error) and records its calls. */
+export class FakeLocator implements ContainerLocator {
+  readonly pids: number[] = [];
+  #answer: ContainerLocation | Error | "hang";
+
+  constructor(answer: ContainerLocation | Error | "hang") {
+    this.#answer = answer;
+  }
+
+  locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
+    this.pids.push(pid);
+    const answer = this.#answer;
+    if (answer === "hang") {
+      return new Promise((_resolve, reject) => {
+        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    }
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+  }
+}
+
+/** One captured log line. */
+export interface LogLine {
+  level: string;
+  message: string;
+  fields: LogFields;
+}
+
+/** A logger that keeps every line in `lines`. */
+export function capturingLogger(lines: LogLine[], base: LogFields = {}): Logger {
+  const emit = (level: string) => (message: string, fields?: LogFields) => {
+    lines.push({ level, message, fields: { ...base, ...fields } });
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    with: (fields) => capturingLogger(lines, { ...base, ...fields }),
+  };
+}
+
+/** The kubelet error the fetcher would raise. */
+export function kubeletError(text = "unable to perform request: connection refused"): AttestorError {
+  return new AttestorError("UNAVAILABLE", text);
+}
