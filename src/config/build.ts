@@ -1,0 +1,531 @@
+/**
+ * Builds the immutable {@linkcode Config} from `plugin_data` text and the agent's core configuration,
+ * collecting every problem at once. Used by both Configure and Validate, so it has no side effects:
+ * it reads no files and touches no network; it only reads the environment variable that holds the
+ * node name (through an injectable `getenv`).
+ *
+ * @module
+ */
+
+import type { CoreConfiguration } from "../plugin/types.ts";
+import type { Config, SigstoreConfig } from "./types.ts";
+import { type ConfigEntry, type ConfigNode, type ConfigObject, parseConfigText } from "./hcl.ts";
+import { childKeys } from "./keys.ts";
+import { goTimeQuote, parseGoDuration } from "./duration.ts";
+import { parseGoInt } from "./go_int.ts";
+
+/** Options of {@linkcode buildConfig}. */
+export interface BuildConfigOptions {
+  /**
+   * Reads an environment variable (for the node name). Defaults to `Deno.env.get`; a missing env
+   * permission counts as "unset".
+   */
+  getenv?: (name: string) => string | undefined;
+}
+
+/** What {@linkcode buildConfig} returns: a config when there is no problem, otherwise every problem. */
+export interface BuildResult {
+  /** The configuration, or null when `problems` is not empty. */
+  config: Config | null;
+  /** One human-readable string per problem, each naming the key (and line/column for syntax errors). */
+  problems: string[];
+}
+
+const DEFAULT_SECURE_PORT = 10250;
+const DEFAULT_CA_PATH = "/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+const DEFAULT_TOKEN_PATH = "/run/secrets/kubernetes.io/serviceaccount/token";
+const DEFAULT_NODE_NAME_ENV = "MY_NODE_NAME";
+const DEFAULT_MAX_POLL_ATTEMPTS = 60;
+const DEFAULT_POLL_RETRY_MS = 500;
+const DEFAULT_RELOAD_MS = 60_000;
+/** The longest interval a JS timer can wait (2^31-1 ms, about 24.8 days); longer ones would fire at once. */
+const MAX_INTERVAL_MS = 2_147_483_647;
+const TRUST_DOMAIN_RE = /^[a-z0-9._-]+$/;
+const DNS_NAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A {@linkcode ReadonlyMap} that really is read-only: no `set`, `delete` or `clear`, and frozen. */
+class ImmutableMap<K, V> implements ReadonlyMap<K, V> {
+  readonly #map: Map<K, V>;
+  constructor(entries: Iterable<readonly [K, V]>) {
+    this.#map = new Map(entries);
+    Object.freeze(this);
+  }
+  get size(): number {
+    return this.#map.size;
+  }
+  get(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+  has(key: K): boolean {
+    return this.#map.has(key);
+  }
+  forEach(cb: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    this.#map.forEach((v, k) => cb.call(thisArg, v, k, this));
+  }
+  entries(): MapIterator<[K, V]> {
+    return this.#map.entries();
+  }
+  keys(): MapIterator<K> {
+    return this.#map.keys();
+  }
+  values(): MapIterator<V> {
+    return this.#map.values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.#map.entries();
+  }
+  get [Symbol.toStringTag](): string {
+    return "ImmutableMap";
+  }
+}
+
+function defaultGetenv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission (or an invalid name): treat as unset
+  }
+}
+
+/** Describes a node's type for "expected X, got Y" messages. */
+function describe(node: ConfigNode): string {
+  switch (node.kind) {
+    case "string":
+      return "a string";
+    case "number":
+      return /^-?\d+$/.test(node.text) ? "an integer" : `a non-integer number (${node.text})`;
+    case "bool":
+      return "a bool";
+    case "null":
+      return "null";
+    case "list":
+      return "a list";
+    case "object":
+      return "a block";
+  }
+}
+
+/** Quotes a user value for a message (JSON style, shortened). */
+function quoteValue(s: string): string {
+  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s);
+}
+
+/** The keys found in one block: known keys (lowercased) → their single value. */
+type Level = Map<string, ConfigNode>;
+
+/**
+ * Reads one block level: reports unknown keys (sorted, as written) and keys given more than once
+ * (case-insensitively), and returns the value of every known key given exactly once.
+ */
+function readLevel(obj: ConfigObject, path: string, problems: string[]): Level {
+  const known = new Set(childKeys(path));
+  const seen = new Map<string, ConfigEntry[]>();
+  const unknown = new Set<string>();
+  for (const entry of obj.entries) {
+    const lower = entry.key.toLowerCase();
+    if (!known.has(lower)) {
+      unknown.add(entry.key);
+      continue;
+    }
+    const list = seen.get(lower) ?? [];
+    list.push(entry);
+    seen.set(lower, list);
+  }
+  if (unknown.size > 0) {
+    const names = [...unknown].sort().join(",");
+    problems.push(
+      path === ""
+        ? `unknown configurations detected: ${names}`
+        : `unknown configurations detected in ${path}: ${names}`,
+    );
+  }
+  const level: Level = new Map();
+  for (const name of known) {
+    const entries = seen.get(name);
+    if (!entries) continue;
+    if (entries.length > 1) {
+      problems.push(`${path === "" ? "" : `${path}.`}${name} is set more than once`);
+      continue;
+    }
+    level.set(name, entries[0].value);
+  }
+  return level;
+}
+
+/** Typed readers for one level; each records a problem naming the key and returns undefined on error. */
+class LevelReader {
+  constructor(readonly level: Level, readonly path: string, readonly problems: string[]) {}
+
+  key(name: string): string {
+    return this.path === "" ? name : `${this.path}.${name}`;
+  }
+
+  has(name: string): boolean {
+    return this.level.has(name);
+  }
+
+  wrongType(name: string, expected: string, node: ConfigNode): undefined {
+    this.problems.push(`${this.key(name)}: expected ${expected}, got ${describe(node)}`);
+    return undefined;
+  }
+
+  bool(name: string): boolean | undefined {
+    const node = this.level.get(name);
+    if (node === undefined) return undefined;
+    if (node.kind === "bool") return node.value;
+    return this.wrongType(name, "a bool (true or false)", node);
+  }
+
+  /** An int: a number literal or a quoted integer (Go `ParseInt` base 0). */
+  int(name: string): bigint | undefined {
+    const node = this.level.get(name);
+    if (node === undefined) return undefined;
+    if (node.kind === "number") {
+      if (/^-?\d+$/.test(node.text)) return BigInt(node.text);
+      return this.wrongType(name, "an integer", node);
+    }
+    if (node.kind === "string") {
+      const r = parseGoInt(node.value);
+      if (r.ok) return r.value;
+      this.problems.push(`${this.key(name)}: expected an integer: ${r.error}`);
+      return undefined;
+    }
+    return this.wrongType(name, "an integer", node);
+  }
+
+  /** A string: a string, or an integer literal taken as its text (as HCL v1 does). */
+  string(name: string): string | undefined {
+    const node = this.level.get(name);
+    if (node === undefined) return undefined;
+    if (node.kind === "string") return node.value;
+    if (node.kind === "number" && /^-?\d+$/.test(node.text)) return node.text;
+    return this.wrongType(name, "a string", node);
+  }
+
+  /** A path: a string without NUL characters; "" means unset. */
+  path_(name: string): string | undefined {
+    const s = this.string(name);
+    if (s !== undefined && s.includes("\0")) {
+      this.problems.push(`${this.key(name)}: contains a NUL character`);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** A block: returns the object, or undefined when absent or of the wrong type. */
+  block(name: string): ConfigObject | undefined {
+    const node = this.level.get(name);
+    if (node === undefined) return undefined;
+    if (node.kind === "object") return node;
+    return this.wrongType(name, "a block", node);
+  }
+
+  /** A list of non-empty strings. */
+  stringList(name: string): string[] | undefined {
+    const node = this.level.get(name);
+    if (node === undefined) return undefined;
+    return readStringList(node, this.key(name), this.problems);
+  }
+}
+
+function readStringList(node: ConfigNode, key: string, problems: string[]): string[] | undefined {
+  if (node.kind !== "list") {
+    problems.push(`${key}: expected a list of strings, got ${describe(node)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  let ok = true;
+  node.items.forEach((item, i) => {
+    if (item.kind !== "string") {
+      problems.push(`${key}[${i}]: expected a string, got ${describe(item)}`);
+      ok = false;
+    } else if (item.value === "") {
+      problems.push(`${key}[${i}]: must not be empty`);
+      ok = false;
+    } else {
+      out.push(item.value);
+    }
+  });
+  return ok ? out : undefined;
+}
+
+/** Reads a duration key into milliseconds (> 0, at most {@linkcode MAX_INTERVAL_MS}). */
+function readDuration(r: LevelReader, name: string, label: string, defaultMs: number): number | undefined {
+  const text = r.string(name);
+  if (text === undefined || text === "") return r.has(name) && text === undefined ? undefined : defaultMs;
+  const d = parseGoDuration(text);
+  if (!d.ok) {
+    r.problems.push(`unable to parse ${label}: ${d.error}`);
+    return undefined;
+  }
+  if (d.nanoseconds <= 0n) {
+    r.problems.push(`${name} must be greater than zero, got ${goTimeQuote(text)}`);
+    return undefined;
+  }
+  const ms = Number(d.nanoseconds) / 1e6;
+  if (ms > MAX_INTERVAL_MS) {
+    r.problems.push(`${name} must be at most 596h31m23.647s, got ${goTimeQuote(text)}`);
+    return undefined;
+  }
+  return ms;
+}
+
+function readPort(r: LevelReader, name: string): number | undefined {
+  const v = r.int(name);
+  if (v === undefined) return undefined;
+  if (v < 1n || v > 65535n) {
+    r.problems.push(`${name} must be between 1 and 65535, got ${v}`);
+    return undefined;
+  }
+  return Number(v);
+}
+
+/** Validates the Rekor URL like SPIRE does (https only, a host required); never echoes the URL. */
+function checkRekorUrl(url: string | undefined, key: string, problems: string[]): string | undefined {
+  if (url === undefined || url === "") {
+    problems.push(`${key}: missing Rekor URL (required when the sigstore block is present)`);
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problems.push(`${key}: failed to set Rekor URL: failed parsing rekor URI: not a valid URL`);
+    return undefined;
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (scheme !== "https") {
+    problems.push(`${key}: failed to set Rekor URL: invalid rekor URL Scheme ${quoteValue(scheme)}`);
+    return undefined;
+  }
+  if (parsed.hostname === "" || !/^https:\/\/[^/?#]/i.test(url)) {
+    problems.push(`${key}: failed to set Rekor URL: host is required on rekor URL`);
+    return undefined;
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    problems.push(`${key}: failed to set Rekor URL: the URL must not contain credentials`);
+    return undefined;
+  }
+  return url;
+}
+
+function readSigstore(r: LevelReader): SigstoreConfig | undefined {
+  const problems = r.problems;
+  const before = problems.length;
+  const skip = r.stringList("skip_signature_verification_image_list") ?? [];
+  const subjects = new Map<string, readonly string[]>();
+  const subjectsNode = r.block("allowed_subjects_list");
+  if (subjectsNode) {
+    const key = r.key("allowed_subjects_list");
+    const counts = new Map<string, number>();
+    for (const e of subjectsNode.entries) counts.set(e.key, (counts.get(e.key) ?? 0) + 1);
+    for (const [issuer, n] of counts) {
+      const ik = `${key}[${quoteValue(issuer)}]`;
+      if (issuer === "") problems.push(`${key}: an issuer must not be empty`);
+      else if (n > 1) problems.push(`${ik} is set more than once`);
+    }
+    for (const e of subjectsNode.entries) {
+      if (e.key === "" || counts.get(e.key)! > 1) continue;
+      const list = readStringList(e.value, `${key}[${quoteValue(e.key)}]`, problems);
+      if (list) subjects.set(e.key, Object.freeze(list));
+    }
+  }
+  const rekorUrl = checkRekorUrl(r.string("rekor_url"), r.key("rekor_url"), problems);
+  const enforceSct = r.bool("enforce_sct") ?? true;
+  if (problems.length > before || rekorUrl === undefined) return undefined;
+  const sorted = [...subjects.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.freeze({
+    skipSignatureVerificationImageList: Object.freeze(skip),
+    allowedSubjects: new ImmutableMap(sorted),
+    rekorUrl,
+    enforceSct,
+  });
+}
+
+/** True for a DNS name or an IP literal that can safely go into a URL's host part. */
+function isValidHost(name: string): boolean {
+  if (DNS_NAME_RE.test(name)) return true;
+  if (/^[0-9A-Fa-f:.]+$/.test(name) && name.includes(":")) {
+    try {
+      return new URL(`https://[${name}]/`).hostname !== "";
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+function checkCore(core: CoreConfiguration | null, problems: string[]): string {
+  if (core === null) return "";
+  const td = core.trustDomain;
+  if (typeof td !== "string" || td === "") {
+    problems.push("server core configuration must contain trust_domain");
+    return "";
+  }
+  if (!TRUST_DOMAIN_RE.test(td)) {
+    problems.push(
+      "server core configuration trust_domain is malformed: trust domain characters are limited to " +
+        "lowercase letters, numbers, dots, dashes, and underscores",
+    );
+    return "";
+  }
+  return td;
+}
+
+function build(hcl: string, core: CoreConfiguration | null, getenv: (name: string) => string | undefined) {
+  const problems: string[] = [];
+  const trustDomain = checkCore(core, problems);
+  const parsed = parseConfigText(hcl);
+  if (!parsed.ok) {
+    problems.push(parsed.problem);
+    return { config: null, problems };
+  }
+  const top = readLevel(parsed.root, "", problems);
+  const r = new LevelReader(top, "", problems);
+
+  // Blocks first, so unknown keys at every level are reported together, before value problems.
+  let sigstoreReader: LevelReader | undefined;
+  const experimental = r.block("experimental");
+  if (experimental) {
+    const er = new LevelReader(readLevel(experimental, "experimental", problems), "experimental", problems);
+    const block = er.block("sigstore");
+    const path = "experimental.sigstore";
+    if (block) sigstoreReader = new LevelReader(readLevel(block, path, problems), path, problems);
+  }
+
+  const disableContainerSelectors = r.bool("disable_container_selectors") ?? false;
+  const readOnlyPort = readPort(r, "kubelet_read_only_port");
+  const securePort = readPort(r, "kubelet_secure_port");
+  const kubeletCaPath = r.path_("kubelet_ca_path");
+  const skipKubeletVerification = r.bool("skip_kubelet_verification") ?? false;
+  const tokenPath = r.path_("token_path");
+  const certificatePath = r.path_("certificate_path");
+  const privateKeyPath = r.path_("private_key_path");
+  const useAnonymousAuthentication = r.bool("use_anonymous_authentication") ?? false;
+  const nodeNameEnvRaw = r.string("node_name_env");
+  const nodeNameRaw = r.string("node_name");
+  const maxPollRaw = r.int("max_poll_attempts");
+  const pollRetryIntervalMs = readDuration(
+    r,
+    "poll_retry_interval",
+    "poll retry interval",
+    DEFAULT_POLL_RETRY_MS,
+  );
+  const reloadIntervalMs = readDuration(r, "reload_interval", "reload interval", DEFAULT_RELOAD_MS);
+  const useNewContainerLocator = r.bool("use_new_container_locator") ?? true;
+  const verboseContainerLocatorLogs = r.bool("verbose_container_locator_logs") ?? false;
+
+  let maxPollAttempts = DEFAULT_MAX_POLL_ATTEMPTS;
+  if (maxPollRaw !== undefined) {
+    if (maxPollRaw <= 0n) problems.push(`max_poll_attempts must be greater than zero, got ${maxPollRaw}`);
+    else if (maxPollRaw > BigInt(Number.MAX_SAFE_INTEGER)) {
+      problems.push(`max_poll_attempts is too large, got ${maxPollRaw}`);
+    } else maxPollAttempts = Number(maxPollRaw);
+  }
+
+  // Cross-key rules.
+  if (readOnlyPort !== undefined && securePort !== undefined) {
+    problems.push(
+      "cannot use both the read-only and secure port (kubelet_read_only_port and kubelet_secure_port are both set)",
+    );
+  }
+  const certSet = certificatePath !== undefined && certificatePath !== "";
+  const keySet = privateKeyPath !== undefined && privateKeyPath !== "";
+  if (certSet && !keySet && !(r.has("private_key_path") && privateKeyPath === undefined)) {
+    problems.push("the private key path is required with the certificate path (set private_key_path)");
+  }
+  if (keySet && !certSet && !(r.has("certificate_path") && certificatePath === undefined)) {
+    problems.push("the certificate path is required with the private key path (set certificate_path)");
+  }
+  if (useAnonymousAuthentication) {
+    if (tokenPath !== undefined && tokenPath !== "") {
+      problems.push("use_anonymous_authentication cannot be used with token_path");
+    }
+    if (certSet) problems.push("use_anonymous_authentication cannot be used with certificate_path");
+    if (keySet) problems.push("use_anonymous_authentication cannot be used with private_key_path");
+  }
+
+  // Node name: node_name, else the variable named by node_name_env.
+  const nodeNameEnv = nodeNameEnvRaw === undefined || nodeNameEnvRaw === ""
+    ? DEFAULT_NODE_NAME_ENV
+    : nodeNameEnvRaw;
+  let nodeName = "";
+  if (/[=\0]/.test(nodeNameEnv)) {
+    problems.push(`node_name_env: ${quoteValue(nodeNameEnv)} is not a valid environment variable name`);
+  } else if (nodeNameRaw !== undefined && nodeNameRaw !== "") {
+    nodeName = nodeNameRaw;
+  } else if (!(r.has("node_name") && nodeNameRaw === undefined)) {
+    let fromEnv: string | undefined;
+    try {
+      fromEnv = getenv(nodeNameEnv);
+    } catch {
+      fromEnv = undefined;
+    }
+    nodeName = typeof fromEnv === "string" ? fromEnv : "";
+  }
+  // The node name becomes the kubelet URL's host in secure mode: refuse anything that is not a host.
+  if (nodeName !== "" && readOnlyPort === undefined && !isValidHost(nodeName)) {
+    const source = nodeNameRaw ? "node_name" : `node name from environment variable ${nodeNameEnv}`;
+    problems.push(`${source}: ${quoteValue(nodeName)} is not a valid host name`);
+  }
+
+  let sigstore: SigstoreConfig | null = null;
+  if (sigstoreReader) sigstore = readSigstore(sigstoreReader) ?? null;
+
+  if (problems.length > 0) return { config: null, problems };
+  const config: Config = Object.freeze({
+    trustDomain,
+    disableContainerSelectors,
+    kubeletReadOnlyPort: readOnlyPort ?? 0,
+    kubeletSecurePort: readOnlyPort !== undefined ? 0 : securePort ?? DEFAULT_SECURE_PORT,
+    kubeletCaPath: kubeletCaPath || DEFAULT_CA_PATH,
+    skipKubeletVerification,
+    tokenPath: tokenPath || DEFAULT_TOKEN_PATH,
+    certificatePath: certificatePath ?? "",
+    privateKeyPath: privateKeyPath ?? "",
+    useAnonymousAuthentication,
+    nodeNameEnv,
+    nodeName,
+    maxPollAttempts,
+    pollRetryIntervalMs: pollRetryIntervalMs!,
+    reloadIntervalMs: reloadIntervalMs!,
+    useNewContainerLocator,
+    verboseContainerLocatorLogs,
+    sigstore,
+  });
+  return { config, problems };
+}
+
+/**
+ * Parses `plugin_data` (HCL v1 or JSON; "" means all defaults) and the core configuration into a
+ * frozen {@linkcode Config}, or returns every problem found. Never throws, reads no files.
+ *
+ * With a non-null `core`, its `trustDomain` must be a valid SPIFFE trust domain name; with `null` (the
+ * CLI) the check is skipped and `trustDomain` is "".
+ *
+ * @param hcl The `plugin_data` text.
+ * @param core The agent's core configuration, or null.
+ * @param options `getenv` for the node-name variable (tests inject it).
+ * @returns `{config, problems: []}` or `{config: null, problems: [...]}`.
+ * @example
+ * ```ts
+ * import { buildConfig } from "./build.ts";
+ * const { config, problems } = buildConfig("kubelet_read_only_port = 10255", { trustDomain: "example.org" });
+ * console.assert(problems.length === 0 && config?.kubeletReadOnlyPort === 10255);
+ * ```
+ */
+export function buildConfig(
+  hcl: string,
+  core: CoreConfiguration | null,
+  options?: BuildConfigOptions,
+): BuildResult {
+  try {
+    if (typeof hcl !== "string") return { config: null, problems: ["the configuration is not text"] };
+    return build(hcl, core, options?.getenv ?? defaultGetenv);
+  } catch (err) {
+    // Defensive: nothing above is expected to throw; a bug must not crash Configure.
+    const detail = err instanceof Error ? err.message : String(err);
+    return { config: null, problems: [`unable to build configuration: internal error: ${detail}`] };
+  }
+}

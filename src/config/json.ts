@@ -1,0 +1,224 @@
+/**
+ * A strict RFC 8259 JSON reader that keeps what `JSON.parse` throws away: repeated keys, the exact text
+ * of numbers, and the line and column of a syntax error (without echoing the input).
+ *
+ * @module
+ */
+
+/** A JSON value with object members kept in order, duplicates included, and numbers as written. */
+export type JsonValue =
+  | { readonly t: "string"; readonly value: string }
+  | { readonly t: "number"; readonly text: string }
+  | { readonly t: "bool"; readonly value: boolean }
+  | { readonly t: "null" }
+  | { readonly t: "array"; readonly items: readonly JsonValue[] }
+  | { readonly t: "object"; readonly members: readonly (readonly [string, JsonValue])[] };
+
+/** The outcome of {@linkcode readJson}. */
+export type JsonReadResult =
+  | { readonly ok: true; readonly value: JsonValue }
+  | { readonly ok: false; readonly line: number; readonly column: number; readonly message: string };
+
+/** Deeper nesting than this is refused (a configuration never needs it; it bounds recursion). */
+export const MAX_JSON_DEPTH = 64;
+
+class JsonSyntaxError extends Error {
+  constructor(readonly offset: number, message: string) {
+    super(message);
+  }
+}
+
+const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+class Reader {
+  pos = 0;
+  constructor(readonly src: string) {}
+
+  skipSpace(): void {
+    while (this.pos < this.src.length) {
+      const c = this.src[this.pos];
+      if (c === " " || c === "\t" || c === "\n" || c === "\r") this.pos++;
+      else break;
+    }
+  }
+
+  fail(message: string, offset = this.pos): never {
+    throw new JsonSyntaxError(offset, message);
+  }
+
+  describeHere(): string {
+    if (this.pos >= this.src.length) return "end of input";
+    const cp = this.src.codePointAt(this.pos)!;
+    return cp >= 0x21 && cp <= 0x7e
+      ? `'${String.fromCodePoint(cp)}'`
+      : `character U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  }
+
+  value(depth: number): JsonValue {
+    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
+    this.skipSpace();
+    const c = this.src[this.pos];
+    if (c === "{") return this.object(depth);
+    if (c === "[") return this.array(depth);
+    if (c === '"') return { t: "string", value: this.string() };
+    if (c === "-" || (c >= "0" && c <= "9")) {
+      NUMBER_RE.lastIndex = this.pos;
+      const m = NUMBER_RE.exec(this.src);
+      if (!m) this.fail("invalid number");
+      this.pos += m[0].length;
+      return { t: "number", text: m[0] };
+    }
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]] as const) {
+      if (this.src.startsWith(word, this.pos)) {
+        this.pos += word.length;
+        return v === null ? { t: "null" } : { t: "bool", value: v };
+      }
+    }
+    return this.fail(`expected a value, found ${this.describeHere()}`);
+  }
+
+  string(): string {
+    const start = this.pos;
+    this.pos++; // opening quote
+    let out = "";
+    for (;;) {
+      if (this.pos >= this.src.length) this.fail("string not terminated", start);
+      const c = this.src[this.pos];
+      if (c === '"') {
+        this.pos++;
+        return out;
+      }
+      if (c < " ") this.fail("control character in string");
+      if (c === "\\") {
+        const e = this.src[this.pos + 1];
+        if (e === "u") {
+          const hex = this.src.slice(this.pos + 2, this.pos + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("invalid \\u escape in string");
+          out += String.fromCharCode(parseInt(hex, 16));
+          this.pos += 6;
+        } else if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
+          out += ESCAPES[e];
+          this.pos += 2;
+        } else {
+          this.fail("invalid escape in string");
+        }
+      } else {
+        out += c;
+        this.pos++;
+      }
+    }
+  }
+
+  object(depth: number): JsonValue {
+    this.pos++; // {
+    const members: [string, JsonValue][] = [];
+    this.skipSpace();
+    if (this.src[this.pos] === "}") {
+      this.pos++;
+      return { t: "object", members };
+    }
+    for (;;) {
+      this.skipSpace();
+      if (this.src[this.pos] !== '"') this.fail(`expected a quoted key, found ${this.describeHere()}`);
+      const key = this.string();
+      this.skipSpace();
+      if (this.src[this.pos] !== ":") this.fail(`expected ':' after a key, found ${this.describeHere()}`);
+      this.pos++;
+      members.push([key, this.value(depth + 1)]);
+      this.skipSpace();
+      const c = this.src[this.pos];
+      if (c === ",") {
+        this.pos++;
+        continue;
+      }
+      if (c === "}") {
+        this.pos++;
+        return { t: "object", members };
+      }
+      this.fail(`expected ',' or '}' in an object, found ${this.describeHere()}`);
+    }
+  }
+
+  array(depth: number): JsonValue {
+    this.pos++; // [
+    const items: JsonValue[] = [];
+    this.skipSpace();
+    if (this.src[this.pos] === "]") {
+      this.pos++;
+      return { t: "array", items };
+    }
+    for (;;) {
+      items.push(this.value(depth + 1));
+      this.skipSpace();
+      const c = this.src[this.pos];
+      if (c === ",") {
+        this.pos++;
+        continue;
+      }
+      if (c === "]") {
+        this.pos++;
+        return { t: "array", items };
+      }
+      this.fail(`expected ',' or ']' in a list, found ${this.describeHere()}`);
+    }
+  }
+}
+
+/**
+ * Converts a string offset into a 1-based line and column (column counted in UTF-16 code units).
+ *
+ * @param text The whole text.
+ * @param offset The offset into `text`.
+ * @returns The line and column.
+ */
+export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    if (text[i] === "\n") {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/**
+ * Reads one JSON document strictly (no trailing text, no comments, no trailing commas). Never throws.
+ *
+ * @param text The JSON text.
+ * @returns The value, or the position and a description of the first syntax error.
+ * @example
+ * ```ts
+ * import { readJson } from "./json.ts";
+ * const r = readJson('{"a": 1, "a": 2}');
+ * console.assert(r.ok && r.value.t === "object" && r.value.members.length === 2);
+ * ```
+ */
+export function readJson(text: string): JsonReadResult {
+  const r = new Reader(text);
+  try {
+    const value = r.value(0);
+    r.skipSpace();
+    if (r.pos < text.length) r.fail(`unexpected ${r.describeHere()} after the JSON document`);
+    return { ok: true, value };
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) {
+      const { line, column } = lineColumnAt(text, err.offset);
+      return { ok: false, line, column, message: err.message };
+    }
+    // Only a RangeError (stack exhaustion) could get here; depth is bounded, so this is defensive.
+    return { ok: false, line: 1, column: 1, message: `cannot read JSON: ${String(err)}` };
+  }
+}
