@@ -81,7 +81,7 @@ function fieldPath(base: string, key: string): string {
 function projectLabels(value: Json): (readonly [string, string])[] {
   const labels: (readonly [string, string])[] = [];
   for (const [key, v] of Object.entries(obj(value, "metadata.labels"))) {
-    labels.push([key, str(v, fieldPath("metadata.labels", key))]);
+    labels.push([key, typeof v === "string" ? v : str(v, fieldPath("metadata.labels", key))]);
   }
   return labels;
 }
@@ -100,13 +100,20 @@ function projectOwners(value: Json): OwnerReferenceInfo[] {
 
 function projectStatuses(value: Json, path: string): ContainerStatusInfo[] {
   return arr(value, path).map((item, i) => {
+    const o = obj(item, `${path}[${i}]`);
+    const { name, containerID, image, imageID } = o;
+    if (
+      typeof name === "string" && typeof containerID === "string" && typeof image === "string" &&
+      typeof imageID === "string"
+    ) {
+      return { name, containerId: containerID, image, imageId: imageID }; // the common case, no paths built
+    }
     const p = `${path}[${i}]`;
-    const o = obj(item, p);
     return {
-      name: str(o.name, `${p}.name`),
-      containerId: str(o.containerID, `${p}.containerID`),
-      image: str(o.image, `${p}.image`),
-      imageId: str(o.imageID, `${p}.imageID`),
+      name: str(name, `${p}.name`),
+      containerId: str(containerID, `${p}.containerID`),
+      image: str(image, `${p}.image`),
+      imageId: str(imageID, `${p}.imageID`),
     };
   });
 }
@@ -134,35 +141,22 @@ function projectPod(uid: string, metadata: Record<string, Json>, item: Record<st
 
 // --- Container ID = URL host, as Go's net/url.Parse computes it -----------------------------------------
 
-const SCHEME_FIRST = /^[A-Za-z]$/;
-const SCHEME_REST = /^[A-Za-z0-9+\-.]$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*$/;
 // deno-lint-ignore no-control-regex
 const CTL = /[\x00-\x1f\x7f]/;
 const VALID_USERINFO = /^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
-/** ASCII characters Go's `shouldEscape(c, encodeHost)` accepts unescaped in a host. */
-const HOST_ASCII_OK = /^[A-Za-z0-9!$&'()*+,;=:[\]<>"\-_.~]$/;
-
-function isHexDigit(c: string): boolean {
-  return /^[0-9A-Fa-f]$/.test(c);
-}
+/**
+ * A host of characters Go's `shouldEscape(c, encodeHost)` accepts unescaped (ASCII), any non-ASCII, and
+ * `%XX` escapes; RFC 3986 allows escapes in a host only for non-ASCII bytes (`%80`–`%FF`) and `%25` (IPv6
+ * zones), as Go checks.
+ */
+const VALID_HOST = /^(?:[A-Za-z0-9!$&'()*+,;=:[\]<>"\-_.~\u0080-\uffff]|%[89A-Fa-f][0-9A-Fa-f]|%25)*$/;
 
 /** Go `unescape(host, encodeHost)`; returns null on an error. */
 function unescapeHost(host: string): string | null {
-  let hasEscape = false;
-  for (let i = 0; i < host.length; i++) {
-    const c = host[i];
-    if (c === "%") {
-      if (i + 2 >= host.length || !isHexDigit(host[i + 1]) || !isHexDigit(host[i + 2])) return null;
-      // RFC 3986: in a host, %-encoding is only for non-ASCII bytes (and %25 for IPv6 zones).
-      if (parseInt(host[i + 1], 16) < 8 && host.slice(i, i + 3) !== "%25") return null;
-      hasEscape = true;
-      i += 2;
-    } else if (c.charCodeAt(0) < 0x80 && !HOST_ASCII_OK.test(c)) {
-      return null;
-    }
-  }
-  if (!hasEscape) return host;
+  if (!VALID_HOST.test(host)) return null;
+  if (!host.includes("%")) return host;
   try {
     return decodeURIComponent(host);
   } catch {
@@ -196,10 +190,7 @@ export function containerIdFromUrl(raw: string): string | null {
 
   // Scheme: a letter, then letters, digits, "+", "-", "."; ends at the first ":".
   const colon = beforeFragment.indexOf(":");
-  if (colon <= 0 || !SCHEME_FIRST.test(beforeFragment[0])) return null;
-  for (let i = 1; i < colon; i++) {
-    if (!SCHEME_REST.test(beforeFragment[i])) return null;
-  }
+  if (colon <= 0 || !SCHEME.test(beforeFragment.slice(0, colon))) return null;
   let rest = beforeFragment.slice(colon + 1);
   const queryAt = rest.indexOf("?");
   if (queryAt >= 0) rest = rest.slice(0, queryAt);
