@@ -1,0 +1,191 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Config } from "../../src/config/types.ts";
+import { AttestorError } from "../../src/errors.ts";
+import { nullLogger } from "../../src/log.ts";
+import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
+import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
+
+const core = { trustDomain: "example.org" };
+const signal = () => new AbortController().signal;
+
+describe("createAttestorPlugin", () => {
+  it("refuses Attest before a successful Configure with FAILED_PRECONDITION", async () => {
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime: new FakeRuntime(),
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await assert.rejects(
+      plugin.attest(1, signal()),
+      (e: unknown) =>
+        e instanceof AttestorError && e.code === "FAILED_PRECONDITION" && e.message === "not configured",
+    );
+  });
+
+  it("answers UNIMPLEMENTED after Configure when there is no runtime", async () => {
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await plugin.configure("", core);
+    await assert.rejects(
+      plugin.attest(1, signal()),
+      (e: unknown) =>
+        e instanceof AttestorError && e.code === "UNIMPLEMENTED" &&
+        e.message ===
+          "workload attestation is not available in this build: the attestation core is not wired in yet",
+    );
+    await plugin.deinit();
+  });
+
+  it("applies the config to the runtime and delegates Attest with the caller's signal", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await plugin.configure("node=a", core);
+    const s = signal();
+    assert.deepEqual(await plugin.attest(7, s), ["pid:7", "node:a"]);
+    assert.equal(runtime.signals[0], s);
+    assert.equal(runtime.applied.length, 1);
+    assert.equal(runtime.applied[0].trustDomain, "example.org");
+  });
+
+  it("passes getenv to the builder", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: (n) => n === "MY_NODE_NAME" ? "envnode" : undefined,
+    });
+    await plugin.configure("", core);
+    assert.equal(runtime.applied[0].nodeName, "envnode");
+  });
+
+  it("rejects a bad config with INVALID_ARGUMENT listing every problem and keeps the previous config", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await plugin.configure("node=first", core);
+    await assert.rejects(
+      plugin.configure("problem:a is wrong\nproblem:b is wrong", core),
+      (e: unknown) =>
+        e instanceof AttestorError && e.code === "INVALID_ARGUMENT" &&
+        e.message === "invalid configuration (2 problems): a is wrong; b is wrong",
+    );
+    await assert.rejects(plugin.configure("problem:only one", core), {
+      message: "invalid configuration: only one",
+    });
+    assert.equal(runtime.applied.length, 1, "a rejected config never reaches the runtime");
+    assert.deepEqual(await plugin.attest(1, signal()), ["pid:1", "node:first"]);
+  });
+
+  it("keeps the previous config when the runtime cannot apply the new one", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await plugin.configure("node=first", core);
+    runtime.failApply = new AttestorError("INVALID_ARGUMENT", "kubelet_ca_path: cannot read /nope");
+    await assert.rejects(plugin.configure("node=second", core), {
+      code: "INVALID_ARGUMENT",
+      message: "kubelet_ca_path: cannot read /nope",
+    });
+    runtime.failApply = new Error("boom");
+    await assert.rejects(plugin.configure("node=third", core), {
+      code: "INTERNAL",
+      message: "applying the configuration failed: boom",
+    });
+    runtime.failApply = null;
+    assert.deepEqual(await plugin.attest(1, signal()), ["pid:1", "node:first"]);
+  });
+
+  it("stays unconfigured when the first Configure fails", async () => {
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime: new FakeRuntime(),
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await assert.rejects(plugin.configure("problem:x", core), { code: "INVALID_ARGUMENT" });
+    await assert.rejects(plugin.attest(1, signal()), { code: "FAILED_PRECONDITION" });
+  });
+
+  it("turns a throwing builder into INTERNAL", async () => {
+    const plugin = createAttestorPlugin({
+      buildConfig: () => {
+        throw new Error("bug");
+      },
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await assert.rejects(plugin.configure("", core), {
+      code: "INTERNAL",
+      message: "building the configuration failed: bug",
+    });
+  });
+
+  it("validates without side effects", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    assert.deepEqual(plugin.validate("problem:a\nproblem:b", core), { valid: false, notes: ["a", "b"] });
+    assert.deepEqual(plugin.validate("node=x", core), { valid: true, notes: [] });
+    assert.equal(runtime.applied.length, 0);
+    await assert.rejects(
+      plugin.attest(1, signal()),
+      { code: "FAILED_PRECONDITION" },
+      "Validate does not configure",
+    );
+  });
+
+  it("applies concurrent Configure calls in request order", async () => {
+    const order: string[] = [];
+    const runtime = new FakeRuntime();
+    runtime.apply = async (config: Config) => {
+      // The first apply is the slowest; a later one must still win.
+      await new Promise((r) => setTimeout(r, config.nodeName === "one" ? 20 : 1));
+      order.push(config.nodeName);
+      runtime.applied.push(config);
+    };
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await Promise.all([plugin.configure("node=one", core), plugin.configure("node=two", core)]);
+    assert.deepEqual(order, ["one", "two"]);
+    assert.deepEqual(await plugin.attest(1, signal()), ["pid:1", "node:two"]);
+  });
+
+  it("closes the runtime on deinit", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({
+      buildConfig: fakeBuildConfig,
+      runtime,
+      logger: nullLogger,
+      getenv: () => undefined,
+    });
+    await plugin.deinit();
+    assert.equal(runtime.closed, 1);
+  });
+});

@@ -1,0 +1,276 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ServiceError } from "@grpc/grpc-js";
+import { AttestorError } from "../../src/errors.ts";
+import { nullLogger } from "../../src/log.ts";
+import { listen, type PluginListener } from "../../src/plugin/listener.ts";
+import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
+import { createPluginServer, type PluginServer } from "../../src/plugin/server.ts";
+import { type Handshake, PluginClient, rawExchange } from "../support/host.ts";
+import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
+
+/** grpc-go's rule for a response content-type (`http2_client.go` operateHeaders). */
+const GRPC_CONTENT_TYPE = /^application\/grpc([+;].*)?$/;
+
+const isStatus = (code: number, details?: string) => (e: unknown) => {
+  const err = e as ServiceError;
+  assert.equal(err.code, code, `code (details: ${err.details})`);
+  if (details !== undefined) assert.equal(err.details, details);
+  return true;
+};
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+interface Fixture {
+  runtime: FakeRuntime;
+  server: PluginServer;
+  listener: PluginListener;
+  client: PluginClient;
+  handshake: Handshake;
+  shutdowns: number;
+}
+
+async function startFixture(withRuntime = true): Promise<Fixture> {
+  const runtime = new FakeRuntime();
+  const plugin = createAttestorPlugin({
+    buildConfig: fakeBuildConfig,
+    runtime: withRuntime ? runtime : undefined,
+    logger: nullLogger,
+    getenv: () => undefined,
+  });
+  const fixture = { runtime, shutdowns: 0 } as Fixture;
+  fixture.server = createPluginServer({
+    plugin,
+    logger: nullLogger,
+    onShutdownRequested: () => fixture.shutdowns++,
+  });
+  fixture.listener = await listen({
+    transport: "unix",
+    getenv: () => undefined,
+    logger: nullLogger,
+    onConnection: (s) => fixture.server.injectConnection(s),
+  });
+  fixture.handshake = { line: "", network: "unix", address: fixture.listener.address };
+  fixture.client = new PluginClient(`unix:${fixture.listener.address}`);
+  return fixture;
+}
+
+async function stopFixture(f: Fixture): Promise<void> {
+  f.client.close();
+  f.server.close();
+  await f.listener.close();
+}
+
+describe("plugin gRPC services (in-process, real unix socket)", () => {
+  let f: Fixture;
+  before(async () => f = await startFixture());
+  after(() => stopFixture(f));
+
+  it("Init returns exactly the WorkloadAttestor and Config service names and records host services", async () => {
+    assert.deepEqual(await f.client.init(["spire.hostservice.common.metrics.v1.Metrics"]), [
+      "spire.plugin.agent.workloadattestor.v1.WorkloadAttestor",
+      "spire.service.common.config.v1.Config",
+    ]);
+    assert.deepEqual(f.server.hostServiceNames(), ["spire.hostservice.common.metrics.v1.Metrics"]);
+  });
+
+  it('Health answers SERVING for "plugin" and "", NOT_FOUND for anything else', async () => {
+    assert.equal((await f.client.health("plugin")).status, 1);
+    assert.equal((await f.client.health("")).status, 1);
+    await assert.rejects(f.client.health("other"), isStatus(5, 'unknown service "other"'));
+  });
+
+  it('Attest before Configure is FAILED_PRECONDITION "not configured"', async () => {
+    await assert.rejects(f.client.attest(1), isStatus(9, "not configured"));
+  });
+
+  it("Configure rejects bad config with INVALID_ARGUMENT naming every problem", async () => {
+    await assert.rejects(
+      f.client.configure("problem:unknown key foo\nproblem:line 3: bad"),
+      isStatus(3, "invalid configuration (2 problems): unknown key foo; line 3: bad"),
+    );
+  });
+
+  it("Configure applies a good config; Attest returns the runtime's values", async () => {
+    await f.client.configure("node=n1", "example.org");
+    assert.equal(f.runtime.applied.at(-1)?.trustDomain, "example.org");
+    assert.deepEqual(await f.client.attest(42), ["pid:42", "node:n1"]);
+  });
+
+  it("Configure without core configuration passes null to the builder", async () => {
+    await f.client.configure("node=n2", null);
+    assert.equal(f.runtime.applied.at(-1)?.trustDomain, "");
+    await f.client.configure("node=n1", "example.org");
+  });
+
+  it("Validate reports problems without applying anything", async () => {
+    const applied = f.runtime.applied.length;
+    assert.deepEqual(await f.client.validate("problem:a\nproblem:b"), { valid: false, notes: ["a", "b"] });
+    assert.deepEqual(await f.client.validate("node=zzz"), { valid: true, notes: [] });
+    assert.equal(f.runtime.applied.length, applied);
+  });
+
+  it("maps runtime errors through grpc_status (domain code kept, unknown errors INTERNAL)", async () => {
+    f.runtime.failAttest = new AttestorError("NOT_FOUND", "process 99 does not exist");
+    await assert.rejects(f.client.attest(99), isStatus(5, "process 99 does not exist"));
+    f.runtime.failAttest = new RangeError("oops");
+    await assert.rejects(f.client.attest(99), isStatus(13, "internal error (details are in the plugin log)"));
+    f.runtime.failAttest = null;
+  });
+
+  it("aborts the attest signal when the call deadline passes", async () => {
+    f.runtime.hang = true;
+    const before = f.runtime.aborts.length;
+    try {
+      await assert.rejects(f.client.attest(5, { timeoutMs: 50 }), isStatus(4));
+      await until(() => f.runtime.aborts.length > before, "the abort");
+      const reason = f.runtime.aborts.at(-1);
+      assert.ok(reason instanceof AttestorError);
+      assert.ok(reason.code === "DEADLINE_EXCEEDED" || reason.code === "CANCELLED", reason.code);
+    } finally {
+      f.runtime.hang = false;
+    }
+  });
+
+  it("aborts the attest signal when the host cancels the call", async () => {
+    f.runtime.hang = true;
+    const before = f.runtime.aborts.length;
+    const controller = new AbortController();
+    try {
+      const call = f.client.attest(6, { signal: controller.signal });
+      await until(() => f.runtime.signals.length > 0 && !f.runtime.signals.at(-1)!.aborted, "the call");
+      controller.abort();
+      await assert.rejects(call, isStatus(1));
+      await until(() => f.runtime.aborts.length > before, "the abort");
+      assert.deepEqual(
+        [(f.runtime.aborts.at(-1) as AttestorError).code, (f.runtime.aborts.at(-1) as AttestorError).message],
+        ["CANCELLED", "the host cancelled the call"],
+      );
+    } finally {
+      f.runtime.hang = false;
+    }
+    assert.deepEqual(await f.client.attest(7), ["pid:7", "node:n1"], "still serving after a cancellation");
+  });
+
+  it("serves concurrent Attest calls", async () => {
+    const pids = Array.from({ length: 50 }, (_, i) => 1000 + i);
+    const results = await Promise.all(pids.map((pid) => f.client.attest(pid)));
+    assert.deepEqual(results, pids.map((pid) => [`pid:${pid}`, "node:n1"]));
+  });
+
+  it("AttestReference answers UNIMPLEMENTED", async () => {
+    await assert.rejects(
+      f.client.attestReference({
+        typeUrl: "type.googleapis.com/spiffe.broker.WorkloadPIDReference",
+        value: Buffer.from([8, 1]),
+      }),
+      isStatus(12, "reference attestation is not implemented; use Attest"),
+    );
+  });
+
+  it("holds the broker stream open and records the host's ConnInfo", async () => {
+    const broker = f.client.openBroker();
+    let ended = false;
+    broker.on("data", () => {});
+    broker.on("error", () => ended = true);
+    broker.on("end", () => ended = true);
+    broker.write({ serviceId: 1, network: "unix", address: "/tmp/plugin123", knock: undefined });
+    await until(() => f.server.brokerConnInfo(1) !== undefined, "the ConnInfo");
+    assert.deepEqual(
+      { ...f.server.brokerConnInfo(1) },
+      { serviceId: 1, network: "unix", address: "/tmp/plugin123", knock: undefined },
+    );
+    assert.deepEqual(
+      await f.client.attest(8),
+      ["pid:8", "node:n1"],
+      "other calls flow while the broker is open",
+    );
+    assert.equal(ended, false);
+    broker.cancel();
+  });
+
+  it("holds the stdio stream open without sending anything", async () => {
+    const stdio = f.client.openStdio();
+    let events = 0;
+    stdio.on("data", () => events++);
+    stdio.on("error", () => events++);
+    stdio.on("end", () => events++);
+    const metadata = new Promise((resolve) => stdio.once("metadata", resolve));
+    await metadata;
+    await f.client.health("plugin");
+    assert.equal(events, 0);
+    stdio.cancel();
+  });
+
+  it("answers an unknown method with Trailers-Only UNIMPLEMENTED carrying a gRPC content-type", async () => {
+    const res = await rawExchange(f.handshake, "/no.such.Service/Method", new Uint8Array());
+    assert.equal(res.headers[":status"], 200);
+    assert.match(String(res.headers["content-type"]), GRPC_CONTENT_TYPE);
+    assert.equal(res.headers["grpc-status"], "12");
+    assert.equal(res.trailers, null, "Trailers-Only: status in the only HEADERS frame");
+    assert.equal(res.data.length, 0);
+    await assert.rejects(f.client.raw("/no.such.Service/Method", new Uint8Array()), isStatus(12));
+  });
+
+  it("sends domain errors as Trailers-Only with content-type and an ASCII grpc-message", async () => {
+    // ConfigureRequest{hcl_configuration: "problem:é"}; the builder echoes the problem text.
+    const hcl = new TextEncoder().encode("problem:caf\u00e9");
+    const res = await rawExchange(
+      f.handshake,
+      "/spire.service.common.config.v1.Config/Configure",
+      new Uint8Array([0x12, hcl.length, ...hcl]),
+    );
+    assert.match(String(res.headers["content-type"]), GRPC_CONTENT_TYPE);
+    assert.equal(res.headers["grpc-status"], "3");
+    const message = String(res.headers["grpc-message"]);
+    assert.match(message, /^[\x20-\x7e]*$/, "printable ASCII on the wire");
+    assert.equal(decodeURIComponent(message), "invalid configuration: caf?");
+  });
+
+  it("sends exactly one (empty) message and grpc-status 0 in trailers for an empty unary response", async () => {
+    const res = await rawExchange(
+      f.handshake,
+      "/spire.service.common.config.v1.Config/Configure",
+      new Uint8Array(),
+    );
+    // "" with no core configuration is accepted by the fake builder.
+    assert.match(String(res.headers["content-type"]), GRPC_CONTENT_TYPE);
+    assert.deepEqual([...res.data], [0, 0, 0, 0, 0]);
+    assert.equal(res.trailers?.["grpc-status"], "0");
+    await f.client.configure("node=n1", "example.org");
+  });
+
+  it("Deinit closes the runtime; Shutdown replies and asks the process to stop", async () => {
+    await f.client.deinit();
+    assert.equal(f.runtime.closed, 1);
+    await f.client.shutdown();
+    assert.equal(f.shutdowns, 1);
+  });
+});
+
+describe("plugin gRPC services without an attestation runtime", () => {
+  let f: Fixture;
+  before(async () => f = await startFixture(false));
+  after(() => stopFixture(f));
+
+  it("Attest is FAILED_PRECONDITION before Configure and UNIMPLEMENTED after, with clear messages", async () => {
+    await assert.rejects(f.client.attest(1), isStatus(9, "not configured"));
+    await f.client.configure("", "example.org");
+    const concurrent = await Promise.allSettled([1, 2, 3, 4, 5].map((pid) => f.client.attest(pid)));
+    for (const result of concurrent) {
+      assert.equal(result.status, "rejected");
+      isStatus(
+        12,
+        "workload attestation is not available in this build: the attestation core is not wired in yet",
+      )(
+        (result as PromiseRejectedResult).reason,
+      );
+    }
+  });
+});
