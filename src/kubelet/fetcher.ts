@@ -1,0 +1,283 @@
+/**
+ * The shared pod-list fetcher (upstream `podlistfetcher.go`, #7085): at most one kubelet request in flight,
+ * request starts spaced at least `minIntervalMs` apart, results versioned and cached, every result (success or
+ * error) delivered to every current waiter. A caller's cancellation only removes that caller. There is no
+ * background polling: with no waiters nothing is fetched. All state lives on the one event loop.
+ *
+ * @module
+ */
+
+import { AttestorError, toAttestorError } from "../errors.ts";
+import { type Logger, nullLogger } from "../log.ts";
+import { parsePodList } from "./pods.ts";
+import type { PodListSnapshot, PodListSource } from "./types.ts";
+
+/** Time source and timers, injectable for fake-time tests. */
+export interface FetcherClock {
+  /** Milliseconds, monotonic enough for spacing requests. */
+  now(): number;
+  /** Runs `fn` after `ms` milliseconds; returns a handle for {@linkcode FetcherClock.clearTimeout}. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a pending timer. */
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real clock: `performance.now()` and the global timers. */
+export const systemClock: FetcherClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Where pod lists come from and how often they may be requested; replaced by {@linkcode PodListFetcher.configure}. */
+export interface PodListFetcherSource {
+  /** Performs one kubelet request and returns the body text (for example `KubeletClient.fetchPods`). */
+  fetchPods: (signal: AbortSignal) => Promise<string>;
+  /** Minimum time between request starts, and how long a result is served from the cache (`poll_retry_interval`). */
+  minIntervalMs: number;
+}
+
+/** Options of {@linkcode PodListFetcher}. */
+export interface PodListFetcherOptions {
+  /** The initial source; without it the fetcher waits for {@linkcode PodListFetcher.configure}. */
+  fetchPods?: (signal: AbortSignal) => Promise<string>;
+  /** Used with `fetchPods`. @default {500} */
+  minIntervalMs?: number;
+  /** Clock and timers. @default {systemClock} */
+  clock?: FetcherClock;
+  /** Body → snapshot with the assigned version. @default {parsePodList} */
+  parse?: (body: string, version: number) => PodListSnapshot;
+  /** Receives warnings about skipped pods and malformed container IDs. @default {nullLogger} */
+  logger?: Logger;
+}
+
+interface Waiter {
+  afterVersion: number;
+  resolve(snapshot: PodListSnapshot): void;
+  reject(err: AttestorError): void;
+}
+
+/** The message every call gets once the fetcher is closed. */
+export const FETCHER_CLOSED_MESSAGE = "pod list fetcher is closed";
+
+function checkInterval(ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(
+      `Cannot configure pod list fetcher as 'minIntervalMs' must be >= 0: current value is ${ms}`,
+    );
+  }
+}
+
+function cancelError(signal: AbortSignal): AttestorError {
+  const reason = signal.reason;
+  const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
+  return new AttestorError(
+    timeout ? "DEADLINE_EXCEEDED" : "CANCELLED",
+    timeout ? "deadline exceeded while waiting for the pod list" : "cancelled while waiting for the pod list",
+    { cause: reason },
+  );
+}
+
+/**
+ * The shared, versioned, single-flight pod-list source.
+ *
+ * @example Many callers, one request
+ * ```ts ignore
+ * import { PodListFetcher } from "./fetcher.ts";
+ * const fetcher = new PodListFetcher({ fetchPods: (signal) => client.fetchPods(signal), minIntervalMs: 500 });
+ * const lists = await Promise.all([fetcher.fetchNext(0), fetcher.fetchNext(0)]); // one kubelet request
+ * const newer = await fetcher.fetchNext(lists[0].version); // waits for a strictly newer list
+ * await fetcher.close();
+ * ```
+ */
+export class PodListFetcher implements PodListSource {
+  #source: PodListFetcherSource | null = null;
+  #clock: FetcherClock;
+  #parse: (body: string, version: number) => PodListSnapshot;
+  #logger: Logger;
+  #waiters = new Set<Waiter>();
+  #timer: unknown = null;
+  #inFlight: Promise<void> | null = null;
+  #inFlightAbort: AbortController | null = null;
+  #lastFetchStart: number | null = null;
+  #cached: PodListSnapshot | null = null;
+  #cachedFetchStart = 0;
+  #closed = false;
+
+  /** @param options Initial source, clock, parser and logger. */
+  constructor(options: PodListFetcherOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#parse = options.parse ?? parsePodList;
+    this.#logger = options.logger ?? nullLogger;
+    if (options.fetchPods) {
+      this.configure({ fetchPods: options.fetchPods, minIntervalMs: options.minIntervalMs ?? 500 });
+    } else if (options.minIntervalMs !== undefined) {
+      checkInterval(options.minIntervalMs);
+    }
+  }
+
+  /** The version of the cached list (0 before the first success). */
+  get version(): number {
+    return this.#cached?.version ?? 0;
+  }
+
+  /**
+   * Installs a new source (after a successful plugin Configure). The cache is kept and its freshness is
+   * judged with the new interval; a pending timer is dropped and waiters that arrived before are served.
+   * An in-flight request from the old source still completes and is delivered.
+   *
+   * @param source The request function and the minimum interval.
+   * @throws {AttestorError} When the fetcher is closed. {@linkcode RangeError} for a negative interval.
+   */
+  configure(source: PodListFetcherSource): void {
+    if (this.#closed) throw new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE);
+    checkInterval(source.minIntervalMs);
+    this.#source = { fetchPods: source.fetchPods, minIntervalMs: source.minIntervalMs };
+    this.#stopTimer();
+    this.#schedule();
+  }
+
+  /**
+   * Resolves with a snapshot whose version is greater than `afterVersion`: the cached one when it is newer
+   * and younger than the interval (measured from its request start), otherwise the result of the next shared
+   * request. Errors of that request are delivered to every waiter and never cached.
+   *
+   * @param afterVersion 0 for any list, else the version the caller already looked at.
+   * @param signal Abandons this caller's wait only.
+   * @returns The snapshot.
+   * @throws {AttestorError} The request's error; `CANCELLED`/`DEADLINE_EXCEEDED` when `signal` fires;
+   * `INVALID_ARGUMENT` for a version never handed out; `pod list fetcher is closed` after {@linkcode close}.
+   */
+  fetchNext(afterVersion: number, signal?: AbortSignal): Promise<PodListSnapshot> {
+    if (this.#closed) return Promise.reject(new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE));
+    if (signal?.aborted) return Promise.reject(cancelError(signal));
+    const latest = this.version;
+    if (!Number.isInteger(afterVersion) || afterVersion < 0 || afterVersion > latest) {
+      return Promise.reject(
+        new AttestorError(
+          "INVALID_ARGUMENT",
+          `pod list version ${afterVersion} was never handed out (latest is ${latest})`,
+        ),
+      );
+    }
+    const cached = this.#cached;
+    if (
+      cached !== null && this.#source !== null && afterVersion < cached.version &&
+      this.#clock.now() < this.#cachedFetchStart + this.#source.minIntervalMs
+    ) {
+      return Promise.resolve(cached);
+    }
+    return new Promise<PodListSnapshot>((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.#waiters.delete(waiter)) return;
+        if (this.#waiters.size === 0) this.#stopTimer();
+        reject(cancelError(signal!));
+      };
+      const waiter: Waiter = {
+        afterVersion,
+        resolve: (snapshot) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(snapshot);
+        },
+        reject: (err) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(waiter);
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Closes the fetcher: stops the timer, aborts the in-flight request, rejects every pending and future call
+   * with `pod list fetcher is closed`, and resolves once the in-flight request has settled. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#stopTimer();
+      this.#inFlightAbort?.abort(new AttestorError("CANCELLED", FETCHER_CLOSED_MESSAGE));
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const w of waiters) w.reject(new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE));
+    }
+    await this.#inFlight;
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #schedule(): void {
+    const source = this.#source;
+    if (this.#closed || source === null || this.#inFlight !== null || this.#timer !== null) return;
+    if (this.#waiters.size === 0) return;
+    const last = this.#lastFetchStart;
+    const delay = last === null ? 0 : source.minIntervalMs - (this.#clock.now() - last);
+    if (delay <= 0) {
+      this.#start(source);
+      return;
+    }
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      this.#schedule();
+    }, delay);
+  }
+
+  #start(source: PodListFetcherSource): void {
+    const startedAt = this.#clock.now();
+    this.#lastFetchStart = startedAt;
+    const version = this.version + 1;
+    const abort = new AbortController();
+    this.#inFlightAbort = abort;
+    const run = async (): Promise<PodListSnapshot> => {
+      const body = await source.fetchPods(abort.signal);
+      return this.#parse(body, version);
+    };
+    this.#inFlight = run().then(
+      (snapshot) => this.#complete(startedAt, snapshot, null),
+      (err) =>
+        this.#complete(startedAt, null, toAttestorError(err, "UNAVAILABLE", "unable to fetch pod list")),
+    );
+  }
+
+  #complete(startedAt: number, snapshot: PodListSnapshot | null, error: AttestorError | null): void {
+    this.#inFlight = null;
+    this.#inFlightAbort = null;
+    if (this.#closed) return;
+    if (snapshot !== null) {
+      this.#cached = snapshot;
+      this.#cachedFetchStart = startedAt;
+      this.#warnAboutSkipped(snapshot);
+    }
+    for (const waiter of [...this.#waiters]) {
+      if (snapshot !== null) {
+        if (waiter.afterVersion >= snapshot.version) continue; // not newer for this caller: keep waiting
+        this.#waiters.delete(waiter);
+        waiter.resolve(snapshot);
+      } else {
+        this.#waiters.delete(waiter);
+        waiter.reject(error!);
+      }
+    }
+    this.#schedule();
+  }
+
+  #warnAboutSkipped(snapshot: PodListSnapshot): void {
+    const counters = snapshot as Partial<Record<"skippedWithoutUid" | "malformedContainerIds", number>>;
+    if (counters.skippedWithoutUid) {
+      this.#logger.warn("Pod has no UID", { skipped: counters.skippedWithoutUid, version: snapshot.version });
+    }
+    if (counters.malformedContainerIds) {
+      this.#logger.warn("Malformed container id", {
+        count: counters.malformedContainerIds,
+        version: snapshot.version,
+      });
+    }
+  }
+}
