@@ -8,6 +8,7 @@
 
 import { AttestorError, toAttestorError } from "../errors.ts";
 import type { Config } from "../config/types.ts";
+import { FETCHER_CLOSED_MESSAGE } from "../kubelet/fetcher.ts";
 import type { ContainerMatch, PodInfo, PodListSnapshot, PodListSource } from "../kubelet/types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "../platform/types.ts";
@@ -145,8 +146,8 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   before its container is (upstream's postStart/Istio workaround).
  * - Not found → retry with a newer list. After the last attempt: `UNAVAILABLE` with the kubelet error when that
  *   attempt's fetch failed, else `DEADLINE_EXCEEDED "no selectors found after max poll attempts (pod UID
- *   "<uid>", container ID "<cid>", <n> attempts)"`. Fetch errors other than `UNAVAILABLE` (for example a
- *   closed fetcher) end the call at once.
+ *   "<uid>", container ID "<cid>", <n> attempts)"`. A closed fetcher (`UNAVAILABLE "pod list fetcher is
+ *   closed"`) and fetch errors with another code end the call at once.
  * - The signal is honoured while locating and while waiting for a list: `CANCELLED "context canceled"`, or
  *   `DEADLINE_EXCEEDED "context deadline exceeded"` for a timeout (see {@linkcode abortError}).
  * - Pod phase and readiness are not looked at (as upstream): pending, succeeded and failed pods match when
@@ -242,7 +243,10 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         fetchError = toAttestorError(err, "UNAVAILABLE");
-        if (fetchError.code !== "UNAVAILABLE") throw fetchError;
+        // Only kubelet/transport/parse errors are retried; a closed fetcher or a contract error is final.
+        if (fetchError.code !== "UNAVAILABLE" || fetchError.message === FETCHER_CLOSED_MESSAGE) {
+          throw fetchError;
+        }
       }
 
       if (snapshot) {

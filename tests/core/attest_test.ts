@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { abortError, type AttestCoreConfig, createAttestCore } from "../../src/core/attest.ts";
 import { AttestorError, type ErrorCode } from "../../src/errors.ts";
+import { PodListFetcher } from "../../src/kubelet/fetcher.ts";
 import { nullLogger } from "../../src/log.ts";
 import type { ContainerLocation } from "../../src/platform/types.ts";
 import {
@@ -600,13 +601,34 @@ describe("attest: polling", () => {
     assert.equal(pods.calls.length, 2);
   });
 
-  it("a fetch error that is not UNAVAILABLE (closed fetcher) ends the call at once", async () => {
+  it("a fetch error with another code (a contract error) ends the call at once", async () => {
     const { core, pods } = setup({
       location: { podUid: WEB_UID, containerId: WEB_CID },
       steps: [new AttestorError("FAILED_PRECONDITION", "pod list fetcher is closed")],
     });
     await rejectsWith(core.attest(1), "FAILED_PRECONDITION", "pod list fetcher is closed");
     assert.equal(pods.calls.length, 1);
+  });
+
+  it("a closed fetcher ends the call at once with its UNAVAILABLE error", async () => {
+    const { core, pods } = setup({
+      location: { podUid: WEB_UID, containerId: WEB_CID },
+      steps: [new AttestorError("UNAVAILABLE", "pod list fetcher is closed")],
+    });
+    await rejectsWith(core.attest(1), "UNAVAILABLE", "pod list fetcher is closed");
+    assert.equal(pods.calls.length, 1);
+  });
+
+  it("the real fetcher's closed error is recognised", async () => {
+    const fetcher = new PodListFetcher({ logger: nullLogger });
+    await fetcher.close();
+    const core = createAttestCore({
+      locator: new FakeLocator({ podUid: WEB_UID, containerId: WEB_CID }),
+      pods: fetcher,
+      logger: nullLogger,
+      config: { maxPollAttempts: 60, disableContainerSelectors: false },
+    });
+    await rejectsWith(core.attest(1), "UNAVAILABLE", "pod list fetcher is closed");
   });
 
   it("a non-AttestorError from the source is treated as UNAVAILABLE", async () => {
@@ -743,5 +765,81 @@ describe("attest: cancellation", () => {
     assert.equal(abortError(AbortSignal.abort()).code, "CANCELLED");
     const own = new AttestorError("UNAVAILABLE", "plugin shutting down");
     assert.equal(abortError(AbortSignal.abort(own)), own);
+  });
+});
+
+describe("attest: with the real PodListFetcher (fake kubelet bodies)", () => {
+  it("finds a container listed only after two refreshes; one kubelet request per attempt", async () => {
+    const pending = editBody(NODE, () => {});
+    const running = editBody(NODE, (list) => {
+      const worker = list.items.find((p) => (p.metadata as { uid: string }).uid === PENDING_UID)!;
+      const status = worker.status as { containerStatuses: Record<string, unknown>[] };
+      status.containerStatuses[0].containerID = `containerd://${PENDING_CID}`;
+    });
+    const bodies = [pending, pending, running];
+    let requests = 0;
+    const fetcher = new PodListFetcher({
+      fetchPods: () => Promise.resolve(bodies[Math.min(requests++, bodies.length - 1)]),
+      minIntervalMs: 2,
+    });
+    try {
+      const core = createAttestCore({
+        locator: new FakeLocator({ podUid: PENDING_UID, containerId: PENDING_CID }),
+        pods: fetcher,
+        logger: nullLogger,
+        config: { maxPollAttempts: 5, disableContainerSelectors: false },
+      });
+      const result = await core.attestDetailed(1, new AbortController().signal);
+      assert.ok(result.selectors.includes("container-name:worker"));
+      assert.equal(result.attempts, 3);
+      assert.equal(requests, 3);
+    } finally {
+      await fetcher.close();
+    }
+  });
+
+  it("never listed → DEADLINE_EXCEEDED after exactly max_poll_attempts kubelet requests", async () => {
+    let requests = 0;
+    const fetcher = new PodListFetcher({
+      fetchPods: () => (requests++, Promise.resolve(NODE)),
+      minIntervalMs: 1,
+    });
+    try {
+      const core = createAttestCore({
+        locator: new FakeLocator({ podUid: PENDING_UID, containerId: PENDING_CID }),
+        pods: fetcher,
+        logger: nullLogger,
+        config: { maxPollAttempts: 4, disableContainerSelectors: false },
+      });
+      await rejectsWith(core.attest(1), "DEADLINE_EXCEEDED", noSelectorsMessage(PENDING_UID, PENDING_CID, 4));
+      assert.equal(requests, 4);
+    } finally {
+      await fetcher.close();
+    }
+  });
+
+  it("abort while the fetcher waits for its spacing → CANCELLED, no timer left after close", async () => {
+    let requests = 0;
+    const fetcher = new PodListFetcher({
+      fetchPods: () => (requests++, Promise.resolve(NODE)),
+      minIntervalMs: 60_000,
+    });
+    try {
+      const controller = new AbortController();
+      const core = createAttestCore({
+        locator: new FakeLocator({ podUid: PENDING_UID, containerId: PENDING_CID }),
+        pods: fetcher,
+        logger: nullLogger,
+        config: { maxPollAttempts: 60, disableContainerSelectors: false },
+      });
+      const done = core.attest(1, controller.signal);
+      while (requests < 1) await new Promise<void>((r) => setTimeout(r, 1));
+      await new Promise<void>((r) => setTimeout(r, 5)); // now waiting for a list newer than the first
+      controller.abort();
+      await rejectsWith(done, "CANCELLED", "context canceled");
+      assert.equal(requests, 1);
+    } finally {
+      await fetcher.close(); // drops the 60 s spacing timer; Deno's sanitizer fails the test if one leaks
+    }
   });
 });
