@@ -1,0 +1,22 @@
+/**
+ * A small seeded PRNG for reproducible property tests.
+ *
+ * @module
+ */
+
+/**
+ * Returns a mulberry32 generator: deterministic floats in [0, 1) for a given seed.
+ *
+ * @param seed Any 32-bit integer.
+ * @returns The generator.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
