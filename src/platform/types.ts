@@ -44,6 +44,11 @@ export interface LocatorOptions {
   readonly verbose: boolean;
   /** Where diagnostics go. */
   readonly logger: Logger;
+  /**
+   * The directory holding `proc/` (Linux only): `/` on a node, the host's proc mount's parent when the
+   * plugin runs in a container that mounts it elsewhere, a fixture in tests. @default {"/"}
+   */
+  readonly procRoot?: string;
 }
 
 /** What differs between platforms. */
