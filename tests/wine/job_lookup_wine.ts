@@ -1,0 +1,146 @@
+/**
+ * The real job-object lookup, end to end, under Wine (run by scripts/test_wine.sh with deno.exe; not
+ * picked up by the Linux `deno test tests/`). A copy of deno.exe named `vmcompute.exe` runs
+ * fixtures/vmcompute_helper.ts, which creates `\Container_<id>` job objects, puts a child process in them
+ * and holds the handles; the product locator (windowsPlatform, real kernel32/ntdll through FFI) must map
+ * the child's PID to the ID.
+ *
+ * Wine differences accounted for: IsProcessInJob refuses a PROCESS_QUERY_LIMITED_INFORMATION handle, so
+ * the locator's one-time widening to PROCESS_QUERY_INFORMATION is exercised here (asserted through its
+ * debug log); Wine lets a process be in two unrelated jobs, which gives the "multiple jobs" case.
+ *
+ * Needs K8S_ATTESTOR_VMCOMPUTE_EXE: the Windows path of the vmcompute.exe copy.
+ *
+ * @module
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { AttestorError } from "../../src/errors.ts";
+import type { LogFields, Logger } from "../../src/log.ts";
+import { windowsPlatform } from "../../src/platform/windows/mod.ts";
+
+const ID_1 = "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+const ID_2 = "deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567";
+const ID_3 = "feedface0123456789abcdef0123456789abcdef0123456789abcdef01234567";
+
+interface Helper {
+  helperPid: number;
+  childPid: number;
+  jobs: string[];
+  stop(): Promise<void>;
+}
+
+async function startVmcompute(ids: string[]): Promise<Helper> {
+  const exe = Deno.env.get("K8S_ATTESTOR_VMCOMPUTE_EXE");
+  if (!exe) throw new Error("K8S_ATTESTOR_VMCOMPUTE_EXE is not set (run through scripts/test_wine.sh)");
+  const script = fileURLToPath(new URL("./fixtures/vmcompute_helper.ts", import.meta.url));
+  const proc = new Deno.Command(exe, {
+    args: ["run", "-A", "--no-config", "--quiet", script, ...ids],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const stop = async () => {
+    await proc.stdin.close();
+    while (!(await reader.read()).done) { /* drain */ }
+    await proc.status;
+  };
+  if (!text.includes("\n")) {
+    await stop();
+    throw new Error(`vmcompute helper exited without reporting: ${JSON.stringify(text)}`);
+  }
+  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  return { ...info, stop };
+}
+
+function recordingLogger(lines: string[]): Logger {
+  const emit = (message: string, _fields?: LogFields) => void lines.push(message);
+  const logger: Logger = { debug: emit, info: emit, warn: emit, error: emit, with: () => logger };
+  return logger;
+}
+
+describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
+  let single: Helper;
+  let double: Helper;
+
+  before(async () => {
+    single = await startVmcompute([ID_1]);
+    double = await startVmcompute([ID_2, ID_3]);
+  });
+
+  after(async () => {
+    await single?.stop();
+    await double?.stop();
+  });
+
+  it("the helpers run as vmcompute.exe and hold named container jobs", () => {
+    assert.deepEqual(single.jobs, [`\\Container_${ID_1}`]);
+    assert.deepEqual(double.jobs, [`\\Container_${ID_2}`, `\\Container_${ID_3}`]);
+  });
+
+  it("maps the child's PID to its container ID", async () => {
+    const logs: string[] = [];
+    const locator = windowsPlatform.createLocator({
+      useNewContainerLocator: true,
+      verbose: true,
+      logger: recordingLogger(logs),
+    });
+    assert.deepEqual(await locator.locate(single.childPid), { podUid: null, containerId: ID_1 });
+    // Wine difference: IsProcessInJob needs PROCESS_QUERY_INFORMATION there.
+    assert.ok(logs.some((l) => /IsProcessInJob was denied/.test(l)), logs.join("\n"));
+  });
+
+  it("returns null for processes in no container job", async () => {
+    const locator = windowsPlatform.createLocator({
+      useNewContainerLocator: false,
+      verbose: false,
+      logger: recordingLogger([]),
+    });
+    assert.deepEqual(await locator.locate(Deno.pid), { podUid: null, containerId: null });
+    assert.deepEqual(await locator.locate(single.helperPid), { podUid: null, containerId: null });
+  });
+
+  it("fails for a process in two container jobs", async () => {
+    const locator = windowsPlatform.createLocator({
+      useNewContainerLocator: true,
+      verbose: false,
+      logger: recordingLogger([]),
+    });
+    await assert.rejects(locator.locate(double.childPid), (err: unknown) => {
+      assert.ok(err instanceof AttestorError);
+      assert.equal(err.code, "INTERNAL");
+      const a = `\\Container_${ID_2}`, b = `\\Container_${ID_3}`;
+      assert.ok(
+        err.message === `failed to get container ID: process has multiple jobs: [${a} ${b}]` ||
+          err.message === `failed to get container ID: process has multiple jobs: [${b} ${a}]`,
+        err.message,
+      );
+      return true;
+    });
+  });
+
+  it("reports a PID that does not exist as NOT_FOUND", async () => {
+    const locator = windowsPlatform.createLocator({
+      useNewContainerLocator: true,
+      verbose: false,
+      logger: recordingLogger([]),
+    });
+    await assert.rejects(locator.locate(0xFFFF_FFF0), (err: unknown) => {
+      assert.ok(err instanceof AttestorError);
+      assert.equal(err.code, "NOT_FOUND");
+      assert.match(
+        err.message,
+        /failed to open child process: process 4294967280 does not exist \(OpenProcess: /,
+      );
+      return true;
+    });
+  });
+});
