@@ -13,11 +13,11 @@ import * as https from "node:https";
 import { isIP } from "node:net";
 import { hostname as osHostname } from "node:os";
 import * as tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import type { Config } from "../config/types.ts";
 import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
+import { verifyChainToRoots } from "./tls_verify.ts";
 
 /** Default request timeout: 10 s, as upstream. */
 export const DEFAULT_KUBELET_TIMEOUT_MS = 10_000;
@@ -101,46 +101,6 @@ export interface KubeletClient {
   fetchPods(signal?: AbortSignal): Promise<string>;
 }
 
-/** Verifies that the presented chain reaches one of `roots` (and nothing else). Returns a reason or null. */
-function chainFailure(
-  leaf: tls.PeerCertificate,
-  roots: readonly X509Certificate[],
-  now: Date,
-): string | null {
-  const presented: X509Certificate[] = [];
-  let node: tls.DetailedPeerCertificate | tls.PeerCertificate | undefined = leaf;
-  const seen = new Set<string>();
-  while (node && node.raw && presented.length < 10) {
-    if (seen.has(node.fingerprint256)) break;
-    seen.add(node.fingerprint256);
-    try {
-      presented.push(new X509Certificate(node.raw));
-    } catch {
-      return "the kubelet presented a certificate that cannot be parsed";
-    }
-    node = (node as tls.DetailedPeerCertificate).issuerCertificate;
-  }
-  if (presented.length === 0) return "no certs presented by kubelet";
-  const validAt = (c: X509Certificate) => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
-  let current = presented[0];
-  const used = new Set<X509Certificate>([current]);
-  for (let depth = 0; depth < 10; depth++) {
-    if (!validAt(current)) return `certificate "${current.subject}" is not valid at ${now.toISOString()}`;
-    if (roots.some((r) => r.fingerprint256 === current.fingerprint256)) return null;
-    const root = roots.find((r) => current.checkIssued(r) && current.verify(r.publicKey));
-    if (root) {
-      return validAt(root) ? null : `CA certificate "${root.subject}" is not valid at ${now.toISOString()}`;
-    }
-    const next = presented.find((c) =>
-      !used.has(c) && c.ca && current.checkIssued(c) && current.verify(c.publicKey)
-    );
-    if (!next) break;
-    used.add(next);
-    current = next;
-  }
-  return "the kubelet certificate does not chain to a CA in kubelet_ca_path";
-}
-
 /** Builds the TLS options of one request from the current credentials. */
 function tlsOptions(
   endpoint: KubeletEndpoint,
@@ -160,7 +120,7 @@ function tlsOptions(
     // Must return (never throw) an Error: a throwing checkServerIdentity crashes Deno.
     options.checkServerIdentity = (_host, cert) => {
       try {
-        const chain = chainFailure(cert, roots, new Date());
+        const chain = verifyChainToRoots(cert, roots, new Date());
         if (chain !== null) return new Error(chain);
         const nameErr = tls.checkServerIdentity(expectedName, cert);
         if (nameErr) {

@@ -27,6 +27,8 @@ export interface ServerCertOptions {
   rogue?: boolean;
   /** Issue a certificate whose validity ended in 2020 (signed by the CA, otherwise valid). @default {false} */
   expired?: boolean;
+  /** Issue from this CA (for example one from {@linkcode TestPki.issueIntermediateCa}); overrides `rogue`. */
+  issuer?: CertFiles;
 }
 
 /** What to put into an issued client certificate. */
@@ -47,6 +49,8 @@ export interface TestPki extends AsyncDisposable {
   readonly rogueCa: CertFiles;
   /** Issues a server certificate (`extendedKeyUsage=serverAuth`) under a file name derived from `name`. */
   issueServerCert(name: string, options: ServerCertOptions): Promise<CertFiles>;
+  /** Issues an intermediate CA signed by the trusted CA (or the rogue one). */
+  issueIntermediateCa(name: string, options?: { rogue?: boolean }): Promise<CertFiles>;
   /** Issues a client certificate (`extendedKeyUsage=clientAuth`). */
   issueClientCert(name: string, options?: ClientCertOptions): Promise<CertFiles>;
   /** Deletes the directory. Idempotent. */
@@ -154,13 +158,12 @@ export async function createTestPki(options: { dir?: string } = {}): Promise<Tes
     const rogueCa = await makeCa(dir, "rogue-ca", "rogue-ca");
     let serial = 1000;
 
-    const issue = async (name: string, cn: string, ext: string, rogue: boolean, expired: boolean) => {
+    const issue = async (name: string, cn: string, ext: string, issuer: CertFiles, expired: boolean) => {
       if (!NAME_RE.test(name) || name === "ca" || name === "rogue-ca") {
         throw new RangeError(
           `Cannot issue certificate as 'name' must match ${NAME_RE} and not name a CA: ${name}`,
         );
       }
-      const issuer = rogue ? "rogue-ca" : "ca";
       await genKey(dir, `${name}.key`);
       await openssl(dir, ["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`]);
       await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
@@ -175,9 +178,9 @@ export async function createTestPki(options: { dir?: string } = {}): Promise<Tes
           "-config",
           "expired-ca.cnf",
           "-cert",
-          `${issuer}.pem`,
+          issuer.certPath,
           "-keyfile",
-          `${issuer}.key`,
+          issuer.keyPath,
           "-in",
           `${name}.csr`,
           "-out",
@@ -196,9 +199,9 @@ export async function createTestPki(options: { dir?: string } = {}): Promise<Tes
           "-in",
           `${name}.csr`,
           "-CA",
-          `${issuer}.pem`,
+          issuer.certPath,
           "-CAkey",
-          `${issuer}.key`,
+          issuer.keyPath,
           "-set_serial",
           String(serial++),
           "-days",
@@ -225,14 +228,19 @@ export async function createTestPki(options: { dir?: string } = {}): Promise<Tes
         }
         const ext = `subjectAltName=${sans.join(",")}\nextendedKeyUsage=serverAuth\n`;
         const cn = opts.dns?.[0] ?? opts.ip?.[0] ?? name;
-        return issue(name, cn, ext, opts.rogue ?? false, opts.expired ?? false);
+        const issuer = opts.issuer ?? (opts.rogue ? rogueCa : ca);
+        return issue(name, cn, ext, issuer, opts.expired ?? false);
+      },
+      issueIntermediateCa(name, opts = {}) {
+        const ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n";
+        return issue(name, `${name}-intermediate-ca`, ext, opts.rogue ? rogueCa : ca, false);
       },
       issueClientCert(name, opts = {}) {
         return issue(
           name,
           opts.cn ?? "spire-agent",
           "extendedKeyUsage=clientAuth\n",
-          opts.rogue ?? false,
+          opts.rogue ? rogueCa : ca,
           false,
         );
       },

@@ -173,6 +173,17 @@ describe("kubelet client over real sockets", () => {
       assert.equal(await client.fetchPods(), PODS_TEXT);
     });
 
+    it("a kubelet presenting an intermediate CA with its certificate", async () => {
+      const inter = await pki.issueIntermediateCa("client-test-inter");
+      const leaf = await pki.issueServerCert("via-inter", { dns: ["localhost"], issuer: inter });
+      const token = await writeFile("tok-i");
+      const k = await start({ tls: { cert: leaf.cert + inter.cert, key: leaf.key } });
+      const client = await createKubeletClient({
+        config: secure(k, { tokenPath: token, nodeName: "localhost" }),
+      });
+      assert.equal(await client.fetchPods(), PODS_TEXT);
+    });
+
     it("an empty token file sends no Authorization header", async () => {
       const token = await writeFile("  \n");
       const k = await start({ tls: certs.localhost });
