@@ -1,145 +1,12 @@
 /**
  * The `--help` text: usage, subcommands, plugin-mode environment and every `plugin_data` key with its
- * default.
+ * default (the key table comes from `src/config/keys.ts`, the same table the config builder uses).
  *
  * @module
  */
 
-/** One documented configuration key. */
-export interface HelpKey {
-  /** The key as written in `plugin_data` (dotted for nested blocks). */
-  readonly key: string;
-  /** The HCL type. */
-  readonly type: string;
-  /** The default, as it would be written in HCL, or a phrase. */
-  readonly default: string;
-  /** What the key does. */
-  readonly description: string;
-}
-
-/** The `plugin_data` keys, in the order of the upstream documentation. */
-export const HELP_KEYS: readonly HelpKey[] = [
-  {
-    key: "disable_container_selectors",
-    type: "bool",
-    default: "false",
-    description: "Produce pod selectors only, no container selectors.",
-  },
-  {
-    key: "kubelet_read_only_port",
-    type: "int",
-    default: "unset",
-    description: "Kubelet read-only port (plain HTTP on 127.0.0.1). Excludes kubelet_secure_port.",
-  },
-  {
-    key: "kubelet_secure_port",
-    type: "int",
-    default: "10250",
-    description: "Kubelet secure (HTTPS) port, used unless kubelet_read_only_port is set.",
-  },
-  {
-    key: "kubelet_ca_path",
-    type: "string",
-    default: '"/run/secrets/kubernetes.io/serviceaccount/ca.crt"',
-    description: "CA bundle that verifies the kubelet certificate (unless skip_kubelet_verification).",
-  },
-  {
-    key: "skip_kubelet_verification",
-    type: "bool",
-    default: "false",
-    description: "Do not verify the kubelet certificate.",
-  },
-  {
-    key: "token_path",
-    type: "string",
-    default: '"/run/secrets/kubernetes.io/serviceaccount/token"',
-    description: "Bearer token for kubelet authentication (used when no client certificate is set).",
-  },
-  {
-    key: "certificate_path",
-    type: "string",
-    default: "unset",
-    description: "Client certificate (PEM) for kubelet authentication; needs private_key_path.",
-  },
-  {
-    key: "private_key_path",
-    type: "string",
-    default: "unset",
-    description: "Client private key (PEM) for kubelet authentication; needs certificate_path.",
-  },
-  {
-    key: "use_anonymous_authentication",
-    type: "bool",
-    default: "false",
-    description: "Talk to the kubelet without credentials (discouraged).",
-  },
-  {
-    key: "node_name_env",
-    type: "string",
-    default: '"MY_NODE_NAME"',
-    description: "Environment variable that holds the node name.",
-  },
-  {
-    key: "node_name",
-    type: "string",
-    default: "unset",
-    description: "The node name; overrides node_name_env. Without one, the kubelet is reached on 127.0.0.1.",
-  },
-  {
-    key: "max_poll_attempts",
-    type: "int",
-    default: "60",
-    description: "How many times the kubelet pod list is polled for the workload's pod.",
-  },
-  {
-    key: "poll_retry_interval",
-    type: "duration",
-    default: '"500ms"',
-    description: "Time between polls (Go duration syntax: 300ms, 1.5s, 2m).",
-  },
-  {
-    key: "reload_interval",
-    type: "duration",
-    default: '"1m"',
-    description: "How often the CA, certificate, key and token files are re-read.",
-  },
-  {
-    key: "use_new_container_locator",
-    type: "bool",
-    default: "true",
-    description: "Use the new cgroup/mountinfo container locator (false: the legacy one). Linux only.",
-  },
-  {
-    key: "verbose_container_locator_logs",
-    type: "bool",
-    default: "false",
-    description: "Log what the container locator considered (debug level).",
-  },
-  {
-    key: "experimental.sigstore.skip_signature_verification_image_list",
-    type: "list(string)",
-    default: "[]",
-    description: "Image digests that skip signature verification.",
-  },
-  {
-    key: "experimental.sigstore.allowed_subjects_list",
-    type: "map(list(string))",
-    default: "{}",
-    description: "OIDC issuer URL -> subjects allowed to sign images.",
-  },
-  {
-    key: "experimental.sigstore.rekor_url",
-    type: "string",
-    default: "required",
-    description: "Rekor transparency log URL (https), e.g. https://rekor.sigstore.dev.",
-  },
-  {
-    key: "experimental.sigstore.enforce_sct",
-    type: "bool",
-    default: "true",
-    description: "Require a certificate transparency timestamp; false for private deployments.",
-  },
-];
+import { formatConfigHelp } from "../config/keys.ts";
+import { LOCATE_USAGE } from "./locate.ts";
 
 /**
  * Renders the full `--help` text.
@@ -154,15 +21,12 @@ export const HELP_KEYS: readonly HelpKey[] = [
  * @returns The text, ending with a newline.
  */
 export function helpText(program: string): string {
-  const width = Math.max(...HELP_KEYS.map((k) => k.key.length));
-  const keys = HELP_KEYS.map((k) =>
-    `  ${k.key.padEnd(width)}  ${k.type}, default ${k.default}\n  ${" ".repeat(width)}  ${k.description}`
-  ).join("\n");
   return `${program}: a SPIRE WorkloadAttestor plugin for Kubernetes (selector type = the plugin name, e.g. k8s)
 
 Usage:
   ${program}                      serve the plugin (started by spire-agent, see below)
-  ${program} locate [options]     show how a PID maps to a pod and container (run "${program} locate --help")
+  ${program} locate [options]     show how a PID maps to a pod and container
+                                  (${LOCATE_USAGE})
   ${program} --version            print version, Deno version, target and platform
   ${program} --help               print this help
 
@@ -187,7 +51,5 @@ spire-agent configuration:
     }
   }
 
-plugin_data keys (HCL v1, or JSON from plugin_data_file):
-${keys}
-`;
+${formatConfigHelp()}`;
 }

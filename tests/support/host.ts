@@ -58,6 +58,8 @@ export const DEFAULT_PLUGIN_COMMAND: readonly string[] = [
   "run",
   "-A",
   "--no-prompt",
+  "--config",
+  join(REPO_ROOT, "deno.json"),
   join(REPO_ROOT, "mod.ts"),
 ];
 
@@ -636,6 +638,17 @@ export class PluginHost {
     this.client.close();
     const result = await this.waitExit(2000);
     return { ...result, deinitError };
+  }
+
+  /**
+   * Drops the connection without Deinit or Shutdown, as when the agent dies: cancels the broker and stdio
+   * streams and closes the client.
+   */
+  abandon(): void {
+    this.#unloading = true;
+    this.#broker?.cancel();
+    this.#stdio?.cancel();
+    this.client.close();
   }
 
   /**

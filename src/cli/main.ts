@@ -1,0 +1,118 @@
+/**
+ * The command line: `--version`, `--help` (both work without the plugin cookie), the `locate` subcommand,
+ * and, with no subcommand, plugin mode (serving spire-agent over go-plugin).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { buildConfig } from "../config/build.ts";
+import type { Logger } from "../log.ts";
+import type { Transport } from "../plugin/listener.ts";
+import { createAttestorPlugin } from "../plugin/plugin.ts";
+import { servePlugin } from "../plugin/serve.ts";
+import type { AttestorRuntime } from "../plugin/types.ts";
+import { helpText } from "./help.ts";
+import { runLocate } from "./locate.ts";
+
+/** The program name in help and version output. */
+export const PROGRAM_NAME = "k8s-attestor";
+
+/** Options of {@linkcode main} (the entry point wires the platform and the attestation runtime). */
+export interface MainOptions {
+  /** Transport when `--transport` is not given. @default {"tcp" on Windows, "unix" elsewhere} */
+  readonly defaultTransport?: Transport;
+  /** Creates the attestation runtime for plugin mode. Without it, Attest answers UNIMPLEMENTED. */
+  readonly createRuntime?: (logger: Logger) => AttestorRuntime;
+  /** Writes to stdout (help and version only). @default {console.log without the newline} */
+  readonly writeStdout?: (text: string) => void;
+  /** Writes to stderr (usage errors). */
+  readonly writeStderr?: (text: string) => void;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(target: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let offset = 0;
+  while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
+}
+
+/**
+ * The `--version` text.
+ *
+ * @example
+ * ```ts
+ * import { versionText } from "./main.ts";
+ * console.assert(versionText().startsWith("k8s-attestor "));
+ * ```
+ *
+ * @returns Program version, Deno/V8/TypeScript versions, target triple and platform, one per line.
+ */
+export function versionText(): string {
+  return [
+    `${PROGRAM_NAME} ${denoConfig.version}`,
+    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`,
+    `target ${Deno.build.target}`,
+    `platform ${Deno.build.os} ${Deno.build.arch}`,
+  ].join("\n") + "\n";
+}
+
+/**
+ * Runs the command line.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(Deno.args));
+ * ```
+ *
+ * @param args The arguments after the program name.
+ * @param options Platform wiring and output hooks.
+ * @returns The process exit code.
+ */
+export async function main(args: readonly string[], options: MainOptions = {}): Promise<number> {
+  const out = options.writeStdout ?? ((text: string) => writeAll(Deno.stdout, text));
+  const err = options.writeStderr ?? ((text: string) => writeAll(Deno.stderr, text));
+
+  if (args[0] === "locate") return await runLocate(args.slice(1));
+
+  let values: { version?: boolean; help?: boolean; transport?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        version: { type: "boolean", short: "V" },
+        help: { type: "boolean", short: "h" },
+        transport: { type: "string" },
+      },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (e) {
+    err(`${PROGRAM_NAME}: ${(e as Error).message}\nRun "${PROGRAM_NAME} --help" for usage.\n`);
+    return 2;
+  }
+  if (values.help) {
+    out(helpText(PROGRAM_NAME));
+    return 0;
+  }
+  if (values.version) {
+    out(versionText());
+    return 0;
+  }
+  const transport = values.transport ?? options.defaultTransport ??
+    (Deno.build.os === "windows" ? "tcp" : "unix");
+  if (transport !== "unix" && transport !== "tcp") {
+    err(`${PROGRAM_NAME}: --transport must be "unix" or "tcp", got "${transport}"\n`);
+    return 2;
+  }
+  const getenv = (name: string) => Deno.env.get(name);
+  return await servePlugin({
+    transport,
+    getenv,
+    createPlugin: (logger) =>
+      createAttestorPlugin({ buildConfig, runtime: options.createRuntime?.(logger), logger, getenv }),
+  });
+}
