@@ -1,0 +1,183 @@
+/**
+ * `attest`: runs the whole attestation pipeline for one process, outside spire-agent, with the plugin's
+ * own configuration file. For humans it prints each step (locator result, kubelet URL, matched pod and
+ * container, selectors); with `--json` it prints one object, `{"selectors": [...]}` or `{"error": "..."}`.
+ *
+ * ```
+ * attest --pid <N> --config <file.hcl> [--json] [--proc-root <dir>]
+ * ```
+ *
+ * Exit code 0 on success (including "not in a container": no selectors), 1 on any error. Diagnostics
+ * (warnings and errors of the pipeline) go to stderr as hclog JSON lines; stdout holds only the report.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { buildConfig } from "../config/build.ts";
+import type { Config } from "../config/types.ts";
+import { AttestorError, toAttestorError } from "../errors.ts";
+import { createHclogLogger, type Logger } from "../log.ts";
+import { platformFor } from "../platform/mod.ts";
+import type { ContainerLocation, Platform } from "../platform/types.ts";
+import { createRuntime } from "../runtime.ts";
+
+/** The usage line, also part of the error for bad arguments. */
+export const ATTEST_USAGE = "usage: attest --pid <N> --config <file.hcl> [--json] [--proc-root <dir>]";
+
+/** Where {@linkcode runAttest} writes, and what it runs on. Everything defaults to the real process. */
+export interface AttestIo {
+  /** Receives the report. */
+  stdout?: (s: string) => void;
+  /** Receives hclog diagnostics. */
+  stderr?: (s: string) => void;
+  /** The platform. @default {platformFor()} */
+  platform?: Platform;
+  /** Environment lookup for the node name. @default {Deno.env.get} */
+  getenv?: (name: string) => string | undefined;
+  /** The name the kubelet certificate must carry without a node name. @default {os.hostname()} */
+  hostname?: string;
+}
+
+interface AttestArgs {
+  pid: number;
+  configPath: string;
+  json: boolean;
+  procRoot: string;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(stream: { writeSync(p: Uint8Array): number }, s: string): void {
+  const bytes = encoder.encode(s);
+  let offset = 0;
+  while (offset < bytes.length) offset += stream.writeSync(bytes.subarray(offset));
+}
+
+function badArguments(reason: string): AttestorError {
+  return new AttestorError("INVALID_ARGUMENT", `${reason}; ${ATTEST_USAGE}`);
+}
+
+function parse(args: string[]): AttestArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        pid: { type: "string" },
+        config: { type: "string" },
+        json: { type: "boolean" },
+        "proc-root": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw badArguments(err instanceof Error ? err.message : String(err));
+  }
+  if (values.pid === undefined) throw badArguments("missing --pid");
+  if (!/^[1-9][0-9]{0,9}$/.test(values.pid) || Number(values.pid) > 0x7fffffff) {
+    throw badArguments(`--pid must be a positive 32-bit integer, got ${JSON.stringify(values.pid)}`);
+  }
+  if (values.config === undefined || values.config === "") throw badArguments("missing --config");
+  if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
+  return {
+    pid: Number(values.pid),
+    configPath: values.config,
+    json: values.json ?? false,
+    procRoot: values["proc-root"] ?? "/",
+  };
+}
+
+async function loadConfig(path: string, getenv: (name: string) => string | undefined): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new AttestorError(
+      "INVALID_ARGUMENT",
+      `unable to read configuration file "${path}": ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  const { config, problems } = buildConfig(text, null, { getenv });
+  if (config === null || problems.length > 0) {
+    throw new AttestorError("INVALID_ARGUMENT", `invalid configuration in "${path}": ${problems.join("; ")}`);
+  }
+  return config;
+}
+
+function describeLocation(pid: number, loc: ContainerLocation): string {
+  if (loc.containerId === null) return `pid ${pid} is not in a container`;
+  const pod = loc.podUid === null ? "pod UID unknown (matched by container ID)" : `pod UID ${loc.podUid}`;
+  return `pid ${pid}: ${pod}, container ID ${loc.containerId}`;
+}
+
+/**
+ * Runs `attest` with the arguments after the subcommand name. Never throws.
+ *
+ * @example
+ * ```ts ignore
+ * import { runAttest } from "./attest.ts";
+ * Deno.exit(await runAttest(["--pid", "1234", "--config", "k8s.hcl", "--json"]));
+ * ```
+ *
+ * @param args The arguments after `attest`.
+ * @param io Output hooks and injectables.
+ * @returns The exit code: 0 on success, 1 on any error.
+ */
+export async function runAttest(args: string[], io: AttestIo = {}): Promise<number> {
+  const out = io.stdout ?? ((s: string) => writeAll(Deno.stdout, s));
+  const errOut = io.stderr ?? ((s: string) => writeAll(Deno.stderr, s));
+  const getenv = io.getenv ?? ((name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  });
+  const json = args.includes("--json");
+  const logger: Logger = createHclogLogger({ write: errOut, level: "warn", module: "k8s-attestor.attest" });
+  const human = (line: string) => {
+    if (!json) out(line + "\n");
+  };
+  let runtime: ReturnType<typeof createRuntime> | null = null;
+  try {
+    const parsed = parse(args);
+    const config = await loadConfig(parsed.configPath, getenv);
+    const platform = io.platform ?? platformFor();
+    const locator = platform.createLocator({
+      useNewContainerLocator: config.useNewContainerLocator,
+      verbose: config.verboseContainerLocatorLogs,
+      logger,
+      procRoot: parsed.procRoot,
+    });
+    const location = await locator.locate(parsed.pid);
+    human(`locator:   ${describeLocation(parsed.pid, location)}`);
+    runtime = createRuntime({ platform, logger, procRoot: parsed.procRoot, hostname: io.hostname });
+    await runtime.apply(config);
+    human(`kubelet:   ${runtime.kubeletUrl}`);
+    const result = await runtime.attestDetailed(parsed.pid, new AbortController().signal);
+    if (result.pod !== null) {
+      human(
+        `pod:       ${result.pod.namespace}/${result.pod.name} (UID ${result.pod.uid}), ` +
+          `found in pod list ${result.attempts} of at most ${config.maxPollAttempts}`,
+      );
+    }
+    if (result.container !== null) {
+      human(`container: ${result.container.status.name} (${result.container.kind} status list)`);
+    } else if (result.pod !== null) {
+      human("container: not matched (disable_container_selectors: pod selectors only)");
+    }
+    human(`selectors (${result.selectors.length}):`);
+    for (const value of result.selectors) human(`  k8s:${value}`);
+    if (json) out(JSON.stringify({ selectors: result.selectors }) + "\n");
+    return 0;
+  } catch (err) {
+    const error = toAttestorError(err, "INTERNAL");
+    if (json) out(JSON.stringify({ error: error.message }) + "\n");
+    else out(`error:     ${error.code}: ${error.message}\n`);
+    return 1;
+  } finally {
+    await runtime?.close();
+  }
+}
