@@ -5,7 +5,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { ServiceError } from "@grpc/grpc-js";
 import { buildConfig } from "../../src/config/build.ts";
 import { NOT_A_COMMAND_MESSAGE } from "../../src/plugin/serve.ts";
@@ -15,6 +15,7 @@ import {
   PluginHost,
   type PluginHostOptions,
   rawExchange,
+  REPO_ROOT,
   runPluginOnce,
 } from "../support/host.ts";
 
@@ -229,6 +230,34 @@ describe("plugin process under a fake spire-agent", () => {
     assert.equal(res.headers["grpc-status"], "12");
     assert.match(String(res.headers["content-type"]), /^application\/grpc([+;].*)?$/);
     await assert.rejects(host.client.raw("/unknown.Service/Call", new Uint8Array()), isStatus(12));
+    await assertCleanExit(host, await host.unload());
+  });
+
+  it("logs uncaught exceptions and unhandled rejections as hclog errors and keeps serving", async () => {
+    const host = await start({
+      command: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        join(REPO_ROOT, "deno.json"),
+        join(REPO_ROOT, "tests/plugin/fixtures/faulty_plugin.ts"),
+      ],
+    });
+    await host.load();
+    await assert.rejects(host.client.attest(1), isStatus(14, "kubelet unreachable"));
+    for (let i = 0; i < 200 && host.logEntries().filter((e) => e.level === "error").length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const errors = host.logEntries().filter((e) => e.level === "error").map((
+      e,
+    ) => [e.message, e.fields.error]);
+    assert.deepEqual(errors.sort(), [
+      ["uncaught exception", "boom from a timer"],
+      ["unhandled promise rejection", "rejected and forgotten"],
+    ]);
+    assert.equal((await host.client.health("plugin")).status, 1, "still serving");
     await assertCleanExit(host, await host.unload());
   });
 
