@@ -22,13 +22,20 @@ export type { ErrorCode } from "./src/errors.ts";
 export { main, versionText } from "./src/cli/main.ts";
 export type { MainOptions } from "./src/cli/main.ts";
 export { createAttestorPlugin } from "./src/plugin/plugin.ts";
-export type { AttestorPluginOptions, BuildConfigFn } from "./src/plugin/plugin.ts";
+export type { AttestorPluginOptions, BuildConfigFn, BuildResultLike } from "./src/plugin/plugin.ts";
 export { createPluginServer, PLUGIN_SERVICE_NAMES } from "./src/plugin/server.ts";
 export type { PluginServer, PluginServerOptions } from "./src/plugin/server.ts";
 export { servePlugin } from "./src/plugin/serve.ts";
 export type { ServeOptions } from "./src/plugin/serve.ts";
 export type { Transport } from "./src/plugin/listener.ts";
-export type { AttestorPlugin, AttestorRuntime, CoreConfiguration } from "./src/plugin/types.ts";
+export type {
+  AttestorPlugin,
+  AttestorRuntime,
+  CoreConfiguration,
+  ValidationResult,
+} from "./src/plugin/types.ts";
+export type { Config, SigstoreConfig } from "./src/config/types.ts";
+export type { LogFields, Logger, LogLevel } from "./src/log.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

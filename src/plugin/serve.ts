@@ -26,7 +26,7 @@ export const MAGIC_COOKIE_KEY = "WorkloadAttestor";
 export const MAGIC_COOKIE_VALUE = "WorkloadAttestor";
 
 /** What a person sees when running the plugin directly. */
-export const NOT_A_COMMAND_MESSAGE = [
+export const NOT_A_COMMAND_MESSAGE: string = [
   "This binary is a plugin. It is not meant to be executed directly.",
   "It is a SPIRE WorkloadAttestor plugin: configure it in spire-agent with plugin_cmd, and spire-agent",
   "will start it (spire-agent sets the WorkloadAttestor=WorkloadAttestor environment variable).",
