@@ -6,6 +6,7 @@
  */
 
 import { formatConfigHelp } from "../config/keys.ts";
+import { ATTEST_USAGE } from "./attest.ts";
 import { LOCATE_USAGE } from "./locate.ts";
 
 /**
@@ -27,6 +28,8 @@ Usage:
   ${program}                      serve the plugin (started by spire-agent, see below)
   ${program} locate [options]     show how a PID maps to a pod and container
                                   (${LOCATE_USAGE})
+  ${program} attest [options]     run the whole attestation for a PID with a config file
+                                  (${ATTEST_USAGE})
   ${program} --version            print version, Deno version, target and platform
   ${program} --help               print this help
 
@@ -39,6 +42,8 @@ Plugin mode:
   Options in plugin mode (put them in plugin_args):
     --transport unix|tcp   how to listen: a unix socket (default on Linux and macOS) or 127.0.0.1 TCP
                            in PLUGIN_MIN_PORT..PLUGIN_MAX_PORT (default on Windows)
+    --proc-root <dir>      read <dir>/proc/<pid>/... instead of /proc/<pid>/... (Linux; for agents
+                           that see the host's proc filesystem at another path)
 
 spire-agent configuration:
   plugins {

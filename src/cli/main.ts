@@ -13,6 +13,9 @@ import type { Transport } from "../plugin/listener.ts";
 import { createAttestorPlugin } from "../plugin/plugin.ts";
 import { servePlugin } from "../plugin/serve.ts";
 import type { AttestorRuntime } from "../plugin/types.ts";
+import { platformFor } from "../platform/mod.ts";
+import { createRuntime } from "../runtime.ts";
+import { runAttest } from "./attest.ts";
 import { helpText } from "./help.ts";
 import { runLocate } from "./locate.ts";
 
@@ -21,10 +24,13 @@ export const PROGRAM_NAME = "k8s-attestor";
 
 /** Options of {@linkcode main} (the entry point wires the platform and the attestation runtime). */
 export interface MainOptions {
-  /** Transport when `--transport` is not given. @default {"tcp" on Windows, "unix" elsewhere} */
+  /** Transport when `--transport` is not given. @default {the platform's: "tcp" on Windows, "unix" elsewhere} */
   readonly defaultTransport?: Transport;
-  /** Creates the attestation runtime for plugin mode. Without it, Attest answers UNIMPLEMENTED. */
-  readonly createRuntime?: (logger: Logger) => AttestorRuntime;
+  /**
+   * Creates the attestation runtime for plugin mode (`procRoot` is the `--proc-root` argument).
+   * @default {the real runtime on the current platform}
+   */
+  readonly createRuntime?: (logger: Logger, context: { readonly procRoot: string }) => AttestorRuntime;
   /** Writes to stdout (help and version only). @default {console.log without the newline} */
   readonly writeStdout?: (text: string) => void;
   /** Writes to stderr (usage errors). */
@@ -77,8 +83,9 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
   const err = options.writeStderr ?? ((text: string) => writeAll(Deno.stderr, text));
 
   if (args[0] === "locate") return await runLocate(args.slice(1));
+  if (args[0] === "attest") return await runAttest(args.slice(1));
 
-  let values: { version?: boolean; help?: boolean; transport?: string };
+  let values: { version?: boolean; help?: boolean; transport?: string; "proc-root"?: string };
   try {
     ({ values } = parseArgs({
       args: [...args],
@@ -86,6 +93,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         version: { type: "boolean", short: "V" },
         help: { type: "boolean", short: "h" },
         transport: { type: "string" },
+        "proc-root": { type: "string" },
       },
       allowPositionals: false,
       strict: true,
@@ -102,17 +110,25 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
     out(versionText());
     return 0;
   }
-  const transport = values.transport ?? options.defaultTransport ??
-    (Deno.build.os === "windows" ? "tcp" : "unix");
+  const platform = platformFor();
+  const transport = values.transport ?? options.defaultTransport ?? platform.transport;
   if (transport !== "unix" && transport !== "tcp") {
     err(`${PROGRAM_NAME}: --transport must be "unix" or "tcp", got "${transport}"\n`);
     return 2;
   }
+  const procRoot = values["proc-root"] ?? "/";
+  if (procRoot === "") {
+    err(`${PROGRAM_NAME}: --proc-root must not be empty\n`);
+    return 2;
+  }
+  const makeRuntime = options.createRuntime ??
+    ((logger: Logger, context: { readonly procRoot: string }) =>
+      createRuntime({ platform, logger, procRoot: context.procRoot }));
   const getenv = (name: string) => Deno.env.get(name);
   return await servePlugin({
     transport,
     getenv,
     createPlugin: (logger) =>
-      createAttestorPlugin({ buildConfig, runtime: options.createRuntime?.(logger), logger, getenv }),
+      createAttestorPlugin({ buildConfig, runtime: makeRuntime(logger, { procRoot }), logger, getenv }),
   });
 }

@@ -6,7 +6,7 @@ import { nullLogger } from "../../src/log.ts";
 import { listen, type PluginListener } from "../../src/plugin/listener.ts";
 import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
 import { createPluginServer, type PluginServer } from "../../src/plugin/server.ts";
-import { type Handshake, PluginClient, rawExchange } from "../support/host.ts";
+import { type Handshake, PluginClient, rawExchange } from "../../src/testing/plugin_host.ts";
 import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
 
 /** grpc-go's rule for a response content-type (`http2_client.go` operateHeaders). */

@@ -14,7 +14,7 @@
  *
  * @example Loading the plugin once
  * ```ts ignore
- * import { PluginHost } from "./host.ts";
+ * import { PluginHost } from "./plugin_host.ts";
  * const host = await PluginHost.start();
  * try {
  *   await host.load({ hcl: "", trustDomain: "example.org" });
@@ -39,15 +39,15 @@ import {
   GRPCBrokerService,
   GRPCControllerService,
   GRPCStdioService,
-} from "../../src/gen/plugin/go_plugin.ts";
-import type { StdioData } from "../../src/gen/plugin/go_plugin.ts";
-import { HealthService } from "../../src/gen/grpc/health/v1/health.ts";
-import type { HealthCheckResponse } from "../../src/gen/grpc/health/v1/health.ts";
-import { InitService } from "../../src/gen/spire/service/private/init/v1/init.ts";
-import { ConfigService } from "../../src/gen/spire/service/common/config/v1/config.ts";
-import type { ValidateResponse } from "../../src/gen/spire/service/common/config/v1/config.ts";
-import { WorkloadAttestorService } from "../../src/gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
-import type { Any } from "../../src/gen/google/protobuf/any.ts";
+} from "../gen/plugin/go_plugin.ts";
+import type { StdioData } from "../gen/plugin/go_plugin.ts";
+import { HealthService } from "../gen/grpc/health/v1/health.ts";
+import type { HealthCheckResponse } from "../gen/grpc/health/v1/health.ts";
+import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
+import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";
+import type { ValidateResponse } from "../gen/spire/service/common/config/v1/config.ts";
+import { WorkloadAttestorService } from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
+import type { Any } from "../gen/google/protobuf/any.ts";
 
 /** The repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -97,7 +97,7 @@ const MAX_LOG_LINE = 64 * 1024;
  *
  * @example
  * ```ts
- * import { classifyLogLine } from "./host.ts";
+ * import { classifyLogLine } from "./plugin_host.ts";
  * console.assert(classifyLogLine('{"@level":"info","@message":"x","@timestamp":"2026-01-01T00:00:00.000000Z"}').kind === "entry");
  * console.assert(classifyLogLine('{"@level":"info","@message":42}').kind === "crash");
  * ```
