@@ -1,0 +1,262 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AttestorError } from "../../src/errors.ts";
+import { createUnixLocator } from "../../src/platform/unix/locator.ts";
+import { unixPlatform } from "../../src/platform/unix/mod.ts";
+import { MAX_CGROUP_FILE_BYTES } from "../../src/platform/unix/cgroup.ts";
+import { runLocate } from "../../src/cli/locate.ts";
+import { nullLogger } from "../../src/log.ts";
+import { captureLogger } from "./_capture.ts";
+
+const PROC_ROOT = fileURLToPath(new URL("../testdata/proc/", import.meta.url));
+const CID = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+const UID = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+
+async function rejection(p: Promise<unknown>): Promise<AttestorError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AttestorError, `not an AttestorError: ${err}`);
+    return err;
+  }
+  assert.fail("expected a rejection");
+}
+
+describe("createUnixLocator: errors and bounds", () => {
+  let root = "";
+  const pidDir = (pid: number) => join(root, "proc", String(pid));
+  async function writeProc(pid: number, files: Record<string, string | Uint8Array>) {
+    await Deno.mkdir(pidDir(pid), { recursive: true });
+    for (const [name, content] of Object.entries(files)) {
+      if (typeof content === "string") await Deno.writeTextFile(join(pidDir(pid), name), content);
+      else await Deno.writeFile(join(pidDir(pid), name), content);
+    }
+  }
+  before(async () => {
+    root = await Deno.makeTempDir({ prefix: "locator_test_" });
+  });
+  after(async () => {
+    await Deno.remove(root, { recursive: true });
+  });
+
+  it("rejects invalid PIDs with INVALID_ARGUMENT", async () => {
+    const locator = createUnixLocator({ root });
+    for (const pid of [0, -1, 1.5, Number.NaN, 2 ** 60]) {
+      const err = await rejection(locator.locate(pid));
+      assert.equal(err.code, "INVALID_ARGUMENT", String(pid));
+    }
+  });
+
+  it("reports a PID without a directory as NOT_FOUND naming the PID", async () => {
+    const err = await rejection(createUnixLocator({ root }).locate(424242));
+    assert.equal(err.code, "NOT_FOUND");
+    assert.match(err.message, /^process 424242 does not exist/);
+  });
+
+  it("treats a regular file in place of the process directory as NOT_FOUND", async () => {
+    await Deno.mkdir(join(root, "proc"), { recursive: true });
+    await Deno.writeTextFile(join(root, "proc", "77"), "");
+    assert.equal((await rejection(createUnixLocator({ root }).locate(77))).code, "NOT_FOUND");
+  });
+
+  it("rejects a line over 64 KiB naming the file and line, and accepts 65535 bytes", async () => {
+    await writeProc(10, { cgroup: `0::/\n1:pids:/${"a".repeat(65535)}\n` });
+    const err = await rejection(createUnixLocator({ root }).locate(10));
+    assert.equal(err.code, "INTERNAL");
+    assert.equal(
+      err.message,
+      `unable to obtain cgroups: "${pidDir(10)}/cgroup" line 2: line is longer than 65535 bytes ` +
+        "(bufio.Scanner: token too long)",
+    );
+    await writeProc(11, { cgroup: `0::/${"a".repeat(65531)}\n1:pids:/kubepods/pod${UID}/${CID}\n` });
+    assert.deepEqual(await createUnixLocator({ root }).locate(11), { podUid: UID, containerId: CID });
+  });
+
+  it("rejects an oversized cgroup file without reading it all", async () => {
+    const line = `1:pids:/kubepods/pod${UID}/${CID}\n`;
+    await writeProc(12, { cgroup: line.repeat(Math.ceil((MAX_CGROUP_FILE_BYTES + 1) / line.length)) });
+    const err = await rejection(createUnixLocator({ root }).locate(12));
+    assert.equal(err.code, "INTERNAL");
+    assert.equal(
+      err.message,
+      `unable to obtain cgroups: "${pidDir(12)}/cgroup" is larger than 1048576 bytes`,
+    );
+  });
+
+  it("rejects a long mountinfo line in the fallback", async () => {
+    await writeProc(13, {
+      cgroup: "0::/\n",
+      mountinfo: `1 2 0:1 /${"x".repeat(70000)} /m rw - cgroup2 c rw\n`,
+    });
+    const err = await rejection(createUnixLocator({ root }).locate(13));
+    assert.equal(err.code, "INTERNAL");
+    assert.match(
+      err.message,
+      /^failed to parse mount info at ".*\/proc\/13\/mountinfo": line 1: .*token too long/,
+    );
+  });
+
+  it("reports an unreadable cgroup file (a directory) as INTERNAL naming the file", async () => {
+    await Deno.mkdir(join(pidDir(14), "cgroup"), { recursive: true });
+    const err = await rejection(createUnixLocator({ root }).locate(14));
+    assert.equal(err.code, "INTERNAL");
+    assert.ok(
+      err.message.startsWith(`unable to obtain cgroups: reading "${pidDir(14)}/cgroup": `),
+      err.message,
+    );
+  });
+
+  it("decodes invalid UTF-8 without creating or hiding IDs", async () => {
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode("1:pids:/kubepods/\xff"),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode(`pod${UID}/${CID}\n`),
+    ]);
+    await writeProc(15, { cgroup: bytes });
+    assert.deepEqual(await createUnixLocator({ root }).locate(15), { podUid: UID, containerId: CID });
+  });
+
+  it("honours an aborted signal", async () => {
+    await writeProc(16, { cgroup: "0::/\n" });
+    const err = await rejection(createUnixLocator({ root }).locate(16, AbortSignal.abort()));
+    assert.equal(err.code, "CANCELLED");
+  });
+});
+
+describe("createUnixLocator: verbose logs", () => {
+  it("logs every cgroup line and the decision at debug level", async () => {
+    const { logger, entries } = captureLogger();
+    const root = join(PROC_ROOT, "containerd-systemd-hybrid-guaranteed");
+    const got = await createUnixLocator({ root, verbose: true, logger }).locate(777);
+    const considered = entries.filter((e) => e["@message"] === "PID cgroup entry considered");
+    assert.deepEqual(considered.map((e) => e.line), [...Array(13).keys()].map((i) => i + 1));
+    assert.ok(considered.every((e) => e["@level"] === "debug" && e.pid === 777));
+    assert.equal(considered.find((e) => e.line === 10)?.cgroup_path, "/"); // rdma at /
+    assert.equal(considered.find((e) => e.line === 10)?.action, "ignored");
+    assert.equal(considered[0].action, "replaced");
+    const decision = entries.at(-1)!;
+    assert.equal(decision["@message"], "Container locator decision");
+    assert.equal(decision.source, "cgroup");
+    assert.equal(decision.container_id, got.containerId);
+    assert.ok(
+      !entries.some((e) => String(e["@message"]).startsWith("PID mount")),
+      "mountinfo must not be read",
+    );
+  });
+
+  it("logs skipped and considered mounts in the fallback", async () => {
+    const { logger, entries } = captureLogger();
+    const root = join(PROC_ROOT, "cgroupns-v1-mountinfo-fallback-systemd");
+    await createUnixLocator({ root, verbose: true, logger }).locate(9005);
+    const mounts = entries.filter((e) => String(e["@message"]).startsWith("PID mount"));
+    assert.ok(mounts.some((e) => e.reason === "not a cgroup mount"));
+    assert.ok(mounts.some((e) => e.reason === "cgroup mount at /" && e.type === "cgroup2"));
+    assert.equal(mounts.filter((e) => e["@message"] === "PID mount considered").length, 4);
+    assert.equal(entries.at(-1)!.source, "mountinfo");
+  });
+
+  it("logs the conflicting entry before failing", async () => {
+    const { logger, entries } = captureLogger();
+    const root = join(PROC_ROOT, "conflict-container-id");
+    await rejection(createUnixLocator({ root, verbose: true, logger }).locate(301));
+    const last = entries.at(-1)!;
+    assert.equal(last.action, "conflict");
+    assert.equal(last.line, 2);
+  });
+
+  it("logs nothing at debug level when not verbose, but warns on an ambiguous legacy path", async () => {
+    const { logger, entries } = captureLogger();
+    await createUnixLocator({ root: join(PROC_ROOT, "containerd-cgroupfs-v1-burstable"), logger }).locate(
+      4242,
+    );
+    assert.equal(entries.length, 0);
+    await createUnixLocator({
+      root: join(PROC_ROOT, "static-pod-crio-both-legacy-rules"),
+      useNewContainerLocator: false,
+      logger,
+    }).locate(401);
+    assert.deepEqual(entries.map((e) => [e["@level"], e["@message"]]), [
+      ["warn", "More than one regex matches for cgroup; ignoring it"],
+    ]);
+  });
+});
+
+describe("unixPlatform", () => {
+  it("describes the unix platform and passes paths through", async () => {
+    assert.equal(unixPlatform.name, "unix");
+    assert.equal(unixPlatform.transport, "unix");
+    assert.equal(unixPlatform.resolveConfigPath("/var/run/secrets/x"), "/var/run/secrets/x");
+    const locator = unixPlatform.createLocator({
+      useNewContainerLocator: true,
+      verbose: false,
+      logger: nullLogger,
+    });
+    const self = await locator.locate(Deno.pid); // the real /proc
+    assert.ok(self.containerId === null || /^[0-9A-Fa-f]{64}$/.test(self.containerId));
+  });
+});
+
+describe("runLocate arguments", () => {
+  const cases: [string[], RegExp][] = [
+    [[], /^missing --pid; usage: locate --pid <N>/],
+    [["--pid"], /argument missing/],
+    [["--pid", "0"], /--pid must be a positive 32-bit integer, got "0"/],
+    [["--pid", "12a"], /--pid must be a positive 32-bit integer/],
+    [["--pid", "4294967296"], /--pid must be a positive 32-bit integer/],
+    [["--pid", "1", "--bogus"], /Unknown option '--bogus'/],
+    [["--pid", "1", "extra"], /Unexpected argument 'extra'/],
+    [["--pid", "1", "--root", ""], /--root must not be empty/],
+  ];
+  for (const [args, pattern] of cases) {
+    it(`rejects ${JSON.stringify(args)}`, async () => {
+      let out = "";
+      const code = await runLocate(args, { stdout: (s) => (out += s) });
+      assert.equal(code, 1);
+      const parsed = JSON.parse(out);
+      assert.deepEqual(Object.keys(parsed), ["error"]);
+      assert.match(parsed.error, pattern);
+    });
+  }
+  it("writes verbose logs to stderr and keeps stdout to one line", async () => {
+    let out = "", err = "";
+    const root = join(PROC_ROOT, "kind-macos-unified");
+    const code = await runLocate(["--pid", "8081", "--root", root, "--verbose"], {
+      stdout: (s) => (out += s),
+      stderr: (s) => (err += s),
+    });
+    assert.equal(code, 0);
+    assert.equal(out.split("\n").length, 2);
+    const lines = err.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.filter((l) => l["@message"] === "PID cgroup entry considered").length, 13);
+    assert.equal(lines.find((l) => l.line === 13)?.action, "ignored"); // the 0::/docker/<node>/… line
+  });
+});
+
+describe("locate as a process", () => {
+  const script = fileURLToPath(new URL("../../src/cli/locate.ts", import.meta.url));
+  async function run(args: string[]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", script, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+  }
+  it("exits 0 with the JSON object", async () => {
+    const root = join(PROC_ROOT, "crio-no-pod-uid-v2");
+    const { code, stdout } = await run(["--pid", "6003", "--root", root]);
+    assert.equal(code, 0);
+    const { podUid, containerId } = JSON.parse(stdout);
+    assert.equal(podUid, null);
+    assert.match(containerId, /^[0-9a-f]{64}$/);
+  });
+  it("exits 1 with the error object", async () => {
+    const root = join(PROC_ROOT, "quirk-id-then-root");
+    const { code, stdout } = await run(["--pid", "302", "--root", root]);
+    assert.equal(code, 1);
+    assert.match(JSON.parse(stdout).error, /^multiple container IDs found \("[0-9a-f]{64}", ""\)$/);
+  });
+});
