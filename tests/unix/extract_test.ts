@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AttestorError } from "../../src/errors.ts";
-import { extractFromPath, IdMerger } from "../../src/platform/unix/extract.ts";
+import { createPathExtractor, extractFromPath, IdMerger } from "../../src/platform/unix/extract.ts";
 import { parseCgroupFile } from "../../src/platform/unix/cgroup.ts";
 import { isCandidateCgroupMount, parseMountinfo } from "../../src/platform/unix/mountinfo.ts";
 import { MAX_LINE_BYTES, splitLines } from "../../src/platform/unix/lines.ts";
@@ -148,5 +148,21 @@ describe("parseMountinfo", () => {
   it("uses the first field that is exactly - as the separator", () => {
     const [m] = parseMountinfo("1 2 0:1 /x-y /m rw a-b - cgroup2 - rw", "f");
     assert.deepEqual([m.root, m.fsType], ["/x-y", "cgroup2"]);
+  });
+});
+
+describe("createPathExtractor", () => {
+  it("returns what extractFromPath returns, for repeated and changing paths", () => {
+    const extract = createPathExtractor();
+    const paths = [
+      `/pod${UID}/${CID}`,
+      `/pod${UID}/${CID}`,
+      "/",
+      `/x/${CID2}`,
+      `/x/${CID2}`,
+      `/pod${UID}/${CID}`,
+    ];
+    for (const p of paths) assert.deepEqual(extract(p), extractFromPath(p));
+    assert.ok(Object.isFrozen(extract("/a")), "results are shared, so they must be immutable");
   });
 });

@@ -10,7 +10,7 @@ import { AttestorError, toAttestorError } from "../../errors.ts";
 import { type Logger, nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
 import { MAX_CGROUP_FILE_BYTES, parseCgroupFile } from "./cgroup.ts";
-import { extractFromPath, IdMerger, type MergeAction } from "./extract.ts";
+import { createPathExtractor, IdMerger, type MergeAction } from "./extract.ts";
 import { legacyMatchPath, LegacyMerger } from "./legacy.ts";
 import { quote } from "./lines.ts";
 import { isCandidateCgroupMount, MAX_MOUNTINFO_FILE_BYTES, parseMountinfo } from "./mountinfo.ts";
@@ -123,6 +123,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     } else {
       const entries = parseCgroupFile(cg.text, cg.path);
       const merger = new IdMerger();
+      const extract = createPathExtractor();
       for (const entry of entries) {
         const fields = () => ({
           file: cg.path,
@@ -130,7 +131,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
           total: entries.length,
           cgroup_path: entry.path,
         });
-        addLogged(merger, extractFromPath(entry.path), fields, "PID cgroup entry considered", plog);
+        addLogged(merger, extract(entry.path), fields, "PID cgroup entry considered", plog);
       }
       if (merger.containerId !== "") {
         return { source: "cgroup", location: location(merger.podUid, merger.containerId) };
@@ -144,6 +145,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     }
     const mounts = parseMountinfo(mi.text, mi.path);
     const merger = new IdMerger();
+    const extract = createPathExtractor();
     for (const mount of mounts) {
       const fields = () => ({
         file: mi.path,
@@ -162,7 +164,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         }
         continue;
       }
-      addLogged(merger, extractFromPath(mount.root), fields, "PID mount considered", plog);
+      addLogged(merger, extract(mount.root), fields, "PID mount considered", plog);
     }
     if (merger.containerId !== "") {
       return { source: "mountinfo", location: location(merger.podUid, merger.containerId) };
