@@ -37,8 +37,9 @@ function exceedsLineLimit(line: string): boolean {
  *
  * @example Go scanner semantics
  * ```ts
+ * import { AttestorError } from "../../errors.ts";
  * import { splitLines } from "./lines.ts";
- * const lines = splitLines("a\r\n\nb\n", (n, why) => new Error(`${n}: ${why}`));
+ * const lines = splitLines("a\r\n\nb\n", (n, why) => new AttestorError("INTERNAL", `${n}: ${why}`));
  * console.assert(lines.map((l) => l.text).join("|") === "a||b");
  * ```
  *
