@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NO_COLOR=1 RUST_BACKTRACE=0
-DENO=${DENO:-deno}
+export DENO=${DENO:-deno}
 passed=0 failed=0 skipped=0 rc=0
 
 count() { # count <junit file> <exit code of the run>

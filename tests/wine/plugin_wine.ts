@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PluginHost, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
+import denoConfig from "../../deno.json" with { type: "json" };
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
 
@@ -53,6 +54,14 @@ function podList() {
       },
     }],
   };
+}
+
+/** The flags `deno compile` bakes into the Windows release binary, taken from the task itself. */
+function windowsCompileRuntimeFlags(): string[] {
+  const task = denoConfig.tasks["compile:windows-x64"];
+  return task.split(/\s+/).filter((f) =>
+    f.startsWith("--allow-") || f === "--no-prompt" || f.startsWith("--v8-flags=")
+  );
 }
 
 /** Starts the vmcompute.exe stand-in under Wine with one container job; returns the child's PID. */
@@ -114,8 +123,8 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
         env("K8S_ATTESTOR_WINE64"),
         env("K8S_ATTESTOR_DENO_EXE"),
         "run",
-        "-A",
-        "--no-prompt",
+        // Exactly the permissions and V8 flags of the Windows release binary.
+        ...windowsCompileRuntimeFlags(),
         "--no-config",
         env("K8S_ATTESTOR_WINE_BUNDLE"),
       ],
