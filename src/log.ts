@@ -7,6 +7,8 @@
  * @module
  */
 
+import { writeAllSync } from "./io.ts";
+
 /** The levels spire-agent understands (trace is dropped by the agent, so it is not offered). */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -70,14 +72,8 @@ export function hclogTimestamp(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-const encoder = new TextEncoder();
-
 function writeStderr(line: string): void {
-  const bytes = encoder.encode(line);
-  let offset = 0;
-  while (offset < bytes.length) {
-    offset += Deno.stderr.writeSync(bytes.subarray(offset));
-  }
+  writeAllSync(Deno.stderr, line);
 }
 
 /**

@@ -14,6 +14,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { writeAllSync } from "../io.ts";
+import { parsePidOption } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
 import type { Config } from "../config/types.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
@@ -46,14 +48,6 @@ interface AttestArgs {
   procRoot: string;
 }
 
-const encoder = new TextEncoder();
-
-function writeAll(stream: { writeSync(p: Uint8Array): number }, s: string): void {
-  const bytes = encoder.encode(s);
-  let offset = 0;
-  while (offset < bytes.length) offset += stream.writeSync(bytes.subarray(offset));
-}
-
 function badArguments(reason: string): AttestorError {
   return new AttestorError("INVALID_ARGUMENT", `${reason}; ${ATTEST_USAGE}`);
 }
@@ -75,14 +69,11 @@ function parse(args: string[]): AttestArgs {
   } catch (err) {
     throw badArguments(err instanceof Error ? err.message : String(err));
   }
-  if (values.pid === undefined) throw badArguments("missing --pid");
-  if (!/^[1-9][0-9]{0,9}$/.test(values.pid) || Number(values.pid) > 0x7fffffff) {
-    throw badArguments(`--pid must be a positive 32-bit integer, got ${JSON.stringify(values.pid)}`);
-  }
+  const pid = parsePidOption(values.pid, badArguments);
   if (values.config === undefined || values.config === "") throw badArguments("missing --config");
   if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
   return {
-    pid: Number(values.pid),
+    pid,
     configPath: values.config,
     json: values.json ?? false,
     procRoot: values["proc-root"] ?? "/",
@@ -126,8 +117,8 @@ function describeLocation(pid: number, loc: ContainerLocation): string {
  * @returns The exit code: 0 on success, 1 on any error.
  */
 export async function runAttest(args: string[], io: AttestIo = {}): Promise<number> {
-  const out = io.stdout ?? ((s: string) => writeAll(Deno.stdout, s));
-  const errOut = io.stderr ?? ((s: string) => writeAll(Deno.stderr, s));
+  const out = io.stdout ?? ((s: string) => writeAllSync(Deno.stdout, s));
+  const errOut = io.stderr ?? ((s: string) => writeAllSync(Deno.stderr, s));
   const getenv = io.getenv ?? ((name: string) => {
     try {
       return Deno.env.get(name);

@@ -18,6 +18,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { writeAllSync } from "../io.ts";
+import { parsePidOption } from "./pid.ts";
 import { AttestorError } from "../errors.ts";
 import { createHclogLogger, nullLogger } from "../log.ts";
 import { createUnixLocator } from "../platform/unix/locator.ts";
@@ -31,14 +33,6 @@ export interface LocateIo {
   stdout?: (s: string) => void;
   /** Receives verbose log lines (with `--verbose`). */
   stderr?: (s: string) => void;
-}
-
-const encoder = new TextEncoder();
-
-function writeAll(stream: { writeSync(p: Uint8Array): number }, s: string): void {
-  const bytes = encoder.encode(s);
-  let offset = 0;
-  while (offset < bytes.length) offset += stream.writeSync(bytes.subarray(offset));
 }
 
 function badArguments(reason: string): AttestorError {
@@ -62,13 +56,10 @@ function parse(args: string[]): { pid: number; root: string; legacy: boolean; ve
   } catch (err) {
     throw badArguments(err instanceof Error ? err.message : String(err));
   }
-  if (values.pid === undefined) throw badArguments("missing --pid");
-  if (!/^[1-9][0-9]{0,9}$/.test(values.pid) || Number(values.pid) > 0x7fffffff) {
-    throw badArguments(`--pid must be a positive 32-bit integer, got ${JSON.stringify(values.pid)}`);
-  }
+  const pid = parsePidOption(values.pid, badArguments);
   if (values.root === "") throw badArguments("--root must not be empty");
   return {
-    pid: Number(values.pid),
+    pid,
     root: values.root ?? "/",
     legacy: values.legacy ?? false,
     verbose: values.verbose ?? false,
@@ -93,7 +84,7 @@ function parse(args: string[]): { pid: number; root: string; legacy: boolean; ve
  * @returns The exit code: 0 on success, 1 on any error.
  */
 export async function runLocate(args: string[], io: LocateIo = {}): Promise<number> {
-  const stdout = io.stdout ?? ((s: string) => writeAll(Deno.stdout, s));
+  const stdout = io.stdout ?? ((s: string) => writeAllSync(Deno.stdout, s));
   try {
     const { pid, root, legacy, verbose } = parse(args);
     const logger = verbose

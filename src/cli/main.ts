@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { writeAllSync } from "../io.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { buildConfig } from "../config/build.ts";
 import type { Logger } from "../log.ts";
@@ -35,14 +36,6 @@ export interface MainOptions {
   readonly writeStdout?: (text: string) => void;
   /** Writes to stderr (usage errors). */
   readonly writeStderr?: (text: string) => void;
-}
-
-const encoder = new TextEncoder();
-
-function writeAll(target: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let offset = 0;
-  while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
 }
 
 /**
@@ -79,8 +72,8 @@ export function versionText(): string {
  * @returns The process exit code.
  */
 export async function main(args: readonly string[], options: MainOptions = {}): Promise<number> {
-  const out = options.writeStdout ?? ((text: string) => writeAll(Deno.stdout, text));
-  const err = options.writeStderr ?? ((text: string) => writeAll(Deno.stderr, text));
+  const out = options.writeStdout ?? ((text: string) => writeAllSync(Deno.stdout, text));
+  const err = options.writeStderr ?? ((text: string) => writeAllSync(Deno.stderr, text));
 
   if (args[0] === "locate") return await runLocate(args.slice(1));
   if (args[0] === "attest") return await runAttest(args.slice(1));

@@ -18,6 +18,7 @@ import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
 import { verifyChainToRoots } from "./tls_verify.ts";
+import { concatBytes } from "../io.ts";
 
 /** Default request timeout: 10 s, as upstream. */
 export const DEFAULT_KUBELET_TIMEOUT_MS = 10_000;
@@ -152,16 +153,6 @@ interface RawResponse {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const lossyDecoder = new TextDecoder("utf-8");
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
 /**
  * Creates a kubelet client, loading the credential files at once (upstream's Configure-time errors, code
  * `INVALID_ARGUMENT`). In read-only-port mode no file is read and TLS/auth settings are ignored. With
@@ -281,7 +272,7 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
             if (status !== 200) {
               chunks.push(chunk.subarray(0, limit - total));
               total = limit;
-              finish(null, { status, body: concat(chunks, total) });
+              finish(null, { status, body: concatBytes(chunks, total) });
               return;
             }
             finish(
@@ -300,7 +291,7 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
             finish(new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: body truncated`));
             return;
           }
-          finish(null, { status, body: concat(chunks, total) });
+          finish(null, { status, body: concatBytes(chunks, total) });
         });
         res.on("aborted", () => {
           finish(

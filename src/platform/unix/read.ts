@@ -6,6 +6,7 @@
 
 import { AttestorError } from "../../errors.ts";
 import { quote } from "./lines.ts";
+import { concatBytes } from "../../io.ts";
 
 const decoder = new TextDecoder();
 
@@ -47,7 +48,7 @@ export async function readBoundedText(
       }
       chunks.push(buf.slice(0, n));
     }
-    const bytes = chunks.length === 1 ? chunks[0] : concat(chunks, total);
+    const bytes = chunks.length === 1 ? chunks[0] : concatBytes(chunks, total);
     return decoder.decode(bytes);
   } catch (err) {
     if (err instanceof AttestorError) throw err;
@@ -56,16 +57,6 @@ export async function readBoundedText(
   } finally {
     file.close();
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 function osError(err: unknown, path: string, describe: string): AttestorError {
