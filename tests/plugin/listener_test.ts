@@ -56,115 +56,119 @@ async function freePortRun(count: number): Promise<number> {
   throw new Error("no free port run");
 }
 
-describe("listener: unix", () => {
-  let base: string;
-  before(async () => base = await Deno.makeTempDir({ prefix: "lt" }));
-  after(() => Deno.remove(base, { recursive: true }));
+describe(
+  "listener: unix",
+  { skip: Deno.build.os === "windows" ? "no unix sockets on Windows" : false },
+  () => {
+    let base: string;
+    before(async () => base = await Deno.makeTempDir({ prefix: "lt" }));
+    after(() => Deno.remove(base, { recursive: true }));
 
-  it("creates plugin<random> in a fresh 0700 directory under PLUGIN_UNIX_SOCKET_DIR and removes both on close", async () => {
-    const counts: number[] = [];
-    const accepted: net.Socket[] = [];
-    const l = await listen({
-      transport: "unix",
-      getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, TMPDIR: "/nonexistent" }),
-      logger: nullLogger,
-      onConnection: (s) => accepted.push(s),
-      onConnectionCountChange: (n) => counts.push(n),
-    });
-    assert.equal(l.network, "unix");
-    assert.equal(dirname(dirname(l.address)), base);
-    assert.equal(dirname(l.address), l.socketDir);
-    assert.match(basename(l.address), /^plugin\d+$/);
-    assert.match(basename(l.socketDir!), /^plugin/);
-    assert.equal((await Deno.stat(l.socketDir!)).mode! & 0o777, 0o700);
-    assert.ok((await Deno.lstat(l.address)).isSocket);
-    const client = await connect({ path: l.address });
-    await until(() => accepted.length === 1);
-    client.destroy();
-    await until(() => counts.length === 2);
-    assert.deepEqual(counts, [1, 0]);
-    await l.close();
-    assert.equal(await exists(l.address), false);
-    assert.equal(await exists(l.socketDir!), false);
-    await l.close(); // idempotent
-  });
-
-  it("falls back to TMPDIR", async () => {
-    const l = await listen({
-      transport: "unix",
-      getenv: env({ TMPDIR: base }),
-      logger: nullLogger,
-      onConnection: (s) => s.destroy(),
-    });
-    assert.equal(dirname(l.socketDir!), base);
-    await l.close();
-  });
-
-  it("gives the socket PLUGIN_UNIX_SOCKET_GROUP and mode 0660, and lets the group into the directory", async () => {
-    const gid = await resolveGroup("daemon");
-    for (const group of ["daemon", String(gid)]) {
+    it("creates plugin<random> in a fresh 0700 directory under PLUGIN_UNIX_SOCKET_DIR and removes both on close", async () => {
+      const counts: number[] = [];
+      const accepted: net.Socket[] = [];
       const l = await listen({
         transport: "unix",
-        getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_UNIX_SOCKET_GROUP: group }),
+        getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, TMPDIR: "/nonexistent" }),
+        logger: nullLogger,
+        onConnection: (s) => accepted.push(s),
+        onConnectionCountChange: (n) => counts.push(n),
+      });
+      assert.equal(l.network, "unix");
+      assert.equal(dirname(dirname(l.address)), base);
+      assert.equal(dirname(l.address), l.socketDir);
+      assert.match(basename(l.address), /^plugin\d+$/);
+      assert.match(basename(l.socketDir!), /^plugin/);
+      assert.equal((await Deno.stat(l.socketDir!)).mode! & 0o777, 0o700);
+      assert.ok((await Deno.lstat(l.address)).isSocket);
+      const client = await connect({ path: l.address });
+      await until(() => accepted.length === 1);
+      client.destroy();
+      await until(() => counts.length === 2);
+      assert.deepEqual(counts, [1, 0]);
+      await l.close();
+      assert.equal(await exists(l.address), false);
+      assert.equal(await exists(l.socketDir!), false);
+      await l.close(); // idempotent
+    });
+
+    it("falls back to TMPDIR", async () => {
+      const l = await listen({
+        transport: "unix",
+        getenv: env({ TMPDIR: base }),
         logger: nullLogger,
         onConnection: (s) => s.destroy(),
       });
-      const sock = await Deno.lstat(l.address);
-      assert.equal(sock.gid, gid);
-      assert.equal(sock.mode! & 0o777, 0o660);
-      const dir = await Deno.stat(l.socketDir!);
-      assert.equal(dir.gid, gid);
-      assert.equal(dir.mode! & 0o777, 0o710);
+      assert.equal(dirname(l.socketDir!), base);
       await l.close();
-    }
-  });
+    });
 
-  it("fails with INVALID_ARGUMENT for an unknown group and leaves nothing behind", async () => {
-    const before = [...Deno.readDirSync(base)].length;
-    await assert.rejects(
-      listen({
-        transport: "unix",
-        getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_UNIX_SOCKET_GROUP: "no-such-group-xyz" }),
-        logger: nullLogger,
-        onConnection: (s) => s.destroy(),
-      }),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "INVALID_ARGUMENT" &&
-        e.message === 'PLUGIN_UNIX_SOCKET_GROUP: no group named "no-such-group-xyz"',
-    );
-    assert.equal([...Deno.readDirSync(base)].length, before);
-  });
+    it("gives the socket PLUGIN_UNIX_SOCKET_GROUP and mode 0660, and lets the group into the directory", async () => {
+      const gid = await resolveGroup("daemon");
+      for (const group of ["daemon", String(gid)]) {
+        const l = await listen({
+          transport: "unix",
+          getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_UNIX_SOCKET_GROUP: group }),
+          logger: nullLogger,
+          onConnection: (s) => s.destroy(),
+        });
+        const sock = await Deno.lstat(l.address);
+        assert.equal(sock.gid, gid);
+        assert.equal(sock.mode! & 0o777, 0o660);
+        const dir = await Deno.stat(l.socketDir!);
+        assert.equal(dir.gid, gid);
+        assert.equal(dir.mode! & 0o777, 0o710);
+        await l.close();
+      }
+    });
 
-  it("refuses a socket path longer than sun_path allows, naming the variables to change", async () => {
-    const deep = `${base}/${"d".repeat(90)}`;
-    await Deno.mkdir(deep);
-    await assert.rejects(
-      listen({
-        transport: "unix",
-        getenv: env({ PLUGIN_UNIX_SOCKET_DIR: deep }),
-        logger: nullLogger,
-        onConnection: (s) => s.destroy(),
-      }),
-      (e: unknown) =>
-        e instanceof AttestorError &&
-        /longer than 103 bytes; set PLUGIN_UNIX_SOCKET_DIR or TMPDIR/.test(e.message),
-    );
-    assert.deepEqual([...Deno.readDirSync(deep)], []);
-  });
+    it("fails with INVALID_ARGUMENT for an unknown group and leaves nothing behind", async () => {
+      const before = [...Deno.readDirSync(base)].length;
+      await assert.rejects(
+        listen({
+          transport: "unix",
+          getenv: env({ PLUGIN_UNIX_SOCKET_DIR: base, PLUGIN_UNIX_SOCKET_GROUP: "no-such-group-xyz" }),
+          logger: nullLogger,
+          onConnection: (s) => s.destroy(),
+        }),
+        (e: unknown) =>
+          e instanceof AttestorError && e.code === "INVALID_ARGUMENT" &&
+          e.message === 'PLUGIN_UNIX_SOCKET_GROUP: no group named "no-such-group-xyz"',
+      );
+      assert.equal([...Deno.readDirSync(base)].length, before);
+    });
 
-  it("fails with UNAVAILABLE when the directory cannot be created", async () => {
-    await assert.rejects(
-      listen({
-        transport: "unix",
-        getenv: env({ PLUGIN_UNIX_SOCKET_DIR: `${base}/missing/dir` }),
-        logger: nullLogger,
-        onConnection: (s) => s.destroy(),
-      }),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "UNAVAILABLE" && e.message.includes(`${base}/missing/dir`),
-    );
-  });
-});
+    it("refuses a socket path longer than sun_path allows, naming the variables to change", async () => {
+      const deep = `${base}/${"d".repeat(90)}`;
+      await Deno.mkdir(deep);
+      await assert.rejects(
+        listen({
+          transport: "unix",
+          getenv: env({ PLUGIN_UNIX_SOCKET_DIR: deep }),
+          logger: nullLogger,
+          onConnection: (s) => s.destroy(),
+        }),
+        (e: unknown) =>
+          e instanceof AttestorError &&
+          /longer than 103 bytes; set PLUGIN_UNIX_SOCKET_DIR or TMPDIR/.test(e.message),
+      );
+      assert.deepEqual([...Deno.readDirSync(deep)], []);
+    });
+
+    it("fails with UNAVAILABLE when the directory cannot be created", async () => {
+      await assert.rejects(
+        listen({
+          transport: "unix",
+          getenv: env({ PLUGIN_UNIX_SOCKET_DIR: `${base}/missing/dir` }),
+          logger: nullLogger,
+          onConnection: (s) => s.destroy(),
+        }),
+        (e: unknown) =>
+          e instanceof AttestorError && e.code === "UNAVAILABLE" && e.message.includes(`${base}/missing/dir`),
+      );
+    });
+  },
+);
 
 describe("listener: tcp", () => {
   it("takes the first free port of PLUGIN_MIN_PORT..PLUGIN_MAX_PORT", async () => {
