@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: runs the whole suite with deno test, keeps its normal output and exit code, and ends
-# with the CI line "N passed, N failed, N skipped" counted from the JUnit report (one testcase per test,
+# The test command: runs the whole suite and every JSDoc @example with deno test, keeps its normal output
+# and exit code, and ends with the CI line "N passed, N failed, N skipped" counted from the JUnit report (one testcase per test,
 # step or it()). When Wine and the Windows build of Deno are set up (scripts/wine_setup.sh), the Windows
 # suite also runs under Wine and its counts are added.
 # usage: scripts/test.sh [extra deno test args...]
@@ -24,7 +24,7 @@ count() { # count <junit file> <exit code of the run>
 }
 
 junit=$(mktemp --suffix=.xml)
-"$DENO" test -A --no-prompt --junit-path="$junit" "$@" tests/
+"$DENO" test -A --no-prompt --doc --junit-path="$junit" "$@" tests/ src/ mod.ts
 count "$junit" $?
 
 if [[ -x scripts/test_wine.sh ]]; then
