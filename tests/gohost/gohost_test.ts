@@ -1,0 +1,223 @@
+/**
+ * Interop with the real go-plugin client and grpc-go (what spire-agent uses): runs the Go host built from
+ * tools/gohost (`scripts/gohost_setup.sh` puts it in `.gohost/gohost`) against the plugin, with a fake
+ * kubelet (read-only port) and a proc root holding a made-up workload PID. Skipped, loudly, when the host
+ * is not built.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
+import { kubepodsPath } from "../../src/testing/cgroups.ts";
+import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
+import { REPO_ROOT } from "../../src/testing/plugin_host.ts";
+
+const HOST = join(REPO_ROOT, ".gohost", "gohost");
+const NODE = "node-gohost";
+const WORKLOAD_PID = 4242; // in the pod's kubepods cgroup
+const HOST_PID = 4343; // in a systemd service cgroup: not a pod, no selectors
+const MISSING_PID = 999999; // no /proc entry
+
+async function hostBuilt(): Promise<boolean> {
+  try {
+    return (await Deno.stat(HOST)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+const skip = Deno.build.os !== "linux"
+  ? "SKIPPED: the Go interop host runs on Linux only"
+  : (await hostBuilt())
+  ? false
+  : `SKIPPED: the Go interop host is not built (${HOST}); run scripts/gohost_setup.sh`;
+if (skip) console.error(`\n*** gohost: ${skip} ***\n`);
+
+/** The selectors of the web pod's `app` container (written out, not computed by the code under test). */
+function expectedSelectors(podUid: string): string[] {
+  const app = "registry.example.com/web/app";
+  const appDigest = "sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
+  const envoy = "docker.io/envoyproxy/envoy";
+  const envoyDigest = "sha256:9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9";
+  const migrate = "registry.example.com/web/migrate";
+  const migrateDigest = "sha256:5b3f0c1e9a7d2c4b6e8f0a1c3e5d7b9f1a2c4e6d8b0f2a4c6e8d0b2f4a6c8e0d";
+  return [
+    `container-image:${app}:1.4.2`,
+    `container-image:${app}@${appDigest}`,
+    "container-name:app",
+    `node-name:${NODE}`,
+    "ns:demo",
+    "pod-image-count:2",
+    `pod-image:${envoy}:v1.31.2`,
+    `pod-image:${envoy}@${envoyDigest}`,
+    `pod-image:${app}:1.4.2`,
+    `pod-image:${app}@${appDigest}`,
+    "pod-init-image-count:1",
+    `pod-init-image:${migrate}:1.4.2`,
+    `pod-init-image:${migrate}@${migrateDigest}`,
+    "pod-label:app:web",
+    "pod-label:pod-template-hash:7c9d8f6b5",
+    "pod-label:tier:frontend",
+    "pod-name:web-7c9d8f6b5-x2x4k",
+    "pod-owner-uid:ReplicaSet:6f1c1d3e-0a8b-4b8e-9d0e-3f2a5c7b9e11",
+    "pod-owner:ReplicaSet:web-7c9d8f6b5",
+    `pod-uid:${podUid}`,
+    "sa:web",
+  ];
+}
+
+/** The plugin command, as spire-agent would run it (with the proc root of the made-up PIDs). */
+function pluginCommand(procRoot: string): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-prompt",
+    "--config",
+    join(REPO_ROOT, "deno.json"),
+    join(REPO_ROOT, "mod.ts"),
+    "--proc-root",
+    procRoot,
+  ];
+}
+
+interface HostRun {
+  code: number;
+  lines: string[];
+  stderr: string;
+}
+
+async function runHost(args: string[]): Promise<HostRun> {
+  const out = await new Deno.Command(HOST, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  return {
+    code: out.code,
+    lines: text.split("\n").filter((l) => l !== ""),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+function describeRun(run: HostRun): string {
+  return `exit ${run.code}\n--- stdout\n${run.lines.join("\n")}\n--- stderr (tail)\n${
+    run.stderr.slice(-4000)
+  }`;
+}
+
+describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin", { skip }, () => {
+  let root = "";
+  let kubelet: FakeKubelet | undefined;
+  let hclFile = "";
+  let selectorFile = "";
+  let podUid = "";
+
+  before(async () => {
+    root = await Deno.makeTempDir({ prefix: "k8s-attestor-gohost-" });
+    podUid = crypto.randomUUID();
+    const containerId = randomContainerId();
+    const cgroups: [number, string][] = [
+      [WORKLOAD_PID, kubepodsPath("systemd", "burstable", podUid, containerId)],
+      [HOST_PID, "/system.slice/sshd.service"],
+    ];
+    for (const [pid, path] of cgroups) {
+      await Deno.mkdir(join(root, "proc", String(pid)), { recursive: true });
+      await Deno.writeTextFile(join(root, "proc", String(pid), "cgroup"), `0::${path}\n`);
+    }
+    kubelet = await startFakeKubelet({ pods: demoPodList({ podUid, containerId, nodeName: NODE }) });
+    hclFile = join(root, "plugin.hcl");
+    await Deno.writeTextFile(hclFile, `kubelet_read_only_port = ${kubelet.port}\nnode_name = "${NODE}"\n`);
+    selectorFile = join(root, "selectors.txt");
+    await Deno.writeTextFile(selectorFile, expectedSelectors(podUid).join("\n") + "\n");
+  });
+
+  after(async () => {
+    await kubelet?.stop();
+    if (root) await Deno.remove(root, { recursive: true });
+  });
+
+  it("passes every check: load, Init, Configure, Attest, concurrency, errors, Deinit, clean exit, 20 cycles", async () => {
+    assert.equal(expectedSelectors(podUid).length, 21);
+    const run = await runHost([
+      "-hcl-file",
+      hclFile,
+      "-attest",
+      `${WORKLOAD_PID}=selectors:${selectorFile}`,
+      "-attest",
+      `${HOST_PID}=empty`,
+      "-attest",
+      `${MISSING_PID}=code:NotFound`,
+      "-concurrent",
+      "100",
+      "-cycles",
+      "20",
+      "--",
+      ...pluginCommand(root),
+    ]);
+    for (const line of run.lines) if (line.startsWith("INFO ")) console.log(`gohost ${line}`);
+    const fails = run.lines.filter((l) => l.startsWith("FAIL "));
+    assert.deepEqual(fails, [], describeRun(run));
+    const passed = new Set(run.lines.filter((l) => l.startsWith("PASS ")).map((l) => l.split(" ")[1]));
+    const want = [
+      "load",
+      "ping",
+      "init",
+      "configure",
+      "attest",
+      "attest-reference",
+      "concurrent-attest",
+      "sequential-attest",
+      "unknown-method",
+      "bad-configure",
+      "config-kept-after-bad-configure",
+      "reconfigure",
+      "deinit",
+      "exit",
+      "stderr-log-format",
+      "load-unload-cycles",
+    ];
+    assert.deepEqual(want.filter((name) => !passed.has(name)), [], describeRun(run));
+    const attests = run.lines.filter((l) => l.startsWith("PASS attest ")).length;
+    assert.equal(attests, 3, describeRun(run));
+    assert.ok(run.lines.includes("PASS load-unload-cycles x20 (0 failures)"), describeRun(run));
+    assert.ok(run.lines.some((l) => l.startsWith("PASS concurrent-attest x100 ")), describeRun(run));
+    assert.equal(run.lines.at(-1), "RESULT all checks passed", describeRun(run));
+    assert.equal(run.code, 0, describeRun(run));
+  });
+
+  it("reports a wrong expectation and a non-zero plugin exit as FAIL, exit code 1", async () => {
+    // The plugin itself exits 0; the wrapper shell turns that into exit status 7, which the host must see.
+    const wrapped = ["/bin/sh", "-c", '"$0" "$@"; exit 7', ...pluginCommand(root)];
+    const run = await runHost([
+      "-hcl-file",
+      hclFile,
+      "-attest",
+      `${WORKLOAD_PID}=selectors:${selectorFile}`,
+      "-attest",
+      `${HOST_PID}=code:NotFound`,
+      "-concurrent",
+      "2",
+      "-latency-calls",
+      "0",
+      "-cycles",
+      "0",
+      "--",
+      ...wrapped,
+    ]);
+    assert.equal(run.code, 1, describeRun(run));
+    assert.ok(
+      run.lines.some((l) => l.startsWith(`FAIL attest ${HOST_PID}=code:NotFound: `)),
+      describeRun(run),
+    );
+    assert.ok(
+      run.lines.some((l) => l.startsWith("FAIL exit: ") && l.includes("exit status 7")),
+      describeRun(run),
+    );
+    assert.ok(run.lines.includes(`PASS attest ${WORKLOAD_PID}=selectors:${selectorFile}`), describeRun(run));
+    assert.equal(run.lines.at(-1), "RESULT 3 check(s) failed", describeRun(run));
+  });
+});
