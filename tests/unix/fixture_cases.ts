@@ -346,6 +346,14 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     legacy: { podUid: null, containerId: null },
   },
   {
+    name: "mountinfo-forged-by-host-process",
+    pid: 9300,
+    description:
+      "a host login session forges a pod's cgroup bind mount in a user namespace: its cgroup path names no container and is not /, so mountinfo is not consulted",
+    expected: { podUid: null, containerId: null },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
     name: "mountinfo-impersonation",
     pid: 9100,
     description:
@@ -416,11 +424,9 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
   {
     name: "no-cgroup-file",
     pid: 200,
-    description: "no cgroup file: the new locator falls back to mountinfo, legacy fails",
-    expected: {
-      podUid: "900fcbf0-451e-4d07-bd92-cf28d8cc3e25",
-      containerId: "b9c19c652464174a77723db420826bf3ad51af7ef7359f3bb43f7776b79b02d1",
-    },
+    description:
+      "no cgroup file: not in a container for the new locator (mountinfo, which names a pod, is not trusted), legacy fails",
+    expected: { podUid: null, containerId: null },
     legacy: {
       code: "INTERNAL",
       message: 'unable to obtain cgroups: open "{root}/proc/200/cgroup": no such file or directory',

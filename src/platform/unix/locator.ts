@@ -45,9 +45,13 @@ function location(podUid: string, containerId: string): ContainerLocation {
  *
  * **New locator (default; SPIRE v1.15.3 `containerinfo`).** Every path of the cgroup file goes through the
  * segment walk (`extract.ts`) and the merge rules (`IdMerger`). Only when the cgroup file yields no container
- * ID is mountinfo read, with a fresh state, looking at `cgroup`/`cgroup2` mounts whose root is not `/`. The
- * two sources are never mixed, so a forged bind mount cannot override what the kernel wrote in the cgroup
- * file. A missing cgroup or mountinfo file (with the process directory present) counts as "nothing found".
+ * ID **and every one of its paths is `/`** (the process sits at the root of our cgroup namespace) is
+ * mountinfo read, with a fresh state, looking at `cgroup`/`cgroup2` mounts whose root is not `/`. The two
+ * sources are never mixed, so a forged bind mount cannot override what the kernel wrote in the cgroup file,
+ * and a process with a real cgroup path that names no container (a host service, a login session) is "not
+ * in a container" whatever its mountinfo says: unlike upstream, which also trusts mountinfo there, so that
+ * an unprivileged user could forge a pod's cgroup mount inside a user namespace and take its identity.
+ * A missing cgroup or mountinfo file (with the process directory present) counts as "nothing found".
  *
  * **Legacy locator.** Only the cgroup file, through the two legacy patterns (`legacy.ts`); a missing cgroup
  * file is an error.
@@ -120,6 +124,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     const cg = await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX);
     if (cg.text === null) {
       if (verbose) plog.debug("cgroup file not found; treating as no container", { file: cg.path });
+      return { source: "none", location: NOT_IN_CONTAINER };
     } else {
       const entries = parseCgroupFile(cg.text, cg.path);
       const merger = new IdMerger();
@@ -135,6 +140,18 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       }
       if (merger.containerId !== "") {
         return { source: "cgroup", location: location(merger.podUid, merger.containerId) };
+      }
+      // The mountinfo fallback exists for a process at the root of our own cgroup namespace (every path
+      // is "/": the agent's container, or a caller sharing it), whose cgroup file cannot name a container.
+      // Any other process (a host service, a login session) has a real cgroup path without IDs and is not
+      // in a container; its mountinfo is never trusted: an unprivileged user can forge cgroup bind mounts
+      // inside a user namespace and would otherwise take any pod's identity.
+      const rootOnly = entries.length > 0 && entries.every((e) => e.path === "/");
+      if (!rootOnly) {
+        if (verbose) {
+          plog.debug("cgroup paths name no container; mountinfo not consulted", { file: cg.path });
+        }
+        return { source: "none", location: NOT_IN_CONTAINER };
       }
     }
 
