@@ -53,3 +53,47 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
   }
   return out;
 }
+
+/** The largest credential or configuration file read: far above any real PEM bundle or token. */
+export const MAX_SMALL_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a small text file (credentials, configuration) with a size bound: only regular files, at most
+ * `maxBytes`, so a path pointing at a FIFO, a device or a huge file cannot hang or exhaust the plugin.
+ * File-system errors are rethrown as they are (`Deno.errors.NotFound`, ...).
+ *
+ * @example
+ * ```ts ignore
+ * import { readSmallTextFile } from "./io.ts";
+ * const token = await readSmallTextFile("/var/run/secrets/kubernetes.io/serviceaccount/token");
+ * ```
+ *
+ * @param path The file.
+ * @param maxBytes The limit. @default {MAX_SMALL_FILE_BYTES}
+ * @returns The contents as UTF-8 text.
+ * @throws {Error} `not a regular file` or `larger than <n> bytes`.
+ */
+export async function readSmallTextFile(
+  path: string,
+  maxBytes: number = MAX_SMALL_FILE_BYTES,
+): Promise<string> {
+  const info = await Deno.stat(path);
+  if (!info.isFile) throw new Error("not a regular file");
+  if (info.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
+  const file = await Deno.open(path, { read: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      total += n;
+      if (total > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
+      chunks.push(buf.slice(0, n));
+    }
+    return new TextDecoder().decode(concatBytes(chunks, total));
+  } finally {
+    file.close();
+  }
+}

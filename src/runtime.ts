@@ -96,6 +96,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         minIntervalMs: config.pollRetryIntervalMs,
       });
       active = { config, core, kubeletUrl: client.url };
+      if (config.sigstore !== null) {
+        logger.warn(
+          "experimental.sigstore is configured, but image signature verification is not implemented yet: " +
+            "no sigstore selectors are produced and no signature is checked",
+        );
+      }
       if (platform.name === "unix") {
         if (config.useNewContainerLocator) logger.info("Using the new container locator");
         else {logger.warn(

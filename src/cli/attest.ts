@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { writeAllSync } from "../io.ts";
+import { readSmallTextFile, writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
 import type { Config } from "../config/types.ts";
@@ -83,7 +83,7 @@ function parse(args: string[]): AttestArgs {
 async function loadConfig(path: string, getenv: (name: string) => string | undefined): Promise<Config> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readSmallTextFile(path);
   } catch (err) {
     throw new AttestorError(
       "INVALID_ARGUMENT",

@@ -32,9 +32,9 @@ export interface MainOptions {
    * @default {the real runtime on the current platform}
    */
   readonly createRuntime?: (logger: Logger, context: { readonly procRoot: string }) => AttestorRuntime;
-  /** Writes to stdout (help and version only). @default {console.log without the newline} */
+  /** Writes to stdout (help and version only). @default {synchronous writes to Deno.stdout} */
   readonly writeStdout?: (text: string) => void;
-  /** Writes to stderr (usage errors). */
+  /** Writes to stderr (usage errors). @default {synchronous writes to Deno.stderr} */
   readonly writeStderr?: (text: string) => void;
 }
 

@@ -32,8 +32,8 @@ export interface BuildResult {
 }
 
 const DEFAULT_SECURE_PORT = 10250;
-const DEFAULT_CA_PATH = "/run/secrets/kubernetes.io/serviceaccount/ca.crt";
-const DEFAULT_TOKEN_PATH = "/run/secrets/kubernetes.io/serviceaccount/token";
+const DEFAULT_CA_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+const DEFAULT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 const DEFAULT_NODE_NAME_ENV = "MY_NODE_NAME";
 const DEFAULT_MAX_POLL_ATTEMPTS = 60;
 const DEFAULT_POLL_RETRY_MS = 500;

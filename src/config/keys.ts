@@ -51,7 +51,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
     {
       name: "kubelet_ca_path",
       type: "string",
-      default: "/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+      default: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
       doc: "CA bundle (PEM) that verifies the kubelet certificate.",
     },
     {
@@ -63,7 +63,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
     {
       name: "token_path",
       type: "string",
-      default: "/run/secrets/kubernetes.io/serviceaccount/token",
+      default: "/var/run/secrets/kubernetes.io/serviceaccount/token",
       doc: "Bearer token file used to authenticate to the kubelet.",
     },
     {

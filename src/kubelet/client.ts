@@ -18,7 +18,7 @@ import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
 import { verifyChainToRoots } from "./tls_verify.ts";
-import { concatBytes } from "../io.ts";
+import { concatBytes, readSmallTextFile } from "../io.ts";
 
 /** Default request timeout: 10 s, as upstream. */
 export const DEFAULT_KUBELET_TIMEOUT_MS = 10_000;
@@ -84,7 +84,7 @@ export interface KubeletClientOptions {
   maxBodyBytes?: number;
   /** Milliseconds clock for `reload_interval`. @default {Date.now} */
   now?: () => number;
-  /** Reads a credential file. @default {Deno.readTextFile} */
+  /** Reads a credential file. @default {readSmallTextFile (regular files up to 1 MiB)} */
   readFile?: (path: string) => Promise<string>;
 }
 
@@ -176,7 +176,7 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
     timeoutMs = DEFAULT_KUBELET_TIMEOUT_MS,
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     now = Date.now,
-    readFile = Deno.readTextFile,
+    readFile = readSmallTextFile,
   } = options;
   if (!(timeoutMs > 0)) {
     throw new RangeError(
@@ -212,7 +212,12 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
     }
   }
 
-  const requestOnce = (creds: KubeletCredentials | null, signal?: AbortSignal): Promise<RawResponse> => {
+  // One fetch, including a retry after a 401, gets `timeoutMs` in all: `deadline` is when it started plus that.
+  const requestOnce = (
+    creds: KubeletCredentials | null,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<RawResponse> => {
     return new Promise<RawResponse>((resolve, reject) => {
       const cancelled = () => new AttestorError("CANCELLED", `kubelet request cancelled: ${url}`);
       if (signal?.aborted) {
@@ -228,7 +233,7 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
             `unable to perform request: ${url}: timed out after ${timeoutMs} ms`,
           ),
         );
-      }, timeoutMs);
+      }, Math.max(0, deadline - performance.now()));
       const onAbort = () => finish(cancelled());
       signal?.addEventListener("abort", onAbort, { once: true });
       function finish(err: AttestorError | null, value?: RawResponse): void {
@@ -341,12 +346,13 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
   return {
     url,
     async fetchPods(signal?: AbortSignal): Promise<string> {
+      const deadline = performance.now() + timeoutMs;
       let creds = store ? await store.current() : null;
-      let res = await requestOnce(creds, signal);
+      let res = await requestOnce(creds, deadline, signal);
       if (res.status === 401 && store && await store.refreshToken()) {
         logger.info("Kubelet answered 401; retrying once with the re-read token", { url });
         creds = store.credentials;
-        res = await requestOnce(creds, signal);
+        res = await requestOnce(creds, deadline, signal);
       }
       if (res.status !== 200) throw statusError(res, creds);
       try {

@@ -10,6 +10,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Config } from "../config/types.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { readSmallTextFile } from "../io.ts";
 
 /** Which credential the client presents on the secure port (first rule that applies). */
 export type KubeletAuthMode = "anonymous" | "client-certificate" | "token";
@@ -34,7 +35,7 @@ export interface KubeletCredentials {
 export interface CredentialFileAccess {
   /** Maps a configured path to the path to open. @default identity */
   resolvePath?: (path: string) => string;
-  /** Reads a file as text. @default {Deno.readTextFile} */
+  /** Reads a file as text. @default {readSmallTextFile (regular files up to 1 MiB)} */
   readFile?: (path: string) => Promise<string>;
 }
 
@@ -166,7 +167,7 @@ async function readOrThrow(
  * @throws {AttestorError} `INVALID_ARGUMENT` `unable to load token: <os error>`.
  */
 export async function loadToken(config: Config, access: CredentialFileAccess = {}): Promise<string> {
-  const { resolvePath = (p: string) => p, readFile = Deno.readTextFile } = access;
+  const { resolvePath = (p: string) => p, readFile = readSmallTextFile } = access;
   return (await readOrThrow(readFile, resolvePath(config.tokenPath), "unable to load token")).trim();
 }
 
@@ -190,7 +191,7 @@ export async function loadKubeletCredentials(
   config: Config,
   access: CredentialFileAccess = {},
 ): Promise<KubeletCredentials> {
-  const { resolvePath = (p: string) => p, readFile = Deno.readTextFile } = access;
+  const { resolvePath = (p: string) => p, readFile = readSmallTextFile } = access;
   let caPem: string | null = null;
   let caCerts: X509Certificate[] = [];
   if (!config.skipKubeletVerification) {
@@ -260,7 +261,7 @@ export class CredentialStore {
     this.#config = options.config;
     this.#access = {
       resolvePath: options.resolvePath ?? ((p) => p),
-      readFile: options.readFile ?? Deno.readTextFile,
+      readFile: options.readFile ?? readSmallTextFile,
     };
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;

@@ -19,6 +19,7 @@ import { createHclogLogger, type Logger } from "../log.ts";
 import { listen, type PluginListener, type Transport } from "./listener.ts";
 import { createPluginServer } from "./server.ts";
 import type { AttestorPlugin } from "./types.ts";
+import { writeAllSync } from "../io.ts";
 
 /** The cookie key and value spire-agent sets for a WorkloadAttestor. */
 export const MAGIC_COOKIE_KEY = "WorkloadAttestor";
@@ -53,14 +54,6 @@ export interface ServeOptions {
 
 /** How long the final resource release may take (the host kills the process 2 s after Shutdown). */
 const DEINIT_BOUND_MS = 1000;
-
-const encoder = new TextEncoder();
-
-function writeAllSync(target: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let offset = 0;
-  while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
-}
 
 function describe(err: unknown): { error: string; stack?: string } {
   if (err instanceof Error) return { error: err.message, stack: err.stack };

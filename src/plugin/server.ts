@@ -41,6 +41,9 @@ import type { Logger } from "../log.ts";
 import { toServiceError } from "./grpc_status.ts";
 import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
 
+/** The longest delay a timer supports (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The service name spire-agent binds a WorkloadAttestor to. */
 export const WORKLOAD_ATTESTOR_SERVICE_NAME = "spire.plugin.agent.workloadattestor.v1.WorkloadAttestor";
 /** The service name that tells spire-agent the plugin accepts configuration. */
@@ -217,13 +220,15 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
   const attestor: WorkloadAttestorServer = {
     attest: unary("WorkloadAttestor/Attest", async (request, call) => {
       const abort = new AbortController();
-      const onCancel = () => abort.abort(new AttestorError("CANCELLED", "the host cancelled the call"));
+      const onCancel = () => abort.abort(new AttestorError("CANCELLED", "context canceled"));
       call.on("cancelled", onCancel);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const remaining = millisUntil(call.getDeadline());
-      if (Number.isFinite(remaining)) {
+      // A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline.
+      // (grpc-js itself already answers such calls with DEADLINE_EXCEEDED; this keeps our timer honest.)
+      if (Number.isFinite(remaining) && remaining <= MAX_TIMER_MS) {
         timer = setTimeout(
-          () => abort.abort(new AttestorError("DEADLINE_EXCEEDED", "the call deadline passed")),
+          () => abort.abort(new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")),
           Math.max(0, remaining),
         );
       }

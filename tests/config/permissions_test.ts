@@ -55,7 +55,7 @@ describe("buildConfig under restricted permissions (child processes)", () => {
     );
     assert.deepEqual(out, [
       { problems: [], nodeName: "node-7", ca: "/etc/hostname" },
-      { problems: [], nodeName: "node-7", ca: "/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
+      { problems: [], nodeName: "node-7", ca: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
     ]);
   });
 
@@ -64,8 +64,8 @@ describe("buildConfig under restricted permissions (child processes)", () => {
       MY_NODE_NAME: "node-7",
     });
     assert.deepEqual(out, [
-      { problems: [], nodeName: "", ca: "/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
-      { problems: [], nodeName: "", ca: "/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
+      { problems: [], nodeName: "", ca: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
+      { problems: [], nodeName: "", ca: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
       {
         problems: [
           "unable to decode configuration: the HCL parser could not be loaded " +

@@ -150,7 +150,7 @@ describe("plugin gRPC services (in-process, real unix socket)", () => {
       await until(() => f.runtime.aborts.length > before, "the abort");
       assert.deepEqual(
         [(f.runtime.aborts.at(-1) as AttestorError).code, (f.runtime.aborts.at(-1) as AttestorError).message],
-        ["CANCELLED", "the host cancelled the call"],
+        ["CANCELLED", "context canceled"],
       );
     } finally {
       f.runtime.hang = false;
