@@ -116,12 +116,8 @@ export class JobContainerLocator implements ContainerLocator {
    *   container job or any other failure, CANCELLED when `signal` aborts. Every message starts with
    *   `failed to get container ID: `.
    */
-  locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
-    try {
-      return Promise.resolve({ podUid: null, containerId: this.#find(pid, signal) });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
+    return { podUid: null, containerId: await this.#find(pid, signal) };
   }
 
   #getApi(): WinApi {
@@ -136,7 +132,7 @@ export class JobContainerLocator implements ContainerLocator {
     return this.#api;
   }
 
-  #find(pid: number, signal?: AbortSignal): string | null {
+  async #find(pid: number, signal?: AbortSignal): Promise<string | null> {
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0xFFFF_FFFF) {
       throw fail("INVALID_ARGUMENT", `invalid value for PID: ${pid}`);
     }
@@ -163,7 +159,12 @@ export class JobContainerLocator implements ContainerLocator {
       let widened = false;
       const names: string[] = [];
       for (let i = 0; i < jobs.length; i++) {
-        if (i % ABORT_CHECK_EVERY === 0) checkAbort(signal, pid);
+        if (i % ABORT_CHECK_EVERY === 0) {
+          // Let other calls (the agent's health check, other Attests) run between chunks of FFI work, and
+          // give a cancellation a chance to arrive.
+          if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+          checkAbort(signal, pid);
+        }
         const entry = jobs[i];
         const owner = openOwner(api, entry.ownerPid, owners, toClose, log);
         if (owner === null) continue;
