@@ -11,7 +11,7 @@ import { demoPodList, randomContainerId } from "../src/demo/pods.ts";
 import { kubepodsPath } from "../src/testing/cgroups.ts";
 import { startFakeKubelet } from "../src/testing/fake_kubelet.ts";
 import { PluginHost, REPO_ROOT } from "../src/testing/plugin_host.ts";
-import denoConfig from "../deno.json" with { type: "json" };
+import { releaseRuntimeFlags } from "../src/testing/release_flags.ts";
 
 const N = Number(Deno.env.get("N") ?? 2000);
 const PID = 4242;
@@ -47,9 +47,7 @@ await Deno.writeTextFile(
 );
 const kubelet = await startFakeKubelet({ pods: demoPodList({ podUid, containerId, nodeName: "node-1" }) });
 // Run the plugin with the runtime flags of the Linux release binary (permissions, V8 semi-space size).
-const releaseFlags = denoConfig.tasks["compile:linux-x64"].split(/\s+/).filter((f) =>
-  f.startsWith("--allow-") || f === "--no-prompt" || f.startsWith("--v8-flags=")
-);
+const releaseFlags = releaseRuntimeFlags("compile:linux-x64");
 const host = await PluginHost.start({
   command: [
     Deno.execPath(),

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildConfig } from "../../src/config/build.ts";
-import { mulberry32 } from "./_random.ts";
+import { rng as mulberry32 } from "../unix/_rng.ts";
 
 const SEEDS = [
   `kubelet_read_only_port = 10255`,

@@ -18,45 +18,13 @@ import {
 } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { PluginHost } from "../../src/testing/plugin_host.ts";
+import { expectedWebAppSelectors, expectedWebPodSelectors } from "../testdata/demo_pod_selectors.ts";
 
 const support = await detectCgroupSupport();
 const skip = typeof support === "string" ? `SKIPPED (real cgroups unavailable): ${support}` : false;
 if (skip) console.error(`\n*** ${skip} ***\n`);
 
 const NODE = "node-e2e";
-
-/** The selectors the web pod's `app` container must get (written out, not computed by the code under test). */
-function expectedAppSelectors(podUid: string): string[] {
-  return [
-    "container-image:registry.example.com/web/app:1.4.2",
-    "container-image:registry.example.com/web/app@sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a",
-    "container-name:app",
-    ...expectedPodSelectors(podUid),
-  ].sort();
-}
-
-function expectedPodSelectors(podUid: string): string[] {
-  return [
-    `node-name:${NODE}`,
-    "ns:demo",
-    "pod-image-count:2",
-    "pod-image:docker.io/envoyproxy/envoy:v1.31.2",
-    "pod-image:docker.io/envoyproxy/envoy@sha256:9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9",
-    "pod-image:registry.example.com/web/app:1.4.2",
-    "pod-image:registry.example.com/web/app@sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a",
-    "pod-init-image-count:1",
-    "pod-init-image:registry.example.com/web/migrate:1.4.2",
-    "pod-init-image:registry.example.com/web/migrate@sha256:5b3f0c1e9a7d2c4b6e8f0a1c3e5d7b9f1a2c4e6d8b0f2a4c6e8d0b2f4a6c8e0d",
-    "pod-label:app:web",
-    "pod-label:pod-template-hash:7c9d8f6b5",
-    "pod-label:tier:frontend",
-    "pod-name:web-7c9d8f6b5-x2x4k",
-    "pod-owner-uid:ReplicaSet:6f1c1d3e-0a8b-4b8e-9d0e-3f2a5c7b9e11",
-    "pod-owner:ReplicaSet:web-7c9d8f6b5",
-    `pod-uid:${podUid}`,
-    "sa:web",
-  ].sort();
-}
 
 interface Workload {
   readonly pid: number;
@@ -153,7 +121,7 @@ describe("attestation end to end: real cgroup + TLS kubelet + plugin over go-plu
       workloads.push(w);
       kubelet.setPods(demoPodList({ podUid: w.podUid, containerId: w.containerId, nodeName: NODE }));
       const host = await loadPlugin(hcl());
-      assert.deepEqual(await host.client.attest(w.pid), expectedAppSelectors(w.podUid));
+      assert.deepEqual(await host.client.attest(w.pid), expectedWebAppSelectors(w.podUid, NODE));
       assert.deepEqual(await host.client.attest(Deno.pid), [], "the test runner is not in a pod");
       await unloadCleanly(host);
     });
@@ -165,7 +133,7 @@ describe("attestation end to end: real cgroup + TLS kubelet + plugin over go-plu
       const list = demoPodList({ podUid: w.podUid, containerId: randomContainerId(), nodeName: NODE });
       kubelet.setPods(list);
       const host = await loadPlugin(hcl(["disable_container_selectors = true"]));
-      assert.deepEqual(await host.client.attest(w.pid), expectedPodSelectors(w.podUid));
+      assert.deepEqual(await host.client.attest(w.pid), expectedWebPodSelectors(w.podUid, NODE));
       await unloadCleanly(host);
     });
   }
@@ -187,7 +155,7 @@ describe("attestation end to end: real cgroup + TLS kubelet + plugin over go-plu
     while (kubelet.requestCount - before < 2) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 100));
     kubelet.setPods(demoPodList({ podUid: w.podUid, containerId: w.containerId, nodeName: NODE }));
-    assert.deepEqual(await attest, expectedAppSelectors(w.podUid));
+    assert.deepEqual(await attest, expectedWebAppSelectors(w.podUid, NODE));
     assert.equal(kubelet.requestCount - before, 3, "found on the third pod list");
     await unloadCleanly(host);
   });

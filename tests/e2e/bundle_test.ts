@@ -10,16 +10,7 @@ import { join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { runDemo } from "../../src/demo/main.ts";
 import { REPO_ROOT } from "../../src/testing/plugin_host.ts";
-
-/** The flags `deno compile` bakes into the release binary, taken from the task itself. */
-function compileRuntimeFlags(): string[] {
-  const task = denoConfig.tasks["compile:linux-x64"];
-  const flags = task.split(/\s+/).filter((f) =>
-    f.startsWith("--allow-") || f === "--no-prompt" || f.startsWith("--v8-flags=")
-  );
-  assert.ok(flags.some((f) => f.startsWith("--allow-")), `no permission flags found in: ${task}`);
-  return flags;
-}
+import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
 
 describe("the bundled plugin under the release permissions", { skip: Deno.build.os !== "linux" }, () => {
   let dir: string;
@@ -43,7 +34,7 @@ describe("the bundled plugin under the release permissions", { skip: Deno.build.
 
   it("prints its version without the plugin cookie", async () => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", ...compileRuntimeFlags(), bundle, "--version"],
+      args: ["run", "--no-config", ...releaseRuntimeFlags("compile:linux-x64"), bundle, "--version"],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -55,7 +46,7 @@ describe("the bundled plugin under the release permissions", { skip: Deno.build.
     const lines: string[] = [];
     const result = await runDemo({
       print: (line) => lines.push(line),
-      command: [Deno.execPath(), "run", "--no-config", ...compileRuntimeFlags(), bundle],
+      command: [Deno.execPath(), "run", "--no-config", ...releaseRuntimeFlags("compile:linux-x64"), bundle],
     });
     assert.equal(result.exitCode, 0, lines.join("\n"));
     assert.deepEqual(result.logProblems, []);

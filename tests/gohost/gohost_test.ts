@@ -11,6 +11,7 @@ import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { REPO_ROOT } from "../../src/testing/plugin_host.ts";
+import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 
 const HOST = join(REPO_ROOT, ".gohost", "gohost");
 const NODE = "node-gohost";
@@ -32,39 +33,6 @@ const skip = Deno.build.os !== "linux"
   ? false
   : `SKIPPED: the Go interop host is not built (${HOST}); run scripts/gohost_setup.sh`;
 if (skip) console.error(`\n*** gohost: ${skip} ***\n`);
-
-/** The selectors of the web pod's `app` container (written out, not computed by the code under test). */
-function expectedSelectors(podUid: string): string[] {
-  const app = "registry.example.com/web/app";
-  const appDigest = "sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
-  const envoy = "docker.io/envoyproxy/envoy";
-  const envoyDigest = "sha256:9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9";
-  const migrate = "registry.example.com/web/migrate";
-  const migrateDigest = "sha256:5b3f0c1e9a7d2c4b6e8f0a1c3e5d7b9f1a2c4e6d8b0f2a4c6e8d0b2f4a6c8e0d";
-  return [
-    `container-image:${app}:1.4.2`,
-    `container-image:${app}@${appDigest}`,
-    "container-name:app",
-    `node-name:${NODE}`,
-    "ns:demo",
-    "pod-image-count:2",
-    `pod-image:${envoy}:v1.31.2`,
-    `pod-image:${envoy}@${envoyDigest}`,
-    `pod-image:${app}:1.4.2`,
-    `pod-image:${app}@${appDigest}`,
-    "pod-init-image-count:1",
-    `pod-init-image:${migrate}:1.4.2`,
-    `pod-init-image:${migrate}@${migrateDigest}`,
-    "pod-label:app:web",
-    "pod-label:pod-template-hash:7c9d8f6b5",
-    "pod-label:tier:frontend",
-    "pod-name:web-7c9d8f6b5-x2x4k",
-    "pod-owner-uid:ReplicaSet:6f1c1d3e-0a8b-4b8e-9d0e-3f2a5c7b9e11",
-    "pod-owner:ReplicaSet:web-7c9d8f6b5",
-    `pod-uid:${podUid}`,
-    "sa:web",
-  ];
-}
 
 /** The plugin command, as spire-agent would run it (with the proc root of the made-up PIDs). */
 function pluginCommand(procRoot: string): string[] {
@@ -132,7 +100,7 @@ describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin
     hclFile = join(root, "plugin.hcl");
     await Deno.writeTextFile(hclFile, `kubelet_read_only_port = ${kubelet.port}\nnode_name = "${NODE}"\n`);
     selectorFile = join(root, "selectors.txt");
-    await Deno.writeTextFile(selectorFile, expectedSelectors(podUid).join("\n") + "\n");
+    await Deno.writeTextFile(selectorFile, expectedWebAppSelectors(podUid, NODE).join("\n") + "\n");
   });
 
   after(async () => {
@@ -141,7 +109,7 @@ describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin
   });
 
   it("passes every check: load, Init, Configure, Attest, concurrency, errors, Deinit, clean exit, 20 cycles", async () => {
-    assert.equal(expectedSelectors(podUid).length, 21);
+    assert.equal(expectedWebAppSelectors(podUid, NODE).length, 21);
     const run = await runHost([
       "-hcl-file",
       hclFile,

@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PluginHost, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import denoConfig from "../../deno.json" with { type: "json" };
+import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
 
@@ -54,14 +54,6 @@ function podList() {
       },
     }],
   };
-}
-
-/** The flags `deno compile` bakes into the Windows release binary, taken from the task itself. */
-function windowsCompileRuntimeFlags(): string[] {
-  const task = denoConfig.tasks["compile:windows-x64"];
-  return task.split(/\s+/).filter((f) =>
-    f.startsWith("--allow-") || f === "--no-prompt" || f.startsWith("--v8-flags=")
-  );
 }
 
 /** Starts the vmcompute.exe stand-in under Wine with one container job; returns the child's PID. */
@@ -124,7 +116,7 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
         env("K8S_ATTESTOR_DENO_EXE"),
         "run",
         // Exactly the permissions and V8 flags of the Windows release binary.
-        ...windowsCompileRuntimeFlags(),
+        ...releaseRuntimeFlags("compile:windows-x64"),
         "--no-config",
         env("K8S_ATTESTOR_WINE_BUNDLE"),
       ],
