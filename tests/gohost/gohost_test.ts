@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { REPO_ROOT } from "../../src/testing/plugin_host.ts";
+import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 
 const HOST = join(REPO_ROOT, ".gohost", "gohost");
@@ -36,17 +36,7 @@ if (skip) console.error(`\n*** gohost: ${skip} ***\n`);
 
 /** The plugin command, as spire-agent would run it (with the proc root of the made-up PIDs). */
 function pluginCommand(procRoot: string): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--no-prompt",
-    "--config",
-    join(REPO_ROOT, "deno.json"),
-    join(REPO_ROOT, "mod.ts"),
-    "--proc-root",
-    procRoot,
-  ];
+  return [...DEFAULT_PLUGIN_COMMAND, "--proc-root", procRoot];
 }
 
 interface HostRun {

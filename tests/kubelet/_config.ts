@@ -4,6 +4,7 @@
  * @module
  */
 
+import { buildConfig } from "../../src/config/build.ts";
 import type { Config } from "../../src/config/types.ts";
 
 /**
@@ -13,25 +14,8 @@ import type { Config } from "../../src/config/types.ts";
  * @returns The configuration.
  */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return {
-    trustDomain: "example.org",
-    disableContainerSelectors: false,
-    kubeletReadOnlyPort: 0,
-    kubeletSecurePort: 10250,
-    kubeletCaPath: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
-    skipKubeletVerification: false,
-    tokenPath: "/var/run/secrets/kubernetes.io/serviceaccount/token",
-    certificatePath: "",
-    privateKeyPath: "",
-    useAnonymousAuthentication: false,
-    nodeNameEnv: "MY_NODE_NAME",
-    nodeName: "",
-    maxPollAttempts: 60,
-    pollRetryIntervalMs: 500,
-    reloadIntervalMs: 60_000,
-    useNewContainerLocator: true,
-    verboseContainerLocatorLogs: false,
-    sigstore: null,
-    ...overrides,
-  };
+  // The defaults come from the config builder itself (tests/config/ checks them against a written-out list).
+  const { config, problems } = buildConfig("", { trustDomain: "example.org" }, { getenv: () => undefined });
+  if (config === null) throw new Error(`the empty configuration was rejected: ${problems.join("; ")}`);
+  return { ...config, ...overrides };
 }

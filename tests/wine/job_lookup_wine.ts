@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { AttestorError } from "../../src/errors.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
 import { windowsPlatform } from "../../src/platform/windows/mod.ts";
+import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
 
 const ID_1 = "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const ID_2 = "deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567";
@@ -35,29 +36,15 @@ async function startVmcompute(ids: string[]): Promise<Helper> {
   const exe = Deno.env.get("K8S_ATTESTOR_VMCOMPUTE_EXE");
   if (!exe) throw new Error("K8S_ATTESTOR_VMCOMPUTE_EXE is not set (run through scripts/test_wine.sh)");
   const script = fileURLToPath(new URL("./fixtures/vmcompute_helper.ts", import.meta.url));
-  const proc = new Deno.Command(exe, {
-    args: ["run", "-A", "--no-config", "--quiet", script, ...ids],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const stop = async () => {
-    await proc.stdin.close();
-    while (!(await reader.read()).done) { /* drain */ }
-    await proc.status;
-  };
-  if (!text.includes("\n")) {
-    await stop();
-    throw new Error(`vmcompute helper exited without reporting: ${JSON.stringify(text)}`);
-  }
-  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  const { info, stop } = await startVmcomputeHelper<Omit<Helper, "stop">>([
+    exe,
+    "run",
+    "-A",
+    "--no-config",
+    "--quiet",
+    script,
+    ...ids,
+  ]);
   return { ...info, stop };
 }
 

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { PluginHost, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
+import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
 
@@ -58,8 +59,9 @@ function podList() {
 
 /** Starts the vmcompute.exe stand-in under Wine with one container job; returns the child's PID. */
 async function startVmcompute(): Promise<{ childPid: number; helperPid: number; stop(): Promise<void> }> {
-  const proc = new Deno.Command(env("K8S_ATTESTOR_WINE64"), {
-    args: [
+  const { info, stop } = await startVmcomputeHelper<{ childPid: number; helperPid: number }>(
+    [
+      env("K8S_ATTESTOR_WINE64"),
       env("K8S_ATTESTOR_VMCOMPUTE_EXE_UNIX"),
       "run",
       "-A",
@@ -68,29 +70,9 @@ async function startVmcompute(): Promise<{ childPid: number; helperPid: number; 
       "tests/wine/fixtures/vmcompute_helper.ts",
       CONTAINER_ID,
     ],
-    cwd: REPO_ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) break;
-    text += r.value;
-  }
-  const stop = async () => {
-    await proc.stdin.close();
-    while (!(await reader.read()).done) { /* drain */ }
-    await proc.status;
-  };
-  if (!text.includes("\n")) {
-    await stop();
-    throw new Error(`vmcompute helper exited without reporting: ${JSON.stringify(text)}`);
-  }
-  const { childPid, helperPid } = JSON.parse(text.slice(0, text.indexOf("\n")));
-  return { childPid, helperPid, stop };
+    REPO_ROOT,
+  );
+  return { ...info, stop };
 }
 
 describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
