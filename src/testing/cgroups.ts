@@ -92,9 +92,10 @@ export type CgroupDriver = "cgroupfs" | "systemd";
  *
  * @example systemd driver
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kubepodsPath } from "./cgroups.ts";
  * const p = kubepodsPath("systemd", "burstable", "0d8f6f6a-1b2c-4d5e-8f90-123456789abc", "ab".repeat(32));
- * console.assert(p.endsWith(`/cri-containerd-${"ab".repeat(32)}.scope`));
+ * assert.ok(p.endsWith(`/cri-containerd-${"ab".repeat(32)}.scope`));
  * ```
  *
  * @param driver The cgroup driver.
