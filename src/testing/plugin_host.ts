@@ -35,14 +35,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import {
-  type ConnInfo,
-  Empty,
-  GRPCBrokerService,
-  GRPCControllerService,
-  GRPCStdioService,
-} from "../gen/plugin/go_plugin.ts";
-import type { StdioData } from "../gen/plugin/go_plugin.ts";
+import { type ConnInfo, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
+import { Empty, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
+import { GRPCStdioService, type StdioData } from "../gen/plugin/grpc_stdio.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import type { HealthCheckResponse } from "../gen/grpc/health/v1/health.ts";
 import { InitService } from "../gen/spire/service/private/init/v1/init.ts";

@@ -12,14 +12,12 @@ export const protobufPackage = "spire.service.common.config.v1";
 
 export const protobufFileName = "spire/service/common/config/v1/config.proto";
 
-/** SPIRE's common Config service, written from its public wire description. */
-
-export interface CoreConfiguration {
-  trustDomain: string;
-}
-
 export interface ConfigureRequest {
-  coreConfiguration: CoreConfiguration | undefined;
+  /** Required. Core SPIRE configuration. */
+  coreConfiguration:
+    | CoreConfiguration
+    | undefined;
+  /** Required. HCL encoded plugin configuration. */
   hclConfiguration: string;
 }
 
@@ -27,87 +25,34 @@ export interface ConfigureResponse {
 }
 
 export interface ValidateRequest {
-  coreConfiguration: CoreConfiguration | undefined;
+  /** Required. Core SPIRE configuration. */
+  coreConfiguration:
+    | CoreConfiguration
+    | undefined;
+  /** Required. HCL encoded plugin configuration. */
   hclConfiguration: string;
 }
 
 export interface ValidateResponse {
+  /** Required. True when the plugin deems the configuration usable. */
   valid: boolean;
+  /**
+   * Examples of invalid configuration notes include:
+   * - value for "plugin.port" is not a number.
+   * - missing field "plugin.user"
+   * - specified SPIFFE ID in "plugin.spiffe_id" is not within system trust domain.
+   * - etc.
+   */
   notes: string[];
 }
 
-function createBaseCoreConfiguration(): CoreConfiguration {
-  return { trustDomain: "" };
+export interface CoreConfiguration {
+  /**
+   * Required. The trust domain name SPIRE is configured with (e.g.
+   * "example.org").
+   */
+  trustDomain: string;
 }
-
-export const CoreConfiguration: MessageFns<CoreConfiguration> = {
-  encode(message: CoreConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.trustDomain !== "") {
-      writer.uint32(10).string(message.trustDomain);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CoreConfiguration {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCoreConfiguration();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.trustDomain = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): CoreConfiguration {
-    return {
-      trustDomain: isSet(object.trustDomain)
-        ? globalThis.String(object.trustDomain)
-        : isSet(object.trust_domain)
-        ? globalThis.String(object.trust_domain)
-        : "",
-    };
-  },
-
-  toJSON(message: CoreConfiguration): unknown {
-    const obj: any = {};
-    if (message.trustDomain !== "") {
-      obj.trustDomain = message.trustDomain;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<CoreConfiguration>): CoreConfiguration {
-    return CoreConfiguration.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CoreConfiguration>): CoreConfiguration {
-    const message = createBaseCoreConfiguration();
-    message.trustDomain = object.trustDomain ?? "";
-    return message;
-  },
-};
 
 function createBaseConfigureRequest(): ConfigureRequest {
   return { coreConfiguration: undefined, hclConfiguration: "" };
@@ -436,8 +381,90 @@ export const ValidateResponse: MessageFns<ValidateResponse> = {
   },
 };
 
+function createBaseCoreConfiguration(): CoreConfiguration {
+  return { trustDomain: "" };
+}
+
+export const CoreConfiguration: MessageFns<CoreConfiguration> = {
+  encode(message: CoreConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trustDomain !== "") {
+      writer.uint32(10).string(message.trustDomain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CoreConfiguration {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCoreConfiguration();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustDomain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CoreConfiguration {
+    return {
+      trustDomain: isSet(object.trustDomain)
+        ? globalThis.String(object.trustDomain)
+        : isSet(object.trust_domain)
+        ? globalThis.String(object.trust_domain)
+        : "",
+    };
+  },
+
+  toJSON(message: CoreConfiguration): unknown {
+    const obj: any = {};
+    if (message.trustDomain !== "") {
+      obj.trustDomain = message.trustDomain;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CoreConfiguration>): CoreConfiguration {
+    return CoreConfiguration.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CoreConfiguration>): CoreConfiguration {
+    const message = createBaseCoreConfiguration();
+    message.trustDomain = object.trustDomain ?? "";
+    return message;
+  },
+};
+
 export type ConfigService = typeof ConfigService;
 export const ConfigService = {
+  /**
+   * Configure is called by SPIRE to configure the plugin with the plugin
+   * specific configuration data and a set of SPIRE core configuration. It is
+   * currently called when the plugin is first loaded after it has been
+   * initialized. At a future point, it may be called to reconfigure the
+   * plugin during runtime. Implementations should therefore expect that
+   * calls to Configure can happen concurrently with other RPCs against the
+   * plugin.
+   */
   configure: {
     path: "/spire.service.common.config.v1.Config/Configure" as const,
     requestStream: false as const,
@@ -447,6 +474,10 @@ export const ConfigService = {
     responseSerialize: (value: ConfigureResponse): Buffer => Buffer.from(ConfigureResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigureResponse => ConfigureResponse.decode(value),
   },
+  /**
+   * Validate is called by SPIRE with a potential specific configuration for
+   * the plugin to determine if it is usable.
+   */
   validate: {
     path: "/spire.service.common.config.v1.Config/Validate" as const,
     requestStream: false as const,
@@ -459,7 +490,20 @@ export const ConfigService = {
 } as const;
 
 export interface ConfigServer extends UntypedServiceImplementation {
+  /**
+   * Configure is called by SPIRE to configure the plugin with the plugin
+   * specific configuration data and a set of SPIRE core configuration. It is
+   * currently called when the plugin is first loaded after it has been
+   * initialized. At a future point, it may be called to reconfigure the
+   * plugin during runtime. Implementations should therefore expect that
+   * calls to Configure can happen concurrently with other RPCs against the
+   * plugin.
+   */
   configure: handleUnaryCall<ConfigureRequest, ConfigureResponse>;
+  /**
+   * Validate is called by SPIRE with a potential specific configuration for
+   * the plugin to determine if it is usable.
+   */
   validate: handleUnaryCall<ValidateRequest, ValidateResponse>;
 }
 

@@ -12,19 +12,31 @@ export const protobufPackage = "spire.service.private.init.v1";
 
 export const protobufFileName = "spire/service/private/init/v1/init.proto";
 
-/** The SPIRE plugin SDK's private Init service, written from its public wire description. */
-
+/** Init request parameters */
 export interface InitRequest {
+  /**
+   * List of all the names of gRPC services implemented by the host (i.e.
+   * SPIRE). These names are the fully qualified gRPC service name (e.g.
+   * spire.hostservice.v1.Foo).
+   */
   hostServiceNames: string[];
 }
 
+/** Init response parameters */
 export interface InitResponse {
+  /**
+   * List of all the names of gRPC services implemented by the service. These
+   * names are the fully qualified gRPC service name (e.g.
+   * spire.plugin.server.keymanager.v1.Keymanager).
+   */
   pluginServiceNames: string[];
 }
 
+/** Deinit request parameters */
 export interface DeinitRequest {
 }
 
+/** Deinit response parameters */
 export interface DeinitResponse {
 }
 
@@ -278,6 +290,14 @@ export const DeinitResponse: MessageFns<DeinitResponse> = {
   },
 };
 
+/**
+ * Init is an internal service that the plugin framework uses to initialize
+ * a plugin after it has been loaded. Initialization takes place when the
+ * plugin client connects, since the client is responsible for hosting the
+ * broker that is used to provide host services. If we initialize before that,
+ * there would be no broker available to connect to host services with.
+ * The service is also used for graceful cleanup when the plugin is unloaded.
+ */
 export type InitService = typeof InitService;
 export const InitService = {
   init: {

@@ -2,25 +2,16 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: plugin/go_plugin.proto
+// source: plugin/grpc_broker.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import type {
-  handleBidiStreamingCall,
-  handleServerStreamingCall,
-  handleUnaryCall,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { Empty as Empty1 } from "../google/protobuf/empty.ts";
+import type { handleBidiStreamingCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 
 export const protobufPackage = "plugin";
 
-export const protobufFileName = "plugin/go_plugin.proto";
+export const protobufFileName = "plugin/grpc_broker.proto";
 
-/** go-plugin's internal services (package "plugin"), written from the public protocol description. */
-
-/** ConnInfo is what the host sends on the broker stream: where a brokered service listens. */
 export interface ConnInfo {
   serviceId: number;
   network: string;
@@ -32,53 +23,6 @@ export interface ConnInfo_Knock {
   knock: boolean;
   ack: boolean;
   error: string;
-}
-
-export interface Empty {
-}
-
-export interface StdioData {
-  channel: StdioData_Channel;
-  data: Buffer;
-}
-
-export enum StdioData_Channel {
-  INVALID = 0,
-  STDOUT = 1,
-  STDERR = 2,
-  UNRECOGNIZED = -1,
-}
-
-export function stdioData_ChannelFromJSON(object: any): StdioData_Channel {
-  switch (object) {
-    case 0:
-    case "INVALID":
-      return StdioData_Channel.INVALID;
-    case 1:
-    case "STDOUT":
-      return StdioData_Channel.STDOUT;
-    case 2:
-    case "STDERR":
-      return StdioData_Channel.STDERR;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StdioData_Channel.UNRECOGNIZED;
-  }
-}
-
-export function stdioData_ChannelToJSON(object: StdioData_Channel): string {
-  switch (object) {
-    case StdioData_Channel.INVALID:
-      return "INVALID";
-    case StdioData_Channel.STDOUT:
-      return "STDOUT";
-    case StdioData_Channel.STDERR:
-      return "STDERR";
-    case StdioData_Channel.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 function createBaseConnInfo(): ConnInfo {
@@ -305,143 +249,6 @@ export const ConnInfo_Knock: MessageFns<ConnInfo_Knock> = {
   },
 };
 
-function createBaseEmpty(): Empty {
-  return {};
-}
-
-export const Empty: MessageFns<Empty> = {
-  encode(_: Empty, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): Empty {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseEmpty();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): Empty {
-    return {};
-  },
-
-  toJSON(_: Empty): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create(base?: DeepPartial<Empty>): Empty {
-    return Empty.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<Empty>): Empty {
-    const message = createBaseEmpty();
-    return message;
-  },
-};
-
-function createBaseStdioData(): StdioData {
-  return { channel: 0, data: Buffer.alloc(0) };
-}
-
-export const StdioData: MessageFns<StdioData> = {
-  encode(message: StdioData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.channel !== 0) {
-      writer.uint32(8).int32(message.channel);
-    }
-    if (message.data.length !== 0) {
-      writer.uint32(18).bytes(message.data);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): StdioData {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStdioData();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.channel = reader.int32() as any;
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.data = Buffer.from(reader.bytes());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): StdioData {
-    return {
-      channel: isSet(object.channel) ? stdioData_ChannelFromJSON(object.channel) : 0,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: StdioData): unknown {
-    const obj: any = {};
-    if (message.channel !== 0) {
-      obj.channel = stdioData_ChannelToJSON(message.channel);
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<StdioData>): StdioData {
-    return StdioData.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<StdioData>): StdioData {
-    const message = createBaseStdioData();
-    message.channel = object.channel ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
-    return message;
-  },
-};
-
 export type GRPCBrokerService = typeof GRPCBrokerService;
 export const GRPCBrokerService = {
   startStream: {
@@ -457,48 +264,6 @@ export const GRPCBrokerService = {
 
 export interface GRPCBrokerServer extends UntypedServiceImplementation {
   startStream: handleBidiStreamingCall<ConnInfo, ConnInfo>;
-}
-
-export type GRPCControllerService = typeof GRPCControllerService;
-export const GRPCControllerService = {
-  shutdown: {
-    path: "/plugin.GRPCController/Shutdown" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
-    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
-    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
-  },
-} as const;
-
-export interface GRPCControllerServer extends UntypedServiceImplementation {
-  shutdown: handleUnaryCall<Empty, Empty>;
-}
-
-export type GRPCStdioService = typeof GRPCStdioService;
-export const GRPCStdioService = {
-  streamStdio: {
-    path: "/plugin.GRPCStdio/StreamStdio" as const,
-    requestStream: false as const,
-    responseStream: true as const,
-    requestSerialize: (value: Empty1): Buffer => Buffer.from(Empty1.encode(value).finish()),
-    requestDeserialize: (value: Buffer): Empty1 => Empty1.decode(value),
-    responseSerialize: (value: StdioData): Buffer => Buffer.from(StdioData.encode(value).finish()),
-    responseDeserialize: (value: Buffer): StdioData => StdioData.decode(value),
-  },
-} as const;
-
-export interface GRPCStdioServer extends UntypedServiceImplementation {
-  streamStdio: handleServerStreamingCall<Empty1, StdioData>;
-}
-
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

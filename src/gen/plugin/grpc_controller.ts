@@ -2,34 +2,29 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: spiffe/broker/reference.proto
+// source: plugin/grpc_controller.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 
-export const protobufPackage = "spiffe.broker";
+export const protobufPackage = "plugin";
 
-export const protobufFileName = "spiffe/broker/reference.proto";
+export const protobufFileName = "plugin/grpc_controller.proto";
 
-/** The PID reference spire-agent packs into AttestReference (type.googleapis.com/spiffe.broker.WorkloadPIDReference). */
-
-export interface WorkloadPIDReference {
-  pid: number;
+export interface Empty {
 }
 
-function createBaseWorkloadPIDReference(): WorkloadPIDReference {
-  return { pid: 0 };
+function createBaseEmpty(): Empty {
+  return {};
 }
 
-export const WorkloadPIDReference: MessageFns<WorkloadPIDReference> = {
-  encode(message: WorkloadPIDReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.pid !== 0) {
-      writer.uint32(8).int32(message.pid);
-    }
+export const Empty: MessageFns<Empty> = {
+  encode(_: Empty, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): WorkloadPIDReference {
+  decode(input: BinaryReader | Uint8Array, length?: number): Empty {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -38,18 +33,10 @@ export const WorkloadPIDReference: MessageFns<WorkloadPIDReference> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWorkloadPIDReference();
+      const message = createBaseEmpty();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.pid = reader.int32();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -62,27 +49,41 @@ export const WorkloadPIDReference: MessageFns<WorkloadPIDReference> = {
     }
   },
 
-  fromJSON(object: any): WorkloadPIDReference {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  fromJSON(_: any): Empty {
+    return {};
   },
 
-  toJSON(message: WorkloadPIDReference): unknown {
+  toJSON(_: Empty): unknown {
     const obj: any = {};
-    if (message.pid !== 0) {
-      obj.pid = Math.round(message.pid);
-    }
     return obj;
   },
 
-  create(base?: DeepPartial<WorkloadPIDReference>): WorkloadPIDReference {
-    return WorkloadPIDReference.fromPartial(base ?? {});
+  create(base?: DeepPartial<Empty>): Empty {
+    return Empty.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<WorkloadPIDReference>): WorkloadPIDReference {
-    const message = createBaseWorkloadPIDReference();
-    message.pid = object.pid ?? 0;
+  fromPartial(_: DeepPartial<Empty>): Empty {
+    const message = createBaseEmpty();
     return message;
   },
 };
+
+/** The GRPCController is responsible for telling the plugin server to shutdown. */
+export type GRPCControllerService = typeof GRPCControllerService;
+export const GRPCControllerService = {
+  shutdown: {
+    path: "/plugin.GRPCController/Shutdown" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
+} as const;
+
+export interface GRPCControllerServer extends UntypedServiceImplementation {
+  shutdown: handleUnaryCall<Empty, Empty>;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -91,10 +92,6 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
