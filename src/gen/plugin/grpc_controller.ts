@@ -49,15 +49,6 @@ export const Empty: MessageFns<Empty> = {
     }
   },
 
-  fromJSON(_: any): Empty {
-    return {};
-  },
-
-  toJSON(_: Empty): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create(base?: DeepPartial<Empty>): Empty {
     return Empty.fromPartial(base ?? {});
   },
@@ -96,8 +87,6 @@ export type DeepPartial<T> = T extends Builtin ? T
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

@@ -89,18 +89,6 @@ export const AttestRequest: MessageFns<AttestRequest> = {
     }
   },
 
-  fromJSON(object: any): AttestRequest {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
-  },
-
-  toJSON(message: AttestRequest): unknown {
-    const obj: any = {};
-    if (message.pid !== 0) {
-      obj.pid = Math.round(message.pid);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<AttestRequest>): AttestRequest {
     return AttestRequest.fromPartial(base ?? {});
   },
@@ -154,24 +142,6 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AttestResponse {
-    return {
-      selectorValues: globalThis.Array.isArray(object?.selectorValues)
-        ? object.selectorValues.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.selector_values)
-        ? object.selector_values.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: AttestResponse): unknown {
-    const obj: any = {};
-    if (message.selectorValues?.length) {
-      obj.selectorValues = message.selectorValues;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<AttestResponse>): AttestResponse {
@@ -229,18 +199,6 @@ export const AttestReferenceRequest: MessageFns<AttestReferenceRequest> = {
     }
   },
 
-  fromJSON(object: any): AttestReferenceRequest {
-    return { reference: isSet(object.reference) ? Any.fromJSON(object.reference) : undefined };
-  },
-
-  toJSON(message: AttestReferenceRequest): unknown {
-    const obj: any = {};
-    if (message.reference !== undefined) {
-      obj.reference = Any.toJSON(message.reference);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<AttestReferenceRequest>): AttestReferenceRequest {
     return AttestReferenceRequest.fromPartial(base ?? {});
   },
@@ -296,24 +254,6 @@ export const AttestReferenceResponse: MessageFns<AttestReferenceResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AttestReferenceResponse {
-    return {
-      selectorValues: globalThis.Array.isArray(object?.selectorValues)
-        ? object.selectorValues.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.selector_values)
-        ? object.selector_values.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: AttestReferenceResponse): unknown {
-    const obj: any = {};
-    if (message.selectorValues?.length) {
-      obj.selectorValues = message.selectorValues;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<AttestReferenceResponse>): AttestReferenceResponse {
@@ -399,15 +339,9 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

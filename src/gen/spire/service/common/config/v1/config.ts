@@ -110,32 +110,6 @@ export const ConfigureRequest: MessageFns<ConfigureRequest> = {
     }
   },
 
-  fromJSON(object: any): ConfigureRequest {
-    return {
-      coreConfiguration: isSet(object.coreConfiguration)
-        ? CoreConfiguration.fromJSON(object.coreConfiguration)
-        : isSet(object.core_configuration)
-        ? CoreConfiguration.fromJSON(object.core_configuration)
-        : undefined,
-      hclConfiguration: isSet(object.hclConfiguration)
-        ? globalThis.String(object.hclConfiguration)
-        : isSet(object.hcl_configuration)
-        ? globalThis.String(object.hcl_configuration)
-        : "",
-    };
-  },
-
-  toJSON(message: ConfigureRequest): unknown {
-    const obj: any = {};
-    if (message.coreConfiguration !== undefined) {
-      obj.coreConfiguration = CoreConfiguration.toJSON(message.coreConfiguration);
-    }
-    if (message.hclConfiguration !== "") {
-      obj.hclConfiguration = message.hclConfiguration;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ConfigureRequest>): ConfigureRequest {
     return ConfigureRequest.fromPartial(base ?? {});
   },
@@ -181,15 +155,6 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ConfigureResponse {
-    return {};
-  },
-
-  toJSON(_: ConfigureResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<ConfigureResponse>): ConfigureResponse {
@@ -255,32 +220,6 @@ export const ValidateRequest: MessageFns<ValidateRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ValidateRequest {
-    return {
-      coreConfiguration: isSet(object.coreConfiguration)
-        ? CoreConfiguration.fromJSON(object.coreConfiguration)
-        : isSet(object.core_configuration)
-        ? CoreConfiguration.fromJSON(object.core_configuration)
-        : undefined,
-      hclConfiguration: isSet(object.hclConfiguration)
-        ? globalThis.String(object.hclConfiguration)
-        : isSet(object.hcl_configuration)
-        ? globalThis.String(object.hcl_configuration)
-        : "",
-    };
-  },
-
-  toJSON(message: ValidateRequest): unknown {
-    const obj: any = {};
-    if (message.coreConfiguration !== undefined) {
-      obj.coreConfiguration = CoreConfiguration.toJSON(message.coreConfiguration);
-    }
-    if (message.hclConfiguration !== "") {
-      obj.hclConfiguration = message.hclConfiguration;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<ValidateRequest>): ValidateRequest {
@@ -352,24 +291,6 @@ export const ValidateResponse: MessageFns<ValidateResponse> = {
     }
   },
 
-  fromJSON(object: any): ValidateResponse {
-    return {
-      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
-      notes: globalThis.Array.isArray(object?.notes) ? object.notes.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: ValidateResponse): unknown {
-    const obj: any = {};
-    if (message.valid !== false) {
-      obj.valid = message.valid;
-    }
-    if (message.notes?.length) {
-      obj.notes = message.notes;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ValidateResponse>): ValidateResponse {
     return ValidateResponse.fromPartial(base ?? {});
   },
@@ -424,24 +345,6 @@ export const CoreConfiguration: MessageFns<CoreConfiguration> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): CoreConfiguration {
-    return {
-      trustDomain: isSet(object.trustDomain)
-        ? globalThis.String(object.trustDomain)
-        : isSet(object.trust_domain)
-        ? globalThis.String(object.trust_domain)
-        : "",
-    };
-  },
-
-  toJSON(message: CoreConfiguration): unknown {
-    const obj: any = {};
-    if (message.trustDomain !== "") {
-      obj.trustDomain = message.trustDomain;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<CoreConfiguration>): CoreConfiguration {
@@ -515,15 +418,9 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

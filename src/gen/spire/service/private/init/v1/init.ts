@@ -85,24 +85,6 @@ export const InitRequest: MessageFns<InitRequest> = {
     }
   },
 
-  fromJSON(object: any): InitRequest {
-    return {
-      hostServiceNames: globalThis.Array.isArray(object?.hostServiceNames)
-        ? object.hostServiceNames.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.host_service_names)
-        ? object.host_service_names.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: InitRequest): unknown {
-    const obj: any = {};
-    if (message.hostServiceNames?.length) {
-      obj.hostServiceNames = message.hostServiceNames;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<InitRequest>): InitRequest {
     return InitRequest.fromPartial(base ?? {});
   },
@@ -158,24 +140,6 @@ export const InitResponse: MessageFns<InitResponse> = {
     }
   },
 
-  fromJSON(object: any): InitResponse {
-    return {
-      pluginServiceNames: globalThis.Array.isArray(object?.pluginServiceNames)
-        ? object.pluginServiceNames.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.plugin_service_names)
-        ? object.plugin_service_names.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: InitResponse): unknown {
-    const obj: any = {};
-    if (message.pluginServiceNames?.length) {
-      obj.pluginServiceNames = message.pluginServiceNames;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<InitResponse>): InitResponse {
     return InitResponse.fromPartial(base ?? {});
   },
@@ -220,15 +184,6 @@ export const DeinitRequest: MessageFns<DeinitRequest> = {
     }
   },
 
-  fromJSON(_: any): DeinitRequest {
-    return {};
-  },
-
-  toJSON(_: DeinitRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create(base?: DeepPartial<DeinitRequest>): DeinitRequest {
     return DeinitRequest.fromPartial(base ?? {});
   },
@@ -270,15 +225,6 @@ export const DeinitResponse: MessageFns<DeinitResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): DeinitResponse {
-    return {};
-  },
-
-  toJSON(_: DeinitResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<DeinitResponse>): DeinitResponse {
@@ -336,8 +282,6 @@ export type DeepPartial<T> = T extends Builtin ? T
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }
