@@ -86,6 +86,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       });
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
+        kubeletCgroupRoot: config.kubeletCgroupRoot,
         verbose: config.verboseContainerLocatorLogs,
         logger,
         procRoot,

@@ -138,6 +138,7 @@ export async function runAttest(args: string[], io: AttestIo = {}): Promise<numb
     const platform = io.platform ?? platformFor();
     const locator = platform.createLocator({
       useNewContainerLocator: config.useNewContainerLocator,
+      kubeletCgroupRoot: config.kubeletCgroupRoot,
       verbose: config.verboseContainerLocatorLogs,
       logger,
       procRoot: parsed.procRoot,

@@ -3,7 +3,7 @@
  * as one JSON object on one line, for operators to paste into bug reports.
  *
  * ```
- * locate --pid <N> [--root <dir>] [--legacy] [--verbose]
+ * locate --pid <N> [--root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]
  * ```
  *
  * - success (exit 0): `{"podUid": string|null, "containerId": string|null}` (`null` where not found; both
@@ -11,7 +11,8 @@
  * - failure (exit 1), including bad arguments: `{"error": "<message>"}`.
  *
  * `--root` reads `<dir>/proc/<N>/...` instead of `/proc/<N>/...`; `--legacy` selects the legacy matchers
- * (`use_new_container_locator = false`); `--verbose` writes the lines considered and the decision as hclog
+ * (`use_new_container_locator = false`); `--kubelet-cgroup-root` is the `kubelet_cgroup_root` key (the only
+ * kubelet `--cgroup-root` whose pod cgroups are trusted; by default `/`, `/kubelet` and `/kubepods`); `--verbose` writes the lines considered and the decision as hclog
  * JSON lines on stderr (`verbose_container_locator_logs = true`). stdout only ever holds the one object.
  *
  * @module
@@ -22,10 +23,12 @@ import { writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { AttestorError } from "../errors.ts";
 import { createHclogLogger, nullLogger } from "../log.ts";
+import { parseCgroupRoot } from "../platform/unix/anchor.ts";
 import { createUnixLocator } from "../platform/unix/locator.ts";
 
 /** The usage line, also part of the error for bad arguments. */
-export const LOCATE_USAGE = "usage: locate --pid <N> [--root <dir>] [--legacy] [--verbose]";
+export const LOCATE_USAGE =
+  "usage: locate --pid <N> [--root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]";
 
 /** Where {@linkcode runLocate} writes. Both default to the process's own streams. */
 export interface LocateIo {
@@ -39,7 +42,15 @@ function badArguments(reason: string): AttestorError {
   return new AttestorError("INVALID_ARGUMENT", `${reason}; ${LOCATE_USAGE}`);
 }
 
-function parse(args: string[]): { pid: number; root: string; legacy: boolean; verbose: boolean } {
+interface LocateArgs {
+  readonly pid: number;
+  readonly root: string;
+  readonly cgroupRoots: readonly string[] | undefined;
+  readonly legacy: boolean;
+  readonly verbose: boolean;
+}
+
+function parse(args: string[]): LocateArgs {
   let values;
   try {
     ({ values } = parseArgs({
@@ -47,6 +58,7 @@ function parse(args: string[]): { pid: number; root: string; legacy: boolean; ve
       options: {
         pid: { type: "string" },
         root: { type: "string" },
+        "kubelet-cgroup-root": { type: "string" },
         legacy: { type: "boolean" },
         verbose: { type: "boolean" },
       },
@@ -58,9 +70,18 @@ function parse(args: string[]): { pid: number; root: string; legacy: boolean; ve
   }
   const pid = parsePidOption(values.pid, badArguments);
   if (values.root === "") throw badArguments("--root must not be empty");
+  const cgroupRoot = values["kubelet-cgroup-root"];
+  if (cgroupRoot !== undefined) {
+    try {
+      parseCgroupRoot(cgroupRoot);
+    } catch (err) {
+      throw badArguments(`--kubelet-cgroup-root ${(err as Error).message}`);
+    }
+  }
   return {
     pid,
     root: values.root ?? "/",
+    cgroupRoots: cgroupRoot === undefined ? undefined : [cgroupRoot],
     legacy: values.legacy ?? false,
     verbose: values.verbose ?? false,
   };
@@ -86,11 +107,17 @@ function parse(args: string[]): { pid: number; root: string; legacy: boolean; ve
 export async function runLocate(args: string[], io: LocateIo = {}): Promise<number> {
   const stdout = io.stdout ?? ((s: string) => writeAllSync(Deno.stdout, s));
   try {
-    const { pid, root, legacy, verbose } = parse(args);
+    const { pid, root, cgroupRoots, legacy, verbose } = parse(args);
     const logger = verbose
       ? createHclogLogger({ module: "k8s-attestor.locate", write: io.stderr })
       : nullLogger;
-    const locator = createUnixLocator({ root, useNewContainerLocator: !legacy, verbose, logger });
+    const locator = createUnixLocator({
+      root,
+      useNewContainerLocator: !legacy,
+      verbose,
+      logger,
+      cgroupRoots,
+    });
     const { podUid, containerId } = await locator.locate(pid);
     stdout(JSON.stringify({ podUid, containerId }) + "\n");
     return 0;

@@ -13,6 +13,7 @@ import { type ConfigEntry, type ConfigNode, type ConfigObject, parseConfigText }
 import { childKeys } from "./keys.ts";
 import { goTimeQuote, parseGoDuration } from "./duration.ts";
 import { parseGoInt } from "./go_int.ts";
+import { parseCgroupRoot } from "../platform/unix/anchor.ts";
 
 /** Options of {@linkcode buildConfig}. */
 export interface BuildConfigOptions {
@@ -415,6 +416,16 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
   const reloadIntervalMs = readDuration(r, "reload_interval", "reload interval", DEFAULT_RELOAD_MS);
   const useNewContainerLocator = r.bool("use_new_container_locator") ?? true;
   const verboseContainerLocatorLogs = r.bool("verbose_container_locator_logs") ?? false;
+  const kubeletCgroupRootRaw = r.string("kubelet_cgroup_root");
+  let kubeletCgroupRoot: string | null = null;
+  if (kubeletCgroupRootRaw !== undefined && kubeletCgroupRootRaw !== "") {
+    try {
+      parseCgroupRoot(kubeletCgroupRootRaw);
+      kubeletCgroupRoot = kubeletCgroupRootRaw;
+    } catch (err) {
+      problems.push(`kubelet_cgroup_root: ${quoteValue(kubeletCgroupRootRaw)} ${(err as Error).message}`);
+    }
+  }
 
   let maxPollAttempts = DEFAULT_MAX_POLL_ATTEMPTS;
   if (maxPollRaw !== undefined) {
@@ -491,6 +502,7 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
     pollRetryIntervalMs: pollRetryIntervalMs!,
     reloadIntervalMs: reloadIntervalMs!,
     useNewContainerLocator,
+    kubeletCgroupRoot,
     verboseContainerLocatorLogs,
     sigstore,
   });

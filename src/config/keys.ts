@@ -121,6 +121,13 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
       doc: "Find container IDs with the new cgroup/mountinfo locator (false: legacy regexes).",
     },
     {
+      name: "kubelet_cgroup_root",
+      type: "string",
+      default: "",
+      doc:
+        "The kubelet's --cgroup-root (cgroupfs form, e.g. /kubelet): pod and container IDs are taken only from cgroup paths under its pod cgroups (unset: /, /kubelet and /kubepods).",
+    },
+    {
       name: "verbose_container_locator_logs",
       type: "bool",
       default: "false",

@@ -51,6 +51,11 @@ export interface Config {
   readonly reloadIntervalMs: number;
   /** `use_new_container_locator`, true by default. */
   readonly useNewContainerLocator: boolean;
+  /**
+   * `kubelet_cgroup_root`: the one kubelet `--cgroup-root` whose pod cgroups are trusted, or `null` for the
+   * defaults (`/`, `/kubelet`, `/kubepods`).
+   */
+  readonly kubeletCgroupRoot: string | null;
   /** `verbose_container_locator_logs`, false by default. */
   readonly verboseContainerLocatorLogs: boolean;
   /** `experimental.sigstore`, when the block is present. */

@@ -40,6 +40,11 @@ export interface ContainerLocator {
 export interface LocatorOptions {
   /** `use_new_container_locator` (Linux only; ignored on Windows). */
   readonly useNewContainerLocator: boolean;
+  /**
+   * `kubelet_cgroup_root` (Linux only): the one kubelet `--cgroup-root` whose pod cgroups are trusted;
+   * `null` or absent for the defaults (`/`, `/kubelet`, `/kubepods`).
+   */
+  readonly kubeletCgroupRoot?: string | null;
   /** `verbose_container_locator_logs`: log the lines considered and the decision. */
   readonly verbose: boolean;
   /** Where diagnostics go. */

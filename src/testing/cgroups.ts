@@ -88,20 +88,25 @@ export async function detectCgroupSupport(): Promise<CgroupHierarchy[] | string>
 export type CgroupDriver = "cgroupfs" | "systemd";
 
 /**
- * Builds the kubepods path of a container the way the kubelet and containerd do.
+ * Builds the kubepods path of a container the way the kubelet and containerd do, under the kubelet's
+ * `--cgroup-root` (cgroupfs form; the systemd driver renders `/a/b` as `a.slice/a-b.slice`).
  *
  * @example systemd driver
  * ```ts
  * import assert from "node:assert/strict";
  * import { kubepodsPath } from "./cgroups.ts";
  * const p = kubepodsPath("systemd", "burstable", "0d8f6f6a-1b2c-4d5e-8f90-123456789abc", "ab".repeat(32));
+ * assert.ok(p.startsWith("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0d8f6f6a_"));
  * assert.ok(p.endsWith(`/cri-containerd-${"ab".repeat(32)}.scope`));
+ * const q = kubepodsPath("systemd", "guaranteed", "0d8f6f6a-1b2c-4d5e-8f90-123456789abc", "ab".repeat(32), "/kubelet");
+ * assert.ok(q.startsWith("/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod0d8f6f6a_"));
  * ```
  *
  * @param driver The cgroup driver.
  * @param qos `guaranteed`, `burstable` or `besteffort`.
  * @param podUid The pod UID (dashed).
  * @param containerId The 64-hex container ID.
+ * @param cgroupRoot The kubelet's `--cgroup-root`. @default {"/"}
  * @returns The path relative to the hierarchy root, starting with `/`.
  */
 export function kubepodsPath(
@@ -109,17 +114,22 @@ export function kubepodsPath(
   qos: "guaranteed" | "burstable" | "besteffort",
   podUid: string,
   containerId: string,
+  cgroupRoot = "/",
 ): string {
+  const root = cgroupRoot.split("/").filter((s) => s !== "");
   if (driver === "cgroupfs") {
+    const base = ["", ...root, "kubepods"].join("/");
     return qos === "guaranteed"
-      ? `/kubepods/pod${podUid}/${containerId}`
-      : `/kubepods/${qos}/pod${podUid}/${containerId}`;
+      ? `${base}/pod${podUid}/${containerId}`
+      : `${base}/${qos}/pod${podUid}/${containerId}`;
   }
   const uid = podUid.replaceAll("-", "_");
-  const pod = qos === "guaranteed"
-    ? `/kubepods.slice/kubepods-pod${uid}.slice`
-    : `/kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${uid}.slice`;
-  return `${pod}/cri-containerd-${containerId}.scope`;
+  const slices = root.map((_, i) => `${root.slice(0, i + 1).join("-")}.slice`);
+  const kubepods = [...root, "kubepods"].join("-");
+  slices.push(`${kubepods}.slice`);
+  if (qos === "guaranteed") slices.push(`${kubepods}-pod${uid}.slice`);
+  else slices.push(`${kubepods}-${qos}.slice`, `${kubepods}-${qos}-pod${uid}.slice`);
+  return `/${slices.join("/")}/cri-containerd-${containerId}.scope`;
 }
 
 /**

@@ -26,6 +26,7 @@ const DEFAULTS = {
   pollRetryIntervalMs: 500,
   reloadIntervalMs: 60000,
   useNewContainerLocator: true,
+  kubeletCgroupRoot: null,
   verboseContainerLocatorLogs: false,
   sigstore: null,
 };
@@ -168,6 +169,7 @@ max_poll_attempts = 5
 poll_retry_interval = "1.5s"
 reload_interval = "2m30s"
 use_new_container_locator = false
+kubelet_cgroup_root = "/kubelet"
 verbose_container_locator_logs = true`,
     expect: {
       disableContainerSelectors: true,
@@ -180,6 +182,7 @@ verbose_container_locator_logs = true`,
       pollRetryIntervalMs: 1500,
       reloadIntervalMs: 150000,
       useNewContainerLocator: false,
+      kubeletCgroupRoot: "/kubelet",
       verboseContainerLocatorLogs: true,
     },
   },
@@ -426,6 +429,21 @@ poll_retry_interval = false`,
       "node_name: expected a string, got a block",
       "poll_retry_interval: expected a string, got a bool",
       "use_new_container_locator: expected a bool (true or false), got an integer",
+    ],
+  },
+  {
+    name: "kubelet_cgroup_root must be an absolute cgroupfs path",
+    text: `kubelet_cgroup_root = "kubelet.slice/x-y"`,
+    problems: [
+      'kubelet_cgroup_root: "kubelet.slice/x-y" must be an absolute cgroup path such as "/" or "/kubelet"',
+    ],
+  },
+  {
+    name: "kubelet_cgroup_root in systemd form is refused with a hint",
+    text: `kubelet_cgroup_root = "/kubelet-x.slice"`,
+    problems: [
+      'kubelet_cgroup_root: "/kubelet-x.slice" segments may hold only letters, digits, "_" and "." (give the ' +
+      'cgroupfs form, e.g. "/kubelet", not the systemd slice name)',
     ],
   },
   {

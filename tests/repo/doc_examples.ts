@@ -35,6 +35,7 @@ const RUNNABLE_LANGUAGES = new Set([
 /** An opening or closing fence inside a JSDoc comment: ` * ```ts ignore`. */
 const FENCE = /^\s*\*?\s?(`{3,}|~{3,})\s*([^\s`]*)(.*)$/;
 const ASSERT_IMPORT = /\bfrom\s+["']node:assert\/strict["']/;
+const OTHER_ASSERT_IMPORT = /\bfrom\s+["'](node:)?assert["']/;
 const THROW = /\bthrow\b/;
 const CONSOLE_ASSERT = /\bconsole\s*\.\s*assert\b/;
 
@@ -69,13 +70,14 @@ export function checkDocExamples(text: string, file: string): DocExampleFinding[
   });
   for (const block of jsdocCodeBlocks(lines)) {
     if (!block.runnable) continue;
-    if (!ASSERT_IMPORT.test(block.body) && !THROW.test(block.body)) {
-      findings.push({
-        file,
-        line: block.line,
-        problem: 'example checks nothing: assert with node:assert/strict (or throw), or mark it "ignore"',
-      });
-    }
+    if (ASSERT_IMPORT.test(block.body) || THROW.test(block.body)) continue;
+    findings.push({
+      file,
+      line: block.line,
+      problem: OTHER_ASSERT_IMPORT.test(block.body)
+        ? 'example imports another assert module: use import assert from "node:assert/strict"'
+        : 'example checks nothing: assert with node:assert/strict (or throw), or mark it "ignore"',
+    });
   }
   return findings;
 }

@@ -80,9 +80,16 @@ describe("checkDocExamples", () => {
     assert.deepEqual(checkDocExamples(throwing, "a.ts"), []);
   });
 
-  it("does not count node:assert (non-strict) or a comment mentioning assert as asserting", () => {
-    const loose = jsdoc("```ts", ['import assert from "node:assert";', "assert.equal(1, '1');"]);
-    assert.deepEqual(checkDocExamples(loose, "a.ts").map((f) => f.line), [5]);
+  it("asks for node:assert/strict instead of node:assert, and does not count a comment as asserting", () => {
+    for (
+      const line of ['import assert from "node:assert";', 'import { strict as assert } from "node:assert";']
+    ) {
+      assert.deepEqual(checkDocExamples(jsdoc("```ts", [line, "assert.equal(1, 1);"]), "a.ts"), [{
+        file: "a.ts",
+        line: 5,
+        problem: 'example imports another assert module: use import assert from "node:assert/strict"',
+      }]);
+    }
     const comment = jsdoc("```ts", ["// assert.equal(add(1, 1), 2)", "add(1, 1);"]);
     assert.deepEqual(checkDocExamples(comment, "a.ts").map((f) => f.line), [5]);
   });

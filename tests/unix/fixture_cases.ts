@@ -32,6 +32,13 @@ export interface FixtureCase {
   readonly legacy: ExpectedLocation | ExpectedError;
 }
 
+/** The error for a path that names a pod outside the kubelet's pod cgroups (default roots). */
+function outsideMessage(path: string, fileLine: string, podUid: string): string {
+  return `cgroup path "${path}" (${fileLine}) names pod ${podUid} but is not under the kubelet's pod cgroups ` +
+    "(accepted kubelet cgroup roots: /, /kubelet, /kubepods); no identity is given to a process outside them. " +
+    "If the kubelet runs with another --cgroup-root, set kubelet_cgroup_root";
+}
+
 /** Every fixture case. */
 export const FIXTURE_CASES: readonly FixtureCase[] = [
   {
@@ -130,12 +137,8 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     name: "crio-conmon-system-slice-v1",
     pid: 6002,
     description:
-      "cri-o conmon (conmon_cgroup=system.slice), cgroup v1: no pod UID, later controllers at / hit the order quirk",
-    expected: {
-      code: "FAILED_PRECONDITION",
-      message:
-        'multiple container IDs found ("c5550e555c47c7a9870fa52607147c731afabf5a8ad83afb56133e76a8f1eea8", "")',
-    },
+      "cri-o conmon (conmon_cgroup=system.slice), cgroup v1: not under the kubelet's pod cgroups, so no container (upstream hits the order quirk here)",
+    expected: { podUid: null, containerId: null },
     legacy: { podUid: null, containerId: null },
   },
   {
@@ -178,11 +181,8 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     name: "docker-plain-v1",
     pid: 2050,
     description:
-      "a plain docker container outside Kubernetes (/docker/<id>): new locator finds the ID without a pod, legacy finds nothing",
-    expected: {
-      podUid: null,
-      containerId: "50e670aa8a40814b8ff1d38b23684453f35979d632093f42e15be05ae46334dd",
-    },
+      "a plain docker container outside Kubernetes (/docker/<id>): not under the kubelet's pod cgroups, not in a pod (upstream reports the ID without a pod and polls for it)",
+    expected: { podUid: null, containerId: null },
     legacy: { podUid: null, containerId: null },
   },
   {
@@ -485,22 +485,16 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
   {
     name: "quirk-id-then-root",
     pid: 302,
-    description: "upstream quirk: /docker/<id> followed by / fails (no pod UID seen)",
-    expected: {
-      code: "FAILED_PRECONDITION",
-      message:
-        'multiple container IDs found ("40bc6b21150b2acb80b5950d3da8050e84809edb23e1313f2ba4434c728bef24", "")',
-    },
+    description:
+      "upstream's order quirk (/docker/<id> then /) cannot arise: /docker/<id> is outside the kubelet's pod cgroups",
+    expected: { podUid: null, containerId: null },
     legacy: { podUid: null, containerId: null },
   },
   {
     name: "quirk-root-then-id",
     pid: 303,
-    description: "the reverse order succeeds: / then /docker/<id>",
-    expected: {
-      podUid: null,
-      containerId: "32feeb534fd396dbb5f815cb33d2aff228e438aedd8ab62aaac7622c401c3f26",
-    },
+    description: "/ then /docker/<id>: outside the kubelet's pod cgroups, not in a pod",
+    expected: { podUid: null, containerId: null },
     legacy: { podUid: null, containerId: null },
   },
   {
@@ -583,11 +577,8 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
   {
     name: "double-slash",
     pid: 405,
-    description: "a // before the container stops the pod UID walk",
-    expected: {
-      podUid: null,
-      containerId: "f8904a9b9dbe3b03bea4127341504c87c0601b649daeba159e89d5198e71363d",
-    },
+    description: "a // in the path: the kernel never writes one, so the path is not a kubelet layout",
+    expected: { podUid: null, containerId: null },
     legacy: { podUid: null, containerId: null },
   },
   {
@@ -663,6 +654,183 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       code: "INTERNAL",
       message:
         'failed to parse mount info at "{root}/proc/504/mountinfo": line 3: missing filesystem type in mountinfo line: 30 25 0:26 / /sys/fs/cgroup rw,relatime shared:4 -  ',
+    },
+    legacy: { podUid: null, containerId: null },
+  },
+
+  // Identity-safety cases (issue 9): paths a node user can create in a delegated cgroup subtree, and the
+  // mountinfo fallback from a user namespace. None may yield the pod's identity.
+  {
+    name: "forged-delegated-systemd-layout",
+    pid: 4001,
+    description:
+      "uid 65534 recreates a pod's systemd layout inside its user@.service subtree: refused, it is not under the kubelet's pod cgroups",
+    expected: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/user.slice/user-65534.slice/user@65534.service/app.slice/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod8e0c58f3_5a51_4a36_9a5d_6c1f6f2b8a11.slice/cri-containerd-5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.scope",
+        "{root}/proc/4001/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+    legacy: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/user.slice/user-65534.slice/user@65534.service/app.slice/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod8e0c58f3_5a51_4a36_9a5d_6c1f6f2b8a11.slice/cri-containerd-5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.scope",
+        "{root}/proc/4001/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+  },
+  {
+    name: "forged-delegated-cgroupfs-layout",
+    pid: 4002,
+    description: "a delegated subtree with .../evil/pod<uid>/<id> on every hierarchy: refused",
+    expected: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/user.slice/user-65534.slice/user@65534.service/evil/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4002/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+    legacy: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/user.slice/user-65534.slice/user@65534.service/evil/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4002/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+  },
+  {
+    name: "forged-delegated-crio-scope",
+    pid: 4003,
+    description:
+      "a delegated subtree with crio-<id>.scope (no pod UID): outside the kubelet's pod cgroups, so not in a container (upstream matched the ID across all pods)",
+    expected: { podUid: null, containerId: null },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "forged-below-container",
+    pid: 4004,
+    description:
+      "a container that manages its own cgroup subtree nests another pod's layout below its own: only the container position counts",
+    expected: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+    legacy: {
+      code: "FAILED_PRECONDITION",
+      message:
+        'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/kubepods/besteffort/pod11111111-2222-4333-8444-555555555555/0000000000000000000000000000000000000000000000000000000000000001" ({root}/proc/4004/cgroup:1): the legacy pattern finds container 0000000000000000000000000000000000000000000000000000000000000001, but the container segment of the kubelet layout is 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
+    },
+  },
+  {
+    name: "forged-relative-delegated",
+    pid: 4005,
+    description:
+      "seen from the agent's cgroup namespace, a delegated subtree under /user.slice: what follows the .. run is not a kubelet layout",
+    expected: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/../../../../user.slice/user-65534.slice/user@65534.service/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4005/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+    legacy: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/../../../../user.slice/user-65534.slice/user@65534.service/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4005/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+  },
+  {
+    name: "unknown-container-segment",
+    pid: 4006,
+    description:
+      "a pod cgroup whose container segment is not <runtime>-<64 hex>[.scope]: refused, naming the pod",
+    expected: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.service",
+        "{root}/proc/4006/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "mountinfo-forged-in-user-namespace",
+    pid: 4100,
+    description:
+      "cgroup 0::/ and a pod's cgroup bind-mounted from an unprivileged user namespace: mountinfo is not consulted outside PID 1's user namespace",
+    expected: { podUid: null, containerId: null },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "mountinfo-init-namespace-unreadable",
+    pid: 4100,
+    description:
+      "PID 1's user namespace cannot be read (some sandboxes deny it even to root): the identity uid_map alone admits the fallback",
+    expected: {
+      podUid: "244ca862-3d6a-470f-a2df-1e5251dbce98",
+      containerId: "b3c190d25cdf4151a0aa8f4d5895177aea1114df38377d8cbcf883fd32c79c03",
+    },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "mountinfo-partial-uid-map",
+    pid: 4100,
+    description:
+      "a user namespace with a subuid range (newuidmap) and the same ns link as nobody to compare with: not the initial namespace, mountinfo not consulted",
+    expected: { podUid: null, containerId: null },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "mountinfo-no-uid-map",
+    pid: 4100,
+    description: "the process's uid_map cannot be read: mountinfo not consulted (fail closed)",
+    expected: { podUid: null, containerId: null },
+    legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "kind-docker-nested-systemd-v1",
+    pid: 8084,
+    description:
+      "kind on cgroup v1: the node container /docker/<id> in front of kind's /kubelet root, systemd naming",
+    expected: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+    legacy: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+  },
+  {
+    name: "cgroupns-v2-relative-systemd-qos",
+    pid: 9006,
+    description: "cgroup namespace, systemd naming: relative path through the QoS slice",
+    expected: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+    legacy: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+  },
+  {
+    name: "container-subcgroup",
+    pid: 4007,
+    description: "a process in a sub-cgroup its container created (init.scope): the container's identity",
+    expected: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
     },
     legacy: { podUid: null, containerId: null },
   },

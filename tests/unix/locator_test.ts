@@ -34,6 +34,15 @@ describe("createUnixLocator: errors and bounds", () => {
       else await Deno.writeFile(join(pidDir(pid), name), content);
     }
   }
+  /** Puts `pid` and PID 1 in the same (initial) user namespace, so the mountinfo fallback may run. */
+  async function initialUserNamespace(pid: number) {
+    for (const p of [1, pid]) {
+      await Deno.mkdir(join(pidDir(p), "ns"), { recursive: true });
+      await Deno.remove(join(pidDir(p), "ns", "user")).catch(() => {});
+      await Deno.symlink("user:[4026531837]", join(pidDir(p), "ns", "user"));
+    }
+    await Deno.writeTextFile(join(pidDir(pid), "uid_map"), "         0          0 4294967295\n");
+  }
   before(async () => {
     root = await Deno.makeTempDir({ prefix: "locator_test_" });
   });
@@ -90,6 +99,7 @@ describe("createUnixLocator: errors and bounds", () => {
       cgroup: "0::/\n",
       mountinfo: `1 2 0:1 /${"x".repeat(70000)} /m rw - cgroup2 c rw\n`,
     });
+    await initialUserNamespace(13);
     const err = await rejection(createUnixLocator({ root }).locate(13));
     assert.equal(err.code, "INTERNAL");
     assert.match(
@@ -109,14 +119,27 @@ describe("createUnixLocator: errors and bounds", () => {
   });
 
   it("decodes invalid UTF-8 without creating or hiding IDs", async () => {
-    const bytes = new Uint8Array([
-      ...new TextEncoder().encode("1:pids:/kubepods/\xff"),
-      0xff,
-      0xfe,
-      ...new TextEncoder().encode(`pod${UID}/${CID}\n`),
-    ]);
-    await writeProc(15, { cgroup: bytes });
-    assert.deepEqual(await createUnixLocator({ root }).locate(15), { podUid: UID, containerId: CID });
+    const encode = (s: string) => new TextEncoder().encode(s);
+    // In the pod segment: no longer a kubelet layout, and the pod it names is refused, not hidden.
+    await writeProc(15, {
+      cgroup: new Uint8Array([...encode("1:pids:/kubepods/"), 0xff, 0xfe, ...encode(`pod${UID}/${CID}\n`)]),
+    });
+    const err = await rejection(createUnixLocator({ root }).locate(15));
+    assert.equal(err.code, "PERMISSION_DENIED");
+    assert.ok(
+      err.message.includes(`names pod ${UID} but is not under the kubelet's pod cgroups`),
+      err.message,
+    );
+    // Below the container segment: never read, so the container's identity stands.
+    await writeProc(17, {
+      cgroup: new Uint8Array([
+        ...encode(`1:pids:/kubepods/pod${UID}/${CID}/`),
+        0xff,
+        0xfe,
+        ...encode(`pod${UID}\n`),
+      ]),
+    });
+    assert.deepEqual(await createUnixLocator({ root }).locate(17), { podUid: UID, containerId: CID });
   });
 
   it("honours an aborted signal", async () => {
@@ -254,9 +277,12 @@ describe("locate as a process", () => {
     assert.match(containerId, /^[0-9a-f]{64}$/);
   });
   it("exits 1 with the error object", async () => {
-    const root = join(PROC_ROOT, "quirk-id-then-root");
-    const { code, stdout } = await run(["--pid", "302", "--root", root]);
+    const root = join(PROC_ROOT, "conflict-container-id");
+    const { code, stdout } = await run(["--pid", "301", "--root", root]);
     assert.equal(code, 1);
-    assert.match(JSON.parse(stdout).error, /^multiple container IDs found \("[0-9a-f]{64}", ""\)$/);
+    assert.match(
+      JSON.parse(stdout).error,
+      /^multiple container IDs found \("[0-9a-f]{64}", "[0-9a-f]{64}"\)$/,
+    );
   });
 });

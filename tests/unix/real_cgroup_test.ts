@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createUnixLocator } from "../../src/platform/unix/locator.ts";
 import { runLocate } from "../../src/cli/locate.ts";
+import { kubepodsPath } from "../../src/testing/cgroups.ts";
 
 interface Hierarchy {
   /** Where it is mounted. */
@@ -76,17 +77,17 @@ const hex = (n: number) =>
 const POD = crypto.randomUUID();
 const CID = hex(64);
 const CID2 = hex(64);
-const V1_BASE = `k8s-attestor-test-${Deno.pid}-kubepods`;
-const V2_BASE = `k8s-attestor-test-${Deno.pid}-kubepods.slice`;
+/** A kubelet `--cgroup-root` of this run's own, so parallel runs never share (and remove) a directory. */
+const CGROUP_ROOT = `/k8s_attestor_test_${Deno.pid}`;
 
 describe("locate on real cgroups", () => {
   let child: Deno.ChildProcess | undefined;
   const created: string[] = [];
-  const v1Path = (cid: string) => `/${V1_BASE}/burstable/pod${POD}/${cid}`;
-  const v2Path = () => {
-    const u = POD.replaceAll("-", "_");
-    return `/${V2_BASE}/kubepods-burstable.slice/kubepods-burstable-pod${u}.slice/cri-containerd-${CID}.scope`;
-  };
+  const v1Path = (cid: string) => kubepodsPath("cgroupfs", "burstable", POD, cid, CGROUP_ROOT);
+  const v2Path = () => kubepodsPath("systemd", "burstable", POD, CID, CGROUP_ROOT);
+  const locator = (legacy = false) =>
+    createUnixLocator({ useNewContainerLocator: !legacy, cgroupRoots: [CGROUP_ROOT] });
+  const rootArgs = ["--kubelet-cgroup-root", CGROUP_ROOT];
 
   function makeCgroup(h: Hierarchy, path: string): void {
     let dir = h.mount;
@@ -108,10 +109,10 @@ describe("locate on real cgroups", () => {
   ): Promise<void> {
     const pid = child!.pid;
     for (const legacy of [false, true]) {
-      const got = await createUnixLocator({ useNewContainerLocator: !legacy }).locate(pid);
+      const got = await locator(legacy).locate(pid);
       assert.deepEqual(got, expected, `library, legacy=${legacy}`);
       let out = "";
-      const code = await runLocate(["--pid", String(pid), ...(legacy ? ["--legacy"] : [])], {
+      const code = await runLocate(["--pid", String(pid), ...rootArgs, ...(legacy ? ["--legacy"] : [])], {
         stdout: (s) => (out += s),
       });
       assert.equal(code, 0, out);
@@ -182,16 +183,16 @@ describe("locate on real cgroups", () => {
     moveChild(v2 as Hierarchy, v2Path());
     const pid = child!.pid;
     // The pids line comes before the 0:: line in the kernel's order.
-    await assert.rejects(createUnixLocator().locate(pid), {
+    await assert.rejects(locator().locate(pid), {
       code: "FAILED_PRECONDITION",
       message: `multiple container IDs found ("${CID2}", "${CID}")`,
     });
-    await assert.rejects(createUnixLocator({ useNewContainerLocator: false }).locate(pid), {
+    await assert.rejects(locator(true).locate(pid), {
       code: "FAILED_PRECONDITION",
       message: `multiple container IDs found in cgroups (${CID2}, ${CID})`,
     });
     let out = "";
-    assert.equal(await runLocate(["--pid", String(pid)], { stdout: (s) => (out += s) }), 1);
+    assert.equal(await runLocate(["--pid", String(pid), ...rootArgs], { stdout: (s) => (out += s) }), 1);
     assert.deepEqual(JSON.parse(out), { error: `multiple container IDs found ("${CID2}", "${CID}")` });
     moveChild(v1 as Hierarchy, v1Path(CID));
   });
@@ -205,7 +206,7 @@ describe("locate on real cgroups", () => {
       if (typeof v1 !== "string") moveChild(v1, v1Path(CID));
       if (typeof v2 !== "string") moveChild(v2, v2Path());
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-prompt", modPath, "locate", "--pid", String(child!.pid)],
+        args: ["run", "-A", "--no-prompt", modPath, "locate", "--pid", String(child!.pid), ...rootArgs],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -218,7 +219,7 @@ describe("locate on real cgroups", () => {
   it("the test process itself, outside the created cgroups, is not located in them", {
     skip: skipV1 && skipV2 ? skipV1 : false,
   }, async () => {
-    const self = await createUnixLocator().locate(Deno.pid);
+    const self = await locator().locate(Deno.pid);
     assert.notEqual(self.containerId, CID);
     assert.notEqual(self.containerId, CID2);
   });

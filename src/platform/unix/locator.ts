@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { AttestorError, toAttestorError } from "../../errors.ts";
 import { type Logger, nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
+import { createPodPathMatcher, DEFAULT_CGROUP_ROOTS, type PodPathMatcher } from "./anchor.ts";
 import { MAX_CGROUP_FILE_BYTES, parseCgroupFile } from "./cgroup.ts";
-import { createPathExtractor, IdMerger, type MergeAction } from "./extract.ts";
+import { extractFromPath, IdMerger, type MergeAction, type PathIds } from "./extract.ts";
 import { legacyMatchPath, LegacyMerger } from "./legacy.ts";
 import { quote } from "./lines.ts";
 import { isCandidateCgroupMount, MAX_MOUNTINFO_FILE_BYTES, parseMountinfo } from "./mountinfo.ts";
@@ -26,6 +27,11 @@ export interface UnixLocatorOptions {
   readonly verbose?: boolean;
   /** Where diagnostics go. @default {nullLogger} */
   readonly logger?: Logger;
+  /**
+   * `kubelet_cgroup_root`: the accepted kubelet `--cgroup-root` values (cgroupfs form); pod and container IDs
+   * are taken only from paths under their pod cgroups (`anchor.ts`). @default {DEFAULT_CGROUP_ROOTS}
+   */
+  readonly cgroupRoots?: readonly string[];
 }
 
 const NOT_IN_CONTAINER: ContainerLocation = Object.freeze({ podUid: null, containerId: null });
@@ -77,8 +83,15 @@ function location(podUid: string, containerId: string): ContainerLocation {
  * @returns The locator.
  */
 export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLocator {
-  const { root = "/", useNewContainerLocator = true, verbose = false, logger = nullLogger } = options;
+  const {
+    root = "/",
+    useNewContainerLocator = true,
+    verbose = false,
+    logger = nullLogger,
+    cgroupRoots = DEFAULT_CGROUP_ROOTS,
+  } = options;
   const log = logger.with({ subsystem_name: "container_locator" });
+  const matcher = createPodPathMatcher(cgroupRoots);
 
   async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
@@ -97,6 +110,13 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       if (text === null && !await isDirectory(procDir)) throw notFound();
       return { path, text };
     };
+    /** Reads a symbolic link under the process directory; `null` when it cannot be read. */
+    read.link = async (name: string): Promise<string | null> => {
+      const target = await readLinkOrNull(join(procDir, name));
+      checkAborted(signal);
+      if (target === null && !await isDirectory(procDir)) throw notFound();
+      return target;
+    };
     const plog = log.with({ pid });
     const result = useNewContainerLocator ? await locateNew(read, plog) : await locateLegacy(read, plog);
     if (verbose) {
@@ -110,15 +130,51 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     return result.location;
   }
 
-  type Reader = (
-    name: string,
-    maxBytes: number,
-    prefix: string,
-  ) => Promise<{ path: string; text: string | null }>;
+  interface Reader {
+    (name: string, maxBytes: number, prefix: string): Promise<{ path: string; text: string | null }>;
+    link(name: string): Promise<string | null>;
+  }
   interface Outcome {
     readonly source: "cgroup" | "mountinfo" | "none";
     readonly location: ContainerLocation;
   }
+
+  /**
+   * The IDs of one cgroup path or mount root: only from a path under the kubelet's pod cgroups. A path
+   * outside them yields nothing; one that would name a pod there is refused outright (a forged layout, or a
+   * kubelet with a `--cgroup-root` that is not configured).
+   */
+  function anchoredIds(
+    path: string,
+    origin: Origin,
+    namesPod: (path: string) => string,
+  ): { ids: PathIds; layout: string } {
+    const m = matcher.match(path);
+    if (m.kind === "container") {
+      return { ids: { podUid: m.podUid, containerId: m.containerId }, layout: m.layout };
+    }
+    if (m.kind === "outside") {
+      const podUid = namesPod(path);
+      if (podUid !== "") throw outsideError(path, podUid, origin, matcher);
+      return { ids: NO_IDS, layout: "outside kubelet pod cgroups" };
+    }
+    return { ids: NO_IDS, layout: "no container" };
+  }
+
+  /** One-entry memo over {@linkcode anchoredIds}: a cgroup v1 file repeats one path on most lines. */
+  function createClassifier(namesPod: (path: string) => string) {
+    let lastPath: string | undefined;
+    let last: { ids: PathIds; layout: string } = { ids: NO_IDS, layout: "" };
+    return (path: string, origin: Origin) => {
+      if (path !== lastPath) {
+        last = anchoredIds(path, origin, namesPod);
+        lastPath = path;
+      }
+      return last;
+    };
+  }
+
+  const upstreamPodUid = (path: string) => extractFromPath(path).podUid;
 
   async function locateNew(read: Reader, plog: Logger): Promise<Outcome> {
     const cg = await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX);
@@ -128,15 +184,17 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     } else {
       const entries = parseCgroupFile(cg.text, cg.path);
       const merger = new IdMerger();
-      const extract = createPathExtractor();
+      const classify = createClassifier(upstreamPodUid);
       for (const entry of entries) {
+        const { ids, layout } = classify(entry.path, { file: cg.path, line: entry.line });
         const fields = () => ({
           file: cg.path,
           line: entry.line,
           total: entries.length,
           cgroup_path: entry.path,
+          layout,
         });
-        addLogged(merger, extract(entry.path), fields, "PID cgroup entry considered", plog);
+        addLogged(merger, ids, fields, "PID cgroup entry considered", plog);
       }
       if (merger.containerId !== "") {
         return { source: "cgroup", location: location(merger.podUid, merger.containerId) };
@@ -155,6 +213,15 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       }
     }
 
+    // Even at the root of our cgroup namespace, mounts are trusted only when they cannot be forged: in the
+    // initial user namespace only root can mount, while anyone can create a user + mount namespace
+    // (`unshare -Urm`) and bind-mount a pod's cgroup directory there.
+    const userns = await userNamespaceCheck(read);
+    if (userns !== null) {
+      if (verbose) plog.debug(`mountinfo not consulted: ${userns}`, {});
+      return { source: "none", location: NOT_IN_CONTAINER };
+    }
+
     const mi = await read("mountinfo", MAX_MOUNTINFO_FILE_BYTES, "failed to parse mount info");
     if (mi.text === null) {
       if (verbose) plog.debug("mountinfo file not found; treating as no container", { file: mi.path });
@@ -162,18 +229,15 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     }
     const mounts = parseMountinfo(mi.text, mi.path);
     const merger = new IdMerger();
-    const extract = createPathExtractor();
+    const classify = createClassifier(upstreamPodUid);
     for (const mount of mounts) {
-      const fields = () => ({
-        file: mi.path,
-        line: mount.line,
-        type: mount.fsType,
-        mount_info_root: mount.root,
-      });
       if (!isCandidateCgroupMount(mount)) {
         if (verbose) {
           plog.debug("PID mount skipped", {
-            ...fields(),
+            file: mi.path,
+            line: mount.line,
+            type: mount.fsType,
+            mount_info_root: mount.root,
             reason: mount.fsType === "cgroup" || mount.fsType === "cgroup2"
               ? "cgroup mount at /"
               : "not a cgroup mount",
@@ -181,7 +245,15 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         }
         continue;
       }
-      addLogged(merger, extract(mount.root), fields, "PID mount considered", plog);
+      const { ids, layout } = classify(mount.root, { file: mi.path, line: mount.line });
+      const fields = () => ({
+        file: mi.path,
+        line: mount.line,
+        type: mount.fsType,
+        mount_info_root: mount.root,
+        layout,
+      });
+      addLogged(merger, ids, fields, "PID mount considered", plog);
     }
     if (merger.containerId !== "") {
       return { source: "mountinfo", location: location(merger.podUid, merger.containerId) };
@@ -189,9 +261,34 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     return { source: "none", location: NOT_IN_CONTAINER };
   }
 
+  /**
+   * `null` when the process is in the initial user namespace, else why mountinfo must not be trusted. Two
+   * tests, both required where they can run:
+   * - its `uid_map` is the identity map of all uids (`0 0 4294967295`): a namespace made by an unprivileged
+   *   user can map only its own uid (or its `/etc/subuid` range through `newuidmap`), never all of them;
+   * - its `ns/user` link equals PID 1's (the initial namespace on a node with `hostPID`); skipped when PID
+   *   1's link cannot be read (some sandboxes deny it even to root), never when the process's own cannot.
+   */
+  async function userNamespaceCheck(read: Reader): Promise<string | null> {
+    const map = await read("uid_map", MAX_UID_MAP_BYTES, "unable to read the user namespace's uid map");
+    if (map.text === null) return `${map.path} cannot be read`;
+    if (!isIdentityUidMap(map.text)) {
+      return `the process is not in the initial user namespace (${map.path}: ${
+        JSON.stringify(map.text.trim())
+      })`;
+    }
+    const own = await read.link("ns/user");
+    if (own === null) return "the process's user namespace (ns/user) cannot be read";
+    const init = await readLinkOrNull(join(root, "proc", "1", "ns", "user"));
+    if (init !== null && own !== init) {
+      return `the process is in user namespace ${own}, not PID 1's (${init})`;
+    }
+    return null;
+  }
+
   function addLogged(
     merger: IdMerger,
-    ids: { podUid: string; containerId: string },
+    ids: PathIds,
     fields: () => Record<string, string | number>,
     message: string,
     plog: Logger,
@@ -217,6 +314,12 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     }
   }
 
+  /** The pod UID the legacy patterns would take from an unanchored path (`""` for none). */
+  function legacyPodUid(path: string): string {
+    const r = legacyMatchPath(path);
+    return r.kind === "match" ? r.podUid : "";
+  }
+
   async function locateLegacy(read: Reader, plog: Logger): Promise<Outcome> {
     const cg = await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX);
     if (cg.text === null) {
@@ -228,8 +331,20 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     const entries = parseCgroupFile(cg.text, cg.path);
     const merger = new LegacyMerger();
     for (const entry of entries) {
-      const r = legacyMatchPath(entry.path);
       const fields = { file: cg.path, line: entry.line, total: entries.length, cgroup_path: entry.path };
+      // The same anchoring as the new locator gates the legacy patterns.
+      const anchored = anchoredIds(entry.path, { file: cg.path, line: entry.line }, legacyPodUid);
+      if (anchored.ids.containerId === "") {
+        if (verbose) {
+          plog.debug("PID cgroup entry considered", {
+            ...fields,
+            layout: anchored.layout,
+            action: "no match",
+          });
+        }
+        continue;
+      }
+      const r = legacyMatchPath(entry.path);
       if (r.kind === "ambiguous") {
         plog.warn("More than one regex matches for cgroup; ignoring it", fields);
         continue;
@@ -237,6 +352,13 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       if (r.kind === "none") {
         if (verbose) plog.debug("PID cgroup entry considered", { ...fields, action: "no match" });
         continue;
+      }
+      if (r.containerId !== anchored.ids.containerId) {
+        throw new AttestorError(
+          "FAILED_PRECONDITION",
+          `cgroup path ${quote(entry.path)} (${cg.path}:${entry.line}): the legacy pattern finds container ` +
+            `${r.containerId}, but the container segment of the kubelet layout is ${anchored.ids.containerId}`,
+        );
       }
       try {
         merger.add(r.podUid, r.containerId);
@@ -275,4 +397,40 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       }
     },
   };
+}
+
+/** `uid_map` holds at most 340 lines (the kernel's limit) of three numbers. */
+const MAX_UID_MAP_BYTES = 64 * 1024;
+
+/** Whether a `uid_map` maps every uid to itself: one line `0 0 4294967295`. */
+function isIdentityUidMap(text: string): boolean {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.length === 1 && /^0\s+0\s+4294967295$/.test(lines[0]);
+}
+
+/** Where a path was read, for messages. */
+interface Origin {
+  readonly file: string;
+  readonly line: number;
+}
+
+const NO_IDS: PathIds = Object.freeze({ podUid: "", containerId: "" });
+
+/** The error for a path that names a pod outside the kubelet's pod cgroups. */
+function outsideError(path: string, podUid: string, origin: Origin, matcher: PodPathMatcher): AttestorError {
+  return new AttestorError(
+    "PERMISSION_DENIED",
+    `cgroup path ${quote(path)} (${origin.file}:${origin.line}) names pod ${podUid} but is not under the ` +
+      `kubelet's pod cgroups (accepted kubelet cgroup roots: ${matcher.roots.join(", ")}); no identity is ` +
+      `given to a process outside them. If the kubelet runs with another --cgroup-root, set kubelet_cgroup_root`,
+  );
+}
+
+/** Reads a symbolic link; `null` when it does not exist or cannot be read. */
+async function readLinkOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readLink(path);
+  } catch {
+    return null;
+  }
 }

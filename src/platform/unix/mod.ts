@@ -32,6 +32,7 @@ export const unixPlatform: Platform = {
       useNewContainerLocator: options.useNewContainerLocator,
       verbose: options.verbose,
       logger: options.logger,
+      cgroupRoots: options.kubeletCgroupRoot ? [options.kubeletCgroupRoot] : undefined,
     });
   },
   resolveConfigPath(path: string): string {

@@ -1,0 +1,332 @@
+/**
+ * Identity safety end to end (issue 9, findings 1 and 2): an unprivileged node user (uid 65534) attacks the
+ * real plugin, loaded as spire-agent loads it, with real processes in real cgroups:
+ *
+ * 1. in a cgroup subtree delegated to it (a directory chowned to the uid, as systemd does for
+ *    `user@<uid>.service`), it recreates a victim pod's cgroup layout and moves itself there;
+ * 2. at the root cgroup of every hierarchy, it bind-mounts the victim's cgroup directory inside an
+ *    unprivileged user + mount namespace (`unshare -Urm`), so that its own mountinfo names the victim.
+ *
+ * Every attack must get an error or no selectors, while the victim's real process, in the same test, still
+ * gets exactly its selectors, so a plugin that refuses everything fails too. Skipped, with the reason, where
+ * cgroups cannot be created or the kernel refuses unprivileged user namespaces.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
+import { createTestPki, type TestPki } from "../../src/testing/certs.ts";
+import {
+  type CgroupHierarchy,
+  detectCgroupSupport,
+  type KubepodsCgroup,
+  kubepodsPath,
+  placeInCgroup,
+} from "../../src/testing/cgroups.ts";
+import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
+import { PluginHost } from "../../src/testing/plugin_host.ts";
+import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+
+const ATTACKER_UID = 65534;
+const NODE = "node-attack";
+const PERMISSION_DENIED = 7;
+
+async function whyNot(): Promise<string | false> {
+  const support = await detectCgroupSupport();
+  if (typeof support === "string") return support;
+  for (const tool of ["setpriv", "unshare", "mount"]) {
+    const found = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
+      .output();
+    if (!found.success) return `${tool} is not installed (util-linux)`;
+  }
+  const probe = await new Deno.Command("setpriv", {
+    args: [`--reuid=${ATTACKER_UID}`, `--regid=${ATTACKER_UID}`, "--clear-groups", "unshare", "-Urm", "true"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!probe.success) {
+    return `the kernel refuses an unprivileged user namespace: ${
+      new TextDecoder().decode(probe.stderr).trim()
+    }`;
+  }
+  return false;
+}
+
+const skip = await whyNot();
+if (skip) console.error(`\n*** identity attack tests SKIPPED: ${skip} ***\n`);
+const support = await detectCgroupSupport();
+const hierarchies: CgroupHierarchy[] = typeof support === "string" ? [] : support;
+
+/** Every mounted cgroup hierarchy (v1 controllers and the unified one), for moving a process to `/`. */
+function allHierarchyMounts(): string[] {
+  return Deno.readTextFileSync("/proc/self/mounts").split("\n").map((l) => l.split(" "))
+    .filter((f) => f[2] === "cgroup" || f[2] === "cgroup2").map((f) => f[1]);
+}
+
+/** A process that runs `script` with `sh` as the attacker uid, started only when `go()` is called. */
+interface Attacker {
+  readonly pid: number;
+  /** Lets the script run, and waits until it has written its `READY` marker. */
+  go(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startAttacker(work: string, name: string, script: string): Promise<Attacker> {
+  const dir = join(work, name);
+  await Deno.mkdir(dir);
+  await Deno.chmod(dir, 0o777);
+  const child = new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${ATTACKER_UID}`,
+      `--regid=${ATTACKER_UID}`,
+      "--clear-groups",
+      "sh",
+      "-c",
+      `while [ ! -e "${dir}/GO" ]; do sleep 0.02; done\n${script}\necho ready > "${dir}/READY"\nexec sleep 120`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status.catch(() => {});
+  };
+  return {
+    pid: child.pid,
+    async go() {
+      await Deno.writeTextFile(join(dir, "GO"), "");
+      for (let i = 0; i < 500; i++) {
+        try {
+          await Deno.stat(join(dir, "READY"));
+          return;
+        } catch { /* not yet */ }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await stop();
+      const err = new TextDecoder().decode(
+        (await child.output().catch(() => ({ stderr: new Uint8Array() }))).stderr,
+      );
+      throw new Error(`attacker ${name} did not get ready: ${err}`);
+    },
+    stop,
+  };
+}
+
+describe("identity attacks by an unprivileged node user, through the real plugin", { skip }, () => {
+  let pki: TestPki;
+  let kubelet: FakeKubelet;
+  let tokenPath: string;
+  let work: string;
+  let host: PluginHost;
+  let legacyHost: PluginHost;
+  const cleanups: (() => Promise<void>)[] = [];
+  const victim = { podUid: crypto.randomUUID(), containerId: randomContainerId(), pid: 0 };
+  let victimCgroup: KubepodsCgroup;
+
+  before(async () => {
+    if (skip) return;
+    work = await Deno.makeTempDir({ prefix: "k8s-attestor-attack-" });
+    await Deno.chmod(work, 0o755);
+    pki = await createTestPki();
+    const cert = await pki.issueServerCert("kubelet", { dns: [hostname()], ip: ["127.0.0.1"] });
+    tokenPath = join(work, "token");
+    await Deno.writeTextFile(tokenPath, "attack-token\n");
+    kubelet = await startFakeKubelet({
+      tls: { cert: cert.cert, key: cert.key },
+      auth: { kind: "token", tokenPath },
+    });
+    kubelet.setPods(demoPodList({ ...victim, nodeName: NODE }));
+    // The victim: a real process in the real kubepods cgroup of its pod.
+    const child = new Deno.Command("sleep", { args: ["120"], stdin: "null", stdout: "null", stderr: "null" })
+      .spawn();
+    victim.pid = child.pid;
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+      await child.status;
+    });
+    const h = hierarchies[0];
+    victimCgroup = await placeInCgroup(
+      h,
+      kubepodsPath(h.version === 2 ? "systemd" : "cgroupfs", "burstable", victim.podUid, victim.containerId),
+      child.pid,
+    );
+    const config = (extra: string) =>
+      `kubelet_secure_port = ${kubelet.port}\nkubelet_ca_path = "${pki.ca.certPath}"\n` +
+      `token_path = "${tokenPath}"\nmax_poll_attempts = 2\npoll_retry_interval = "50ms"\n${extra}`;
+    host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
+    await host.load({ hcl: config(""), trustDomain: "example.org" });
+    legacyHost = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
+    await legacyHost.load({ hcl: config("use_new_container_locator = false\n"), trustDomain: "example.org" });
+  });
+
+  after(async () => {
+    for (const h of [host, legacyHost]) await h?.dispose();
+    for (const c of cleanups.reverse()) await c();
+    await victimCgroup?.remove();
+    await kubelet?.stop();
+    await pki?.cleanup();
+    if (work) await Deno.remove(work, { recursive: true });
+  });
+
+  async function expectVictimSelectors(): Promise<void> {
+    for (const h of [host, legacyHost]) {
+      assert.deepEqual(await h.client.attest(victim.pid), expectedWebAppSelectors(victim.podUid, NODE));
+    }
+  }
+
+  /**
+   * Delegates a fresh cgroup directory to the attacker uid (chowned, with its `cgroup.procs`, as systemd
+   * does), moves the attacker there as root, and lets it create `forged` below it and move itself in.
+   */
+  async function delegatedAttack(h: CgroupHierarchy, forged: string): Promise<Attacker> {
+    const delegated = join(h.mountPoint, `k8s_attestor_delegated_${Deno.pid}_${cleanups.length}`);
+    await Deno.mkdir(delegated);
+    for (const f of ["", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "tasks"]) {
+      await Deno.chown(join(delegated, f), ATTACKER_UID, ATTACKER_UID).catch(() => {}); // v1 has no .threads
+    }
+    const target = join(delegated, forged);
+    const attacker = await startAttacker(
+      work,
+      `delegated-${cleanups.length}`,
+      `mkdir -p "${target}" && echo $$ > "${target}/cgroup.procs" || exit 1`,
+    );
+    cleanups.push(async () => {
+      await attacker.stop();
+      await Deno.remove(delegated, { recursive: true }).catch(async () => {
+        // cgroup directories are removed one by one, deepest first.
+        const out = await new Deno.Command("find", {
+          args: [delegated, "-depth", "-type", "d"],
+          stdout: "piped",
+        })
+          .output();
+        for (const d of new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)) {
+          await Deno.remove(d).catch(() => {});
+        }
+      });
+    });
+    await Deno.writeTextFile(join(delegated, "cgroup.procs"), `${attacker.pid}\n`);
+    await attacker.go();
+    // Evidence that the attack itself worked: the kernel reports the forged path, created by the attacker.
+    const cgroupFile = await Deno.readTextFile(`/proc/${attacker.pid}/cgroup`);
+    const relative = delegated.slice(h.mountPoint.length) + "/" + forged.replace(/^\//, "");
+    assert.ok(cgroupFile.includes(`:${relative}\n`), `the kernel reports ${relative}:\n${cgroupFile}`);
+    assert.equal((await Deno.stat(target)).uid, ATTACKER_UID, "the forged directory belongs to the attacker");
+    return attacker;
+  }
+
+  for (const h of hierarchies) {
+    const label = `cgroup v${h.version} at ${h.mountPoint}`;
+    const uid = () => victim.podUid;
+    const uid_ = () => victim.podUid.replaceAll("-", "_");
+
+    it(`a delegated subtree recreating the pod's systemd layout gets PermissionDenied (${label})`, async () => {
+      const forged = `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid_()}.slice/` +
+        `cri-containerd-${victim.containerId}.scope`;
+      const attacker = await delegatedAttack(h, forged);
+      for (const p of [host, legacyHost]) {
+        await assert.rejects(p.client.attest(attacker.pid), (err: { code: number; details: string }) => {
+          assert.equal(err.code, PERMISSION_DENIED, err.details);
+          assert.match(err.details, /names pod .* but is not under the kubelet's pod cgroups/);
+          return true;
+        });
+      }
+      await expectVictimSelectors();
+    });
+
+    it(`a delegated subtree with …/evil/pod<uid>/<id> gets PermissionDenied (${label})`, async () => {
+      const attacker = await delegatedAttack(h, `evil/pod${uid()}/${victim.containerId}`);
+      for (const p of [host, legacyHost]) {
+        await assert.rejects(p.client.attest(attacker.pid), { code: PERMISSION_DENIED });
+      }
+      await expectVictimSelectors();
+    });
+
+    it(`a delegated subtree with crio-<id>.scope (no pod UID) gets no selectors (${label})`, async () => {
+      const attacker = await delegatedAttack(h, `crio-${victim.containerId}.scope`);
+      for (const p of [host, legacyHost]) assert.deepEqual(await p.client.attest(attacker.pid), []);
+      await expectVictimSelectors();
+    });
+  }
+
+  it("a bind mount of the pod's cgroup in an unprivileged user namespace gets no selectors", async () => {
+    const h = hierarchies[0];
+    const victimDir = join(h.mountPoint, victimCgroup.path);
+    const mountPoint = join(work, "mnt-userns");
+    await Deno.mkdir(mountPoint);
+    await Deno.chmod(mountPoint, 0o777);
+    const attacker = await startAttacker(
+      work,
+      "userns",
+      `exec unshare -Urm sh -c 'mount --bind "${victimDir}" "${mountPoint}" || exit 1; ` +
+        `readlink /proc/self/ns/user > "${work}/userns/NS"; echo ready > "${work}/userns/READY"; exec sleep 120'`,
+    );
+    cleanups.push(() => attacker.stop());
+    // As root, put the attacker at the root cgroup of every hierarchy, so every path it shows is "/".
+    for (const m of allHierarchyMounts()) {
+      await Deno.writeTextFile(join(m, "cgroup.procs"), `${attacker.pid}\n`);
+    }
+    await attacker.go();
+    const cgroupLines = (await Deno.readTextFile(`/proc/${attacker.pid}/cgroup`)).trim().split("\n");
+    assert.ok(cgroupLines.every((l) => l.endsWith(":/")), cgroupLines.join("\n"));
+    const mountinfo = await Deno.readTextFile(`/proc/${attacker.pid}/mountinfo`);
+    assert.ok(
+      mountinfo.includes(` ${victimCgroup.path} ${mountPoint} `),
+      "the forged mount is in its mountinfo",
+    );
+    assert.notEqual(
+      await Deno.readLink(`/proc/${attacker.pid}/ns/user`),
+      await Deno.readLink("/proc/self/ns/user"),
+    );
+    for (const p of [host, legacyHost]) assert.deepEqual(await p.client.attest(attacker.pid), []);
+    await expectVictimSelectors();
+  });
+
+  it("the same bind mount made by root in the initial user namespace is still honoured", async () => {
+    // The legitimate use of the mountinfo fallback: a process at the root of our cgroup namespace whose
+    // cgroup mount, made by root, names its container.
+    const h = hierarchies[0];
+    const victimDir = join(h.mountPoint, victimCgroup.path);
+    const mountPoint = await Deno.makeTempDir({ dir: work, prefix: "mnt-root-" });
+    const ready = join(mountPoint + ".ready");
+    const child = new Deno.Command("unshare", {
+      args: [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        `mount --bind "${victimDir}" "${mountPoint}" && echo ok > "${ready}"; exec sleep 120`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+      await child.status;
+    });
+    for (const m of allHierarchyMounts()) await Deno.writeTextFile(join(m, "cgroup.procs"), `${child.pid}\n`);
+    for (let i = 0; i < 500; i++) {
+      if (await Deno.stat(ready).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(
+      await Deno.readLink(`/proc/${child.pid}/ns/user`),
+      await Deno.readLink("/proc/self/ns/user"),
+    );
+    assert.deepEqual(
+      await host.client.attest(child.pid),
+      expectedWebAppSelectors(victim.podUid, NODE),
+      "the new locator reads a root-made cgroup mount in the initial user namespace",
+    );
+    assert.deepEqual(
+      await legacyHost.client.attest(child.pid),
+      [],
+      "the legacy locator never reads mountinfo",
+    );
+  });
+});
