@@ -38,6 +38,8 @@ log "$("$GO" version)"
 
 out_dir="$PWD/.gohost"
 mkdir -p "$out_dir/gopath"
+# No stale host from an earlier build: if this build fails, tests/gohost must not run an old binary.
+rm -f "$out_dir/gohost"
 # GOPATH mode: the Debian packages live under /usr/share/gocode; nothing is fetched.
 GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$out_dir/gopath:/usr/share/gocode" \
   GOCACHE="$out_dir/cache" \

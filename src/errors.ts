@@ -27,9 +27,11 @@ export type ErrorCode =
  *
  * @example Throwing and recognising one
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttestorError } from "./errors.ts";
  * const err = new AttestorError("NOT_FOUND", "process 42 does not exist");
- * console.assert(err.code === "NOT_FOUND");
+ * assert.ok(err instanceof Error);
+ * assert.equal(err.code, "NOT_FOUND");
  * ```
  */
 export class AttestorError extends Error {

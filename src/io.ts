@@ -35,9 +35,10 @@ export function writeAllSync(target: SyncWriter, text: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatBytes } from "./io.ts";
  * const joined = concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])], 3);
- * console.assert(joined.join(",") === "1,2,3");
+ * assert.deepEqual(joined, new Uint8Array([1, 2, 3]));
  * ```
  *
  * @param chunks The chunks, in order.

@@ -61,8 +61,9 @@ export interface HclogOptions {
  *
  * @example Six digits
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hclogTimestamp } from "./log.ts";
- * console.assert(hclogTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678))) === "2026-01-02T03:04:05.678000Z");
+ * assert.equal(hclogTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678))), "2026-01-02T03:04:05.678000Z");
  * ```
  *
  * @param date The instant to format.
@@ -112,11 +113,12 @@ export function formatHclogLine(
  *
  * @example Capturing lines
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createHclogLogger } from "./log.ts";
  * const lines: string[] = [];
  * const log = createHclogLogger({ write: (l) => lines.push(l), module: "test" });
  * log.info("attested workload", { pid: 42 });
- * console.assert(JSON.parse(lines[0])["@level"] === "info");
+ * assert.equal(JSON.parse(lines[0])["@level"], "info");
  * ```
  *
  * @param options Destination, minimum level, module name and clock.

@@ -14,8 +14,9 @@ import { LOCATE_USAGE } from "./locate.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { helpText } from "./help.ts";
- * console.assert(helpText("k8s-attestor").includes("kubelet_secure_port"));
+ * assert.match(helpText("k8s-attestor"), /kubelet_secure_port/);
  * ```
  *
  * @param program The program name shown in the usage lines.

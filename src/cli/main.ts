@@ -43,8 +43,9 @@ export interface MainOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { versionText } from "./main.ts";
- * console.assert(versionText().startsWith("k8s-attestor "));
+ * assert.match(versionText(), /^k8s-attestor /);
  * ```
  *
  * @returns Program version, Deno/V8/TypeScript versions, target triple and platform, one per line.

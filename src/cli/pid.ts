@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePidOption } from "./pid.ts";
- * console.assert(parsePidOption("4242", (r) => new Error(r)) === 4242);
+ * assert.equal(parsePidOption("4242", (r) => new Error(r)), 4242);
  * ```
  *
  * @param raw The option value, or `undefined` when `--pid` was not given.

@@ -522,9 +522,11 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
  * @returns `{config, problems: []}` or `{config: null, problems: [...]}`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildConfig } from "./build.ts";
  * const { config, problems } = buildConfig("kubelet_read_only_port = 10255", { trustDomain: "example.org" });
- * console.assert(problems.length === 0 && config?.kubeletReadOnlyPort === 10255);
+ * assert.deepEqual(problems, []);
+ * assert.equal(config?.kubeletReadOnlyPort, 10255);
  * ```
  */
 export function buildConfig(

@@ -32,8 +32,9 @@ export type DurationResult =
  * @returns The quoted text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goTimeQuote } from "./duration.ts";
- * console.assert(goTimeQuote('a"b') === '"a\\"b"');
+ * assert.equal(goTimeQuote('a"b'), '"a\\"b"');
  * ```
  */
 export function goTimeQuote(s: string): string {
@@ -65,9 +66,9 @@ function isDigit(c: string): boolean {
  * @returns The duration in nanoseconds (may be negative), or the error text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGoDuration } from "./duration.ts";
- * const r = parseGoDuration("1m30s");
- * console.assert(r.ok && r.nanoseconds === 90_000_000_000n);
+ * assert.deepEqual(parseGoDuration("1m30s"), { ok: true, nanoseconds: 90_000_000_000n });
  * ```
  */
 export function parseGoDuration(text: string): DurationResult {

@@ -50,9 +50,9 @@ function underscoreOK(text: string): boolean {
  * @returns The value, or Go's error text such as `strconv.ParseInt: parsing "abc": invalid syntax`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGoInt } from "./go_int.ts";
- * const r = parseGoInt("0x10");
- * console.assert(r.ok && r.value === 16n);
+ * assert.deepEqual(parseGoInt("0x10"), { ok: true, value: 16n });
  * ```
  */
 export function parseGoInt(text: string): GoIntResult {

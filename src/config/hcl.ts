@@ -165,9 +165,11 @@ function runHcl(parse: HclParse, text: string): { ok: true; json: string } | { o
  * @returns The root object, or one problem.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfigText } from "./hcl.ts";
  * const r = parseConfigText('experimental { sigstore { rekor_url = "https://r.example" } }');
- * console.assert(r.ok && r.root.entries[0].key === "experimental");
+ * assert.ok(r.ok);
+ * assert.equal(r.root.entries[0].key, "experimental");
  * ```
  */
 export function parseConfigText(text: string): ParseResult {

@@ -201,9 +201,11 @@ export function lineColumnAt(text: string, offset: number): { line: number; colu
  * @returns The value, or the position and a description of the first syntax error.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readJson } from "./json.ts";
  * const r = readJson('{"a": 1, "a": 2}');
- * console.assert(r.ok && r.value.t === "object" && r.value.members.length === 2);
+ * assert.ok(r.ok && r.value.t === "object");
+ * assert.equal(r.value.members.length, 2);
  * ```
  */
 export function readJson(text: string): JsonReadResult {

@@ -179,8 +179,9 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
  * @returns The child key names (last path segment only).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childKeys } from "./keys.ts";
- * console.assert(childKeys("experimental").join() === "sigstore");
+ * assert.deepEqual(childKeys("experimental"), ["sigstore"]);
  * ```
  */
 export function childKeys(parent: string): string[] {
@@ -196,8 +197,9 @@ export function childKeys(parent: string): string[] {
  * @returns Multi-line text, ending with a newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatConfigHelp } from "./keys.ts";
- * console.assert(formatConfigHelp().includes("kubelet_secure_port"));
+ * assert.match(formatConfigHelp(), /kubelet_secure_port/);
  * ```
  */
 export function formatConfigHelp(): string {

@@ -166,6 +166,7 @@ function decodeError(uid: string, reason: string): AttestorError {
  *
  * @example With fakes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAttestCore } from "./attest.ts";
  * import { nullLogger } from "../log.ts";
  * const core = createAttestCore({
@@ -174,7 +175,7 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   logger: nullLogger,
  *   config: { maxPollAttempts: 60, disableContainerSelectors: false },
  * });
- * console.assert((await core.attest(1)).length === 0); // not in a container
+ * assert.deepEqual(await core.attest(1), []); // not in a container
  * ```
  *
  * @param deps The locator, the pod-list source, a logger and the configuration.

@@ -37,8 +37,9 @@ export function compareCodePoints(a: string, b: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sortSelectors } from "./selectors.ts";
- * console.assert(sortSelectors(["ns:b", "ns:a", "ns:b"]).join() === "ns:a,ns:b");
+ * assert.deepEqual(sortSelectors(["ns:b", "ns:a", "ns:b"]), ["ns:a", "ns:b"]);
  * ```
  *
  * @param values Selector values in any order, possibly repeated.
@@ -105,6 +106,7 @@ export function containerSelectorValues(status: ContainerStatusInfo): string[] {
  *
  * @example The `blog` container of a pod
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildSelectors } from "./selectors.ts";
  * const status = { name: "blog", containerId: "docker://1", image: "blog:1", imageId: "" };
  * const pod = {
@@ -112,8 +114,9 @@ export function containerSelectorValues(status: ContainerStatusInfo): string[] {
  *   serviceAccountName: "default", nodeName: "n1", containerStatuses: [status], initContainerStatuses: [],
  *   ephemeralContainerStatuses: [],
  * };
- * console.assert(buildSelectors(pod, status).includes("container-name:blog"));
- * console.assert(buildSelectors(pod, null).includes("pod-label:app:blog"));
+ * assert.ok(buildSelectors(pod, status).includes("container-name:blog"));
+ * assert.ok(!buildSelectors(pod, null).includes("container-name:blog"));
+ * assert.ok(buildSelectors(pod, null).includes("pod-label:app:blog"));
  * ```
  *
  * @param pod The projected pod.

@@ -44,9 +44,10 @@ function status(name: string, image: string, digest: string, containerId: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { demoPodList, randomContainerId } from "./pods.ts";
  * const list = demoPodList({ podUid: crypto.randomUUID(), containerId: randomContainerId(), nodeName: "node-1" });
- * console.assert(list.items.length === 3);
+ * assert.equal(list.items.length, 3);
  * ```
  *
  * @param workload The pod UID and container ID of the demo process.

@@ -174,9 +174,10 @@ function unescapeHost(host: string): string | null {
  *
  * @example Runtime prefixes are stripped
  * ```ts
+ * import assert from "node:assert/strict";
  * import { containerIdFromUrl } from "./pods.ts";
- * console.assert(containerIdFromUrl("containerd://0123abcd") === "0123abcd");
- * console.assert(containerIdFromUrl("0123abcd") === null);
+ * assert.equal(containerIdFromUrl("containerd://0123abcd"), "0123abcd");
+ * assert.equal(containerIdFromUrl("0123abcd"), null);
  * ```
  *
  * @param raw The `containerID` value.
@@ -245,13 +246,14 @@ function statusLists(pod: PodInfo): readonly [ContainerKind, readonly ContainerS
  *
  * @example Parsing a one-pod list
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePodList } from "./pods.ts";
  * const body = JSON.stringify({ items: [{ metadata: { uid: "u1", name: "web" }, status: {
  *   containerStatuses: [{ name: "app", containerID: "containerd://abc", image: "nginx", imageID: "" }],
  * } }] });
  * const list = parsePodList(body, 1);
- * console.assert(list.podsByUid.get("u1")?.name === "web");
- * console.assert(list.containersById.get("abc")?.[0].status.name === "app");
+ * assert.equal(list.podsByUid.get("u1")?.name, "web");
+ * assert.equal(list.containersById.get("abc")?.[0].status.name, "app");
  * ```
  *
  * @param body The response body.

@@ -15,9 +15,10 @@ export type { ContainerLocation, ContainerLocator, LocatorOptions, Platform } fr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { platformFor } from "./mod.ts";
- * console.assert(platformFor("windows").transport === "tcp");
- * console.assert(platformFor("linux").transport === "unix");
+ * assert.equal(platformFor("windows").transport, "tcp");
+ * assert.equal(platformFor("linux").transport, "unix");
  * ```
  *
  * @param os A `Deno.build.os` value. @default {Deno.build.os}

@@ -31,8 +31,9 @@ const MAX_MESSAGE_LENGTH = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grpcCodeOf } from "./grpc_status.ts";
- * console.assert(grpcCodeOf("INVALID_ARGUMENT") === 3);
+ * assert.equal(grpcCodeOf("INVALID_ARGUMENT"), 3);
  * ```
  *
  * @param code The domain code.
@@ -49,8 +50,9 @@ export function grpcCodeOf(code: ErrorCode): status {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { asciiStatusMessage } from "./grpc_status.ts";
- * console.assert(asciiStatusMessage("a\nb é") === "a; b ?");
+ * assert.equal(asciiStatusMessage("a\nb é"), "a; b ?");
  * ```
  *
  * @param message Any text.
@@ -69,10 +71,12 @@ export function asciiStatusMessage(message: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toServiceError } from "./grpc_status.ts";
  * import { AttestorError } from "../errors.ts";
  * const e = toServiceError(new AttestorError("NOT_FOUND", "process 42 does not exist"));
- * console.assert(e.code === 5 && e.details === "process 42 does not exist");
+ * assert.equal(e.code, 5);
+ * assert.equal(e.details, "process 42 does not exist");
  * ```
  *
  * @param err What was thrown.

@@ -62,9 +62,10 @@ function randomDigits(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { portRange } from "./listener.ts";
  * const env: Record<string, string> = { PLUGIN_MIN_PORT: "10000", PLUGIN_MAX_PORT: "10002" };
- * console.assert(portRange((n) => env[n]).max === 10002);
+ * assert.equal(portRange((n) => env[n]).max, 10002);
  * ```
  *
  * @param getenv Reads an environment variable.

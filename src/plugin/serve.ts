@@ -65,9 +65,11 @@ function describe(err: unknown): { error: string; stack?: string } {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { acceptsProtocolVersion1 } from "./serve.ts";
- * console.assert(acceptsProtocolVersion1("1") && acceptsProtocolVersion1(undefined));
- * console.assert(!acceptsProtocolVersion1("2,3"));
+ * assert.equal(acceptsProtocolVersion1("1"), true);
+ * assert.equal(acceptsProtocolVersion1(undefined), true);
+ * assert.equal(acceptsProtocolVersion1("2,3"), false);
  * ```
  *
  * @param value The variable's value; unset or empty means the host did not negotiate (version 1).

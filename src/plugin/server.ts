@@ -21,15 +21,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { Duplex } from "node:stream";
 import { HealthCheckResponse_ServingStatus, HealthService } from "../gen/grpc/health/v1/health.ts";
 import type { HealthServer } from "../gen/grpc/health/v1/health.ts";
-import {
-  type ConnInfo,
-  type GRPCBrokerServer,
-  GRPCBrokerService,
-  type GRPCControllerServer,
-  GRPCControllerService,
-  type GRPCStdioServer,
-  GRPCStdioService,
-} from "../gen/plugin/go_plugin.ts";
+import { type ConnInfo, type GRPCBrokerServer, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
+import { type GRPCControllerServer, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
+import { type GRPCStdioServer, GRPCStdioService } from "../gen/plugin/grpc_stdio.ts";
 import { WorkloadAttestorService } from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
 import type { WorkloadAttestorServer } from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
 import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";

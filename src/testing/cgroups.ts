@@ -93,7 +93,7 @@ export type CgroupDriver = "cgroupfs" | "systemd";
  *
  * @example systemd driver
  * ```ts
- * import { strict as assert } from "node:assert";
+ * import assert from "node:assert/strict";
  * import { kubepodsPath } from "./cgroups.ts";
  * const p = kubepodsPath("systemd", "burstable", "0d8f6f6a-1b2c-4d5e-8f90-123456789abc", "ab".repeat(32));
  * assert.ok(p.startsWith("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0d8f6f6a_"));

@@ -14,12 +14,14 @@
  *
  * @example Loading the plugin once
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { PluginHost } from "./plugin_host.ts";
  * const host = await PluginHost.start();
  * try {
  *   await host.load({ hcl: "", trustDomain: "example.org" });
  *   const status = await host.unload();
- *   console.assert(status.code === 0 && host.logProblems().length === 0);
+ *   assert.equal(status.code, 0);
+ *   assert.deepEqual(host.logProblems(), []);
  * } finally {
  *   await host.dispose();
  * }
@@ -33,14 +35,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import {
-  type ConnInfo,
-  Empty,
-  GRPCBrokerService,
-  GRPCControllerService,
-  GRPCStdioService,
-} from "../gen/plugin/go_plugin.ts";
-import type { StdioData } from "../gen/plugin/go_plugin.ts";
+import { type ConnInfo, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
+import { Empty, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
+import { GRPCStdioService, type StdioData } from "../gen/plugin/grpc_stdio.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import type { HealthCheckResponse } from "../gen/grpc/health/v1/health.ts";
 import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
@@ -97,9 +94,10 @@ const MAX_LOG_LINE = 64 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifyLogLine } from "./plugin_host.ts";
- * console.assert(classifyLogLine('{"@level":"info","@message":"x","@timestamp":"2026-01-01T00:00:00.000000Z"}').kind === "entry");
- * console.assert(classifyLogLine('{"@level":"info","@message":42}').kind === "crash");
+ * assert.equal(classifyLogLine('{"@level":"info","@message":"x","@timestamp":"2026-01-01T00:00:00.000000Z"}').kind, "entry");
+ * assert.equal(classifyLogLine('{"@level":"info","@message":42}').kind, "crash");
  * ```
  *
  * @param line One line without its newline.

@@ -16,8 +16,9 @@ export type CompileTask = "compile:linux-x64" | "compile:linux-arm64" | "compile
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { releaseRuntimeFlags } from "./release_flags.ts";
- * console.assert(releaseRuntimeFlags("compile:windows-x64").includes("--allow-ffi"));
+ * assert.ok(releaseRuntimeFlags("compile:windows-x64").includes("--allow-ffi"));
  * ```
  *
  * @param task The `deno.json` task.

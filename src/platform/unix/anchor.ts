@@ -107,7 +107,7 @@ interface Layout {
  *
  * @example
  * ```ts
- * import { strict as assert } from "node:assert";
+ * import assert from "node:assert/strict";
  * import { parseCgroupRoot } from "./anchor.ts";
  * assert.deepEqual(parseCgroupRoot("/kubelet"), ["kubelet"]);
  * assert.throws(() => parseCgroupRoot("kubelet"));
@@ -252,7 +252,7 @@ function matchLayout(
  *
  * @example A forged path in a delegated subtree is outside; the real one is not
  * ```ts
- * import { strict as assert } from "node:assert";
+ * import assert from "node:assert/strict";
  * import { createPodPathMatcher } from "./anchor.ts";
  * const m = createPodPathMatcher();
  * const cid = "c".repeat(64);

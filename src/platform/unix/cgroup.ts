@@ -42,9 +42,11 @@ export function cgroupFileError(file: string, line: number, reason: string): Att
  *
  * @example A hybrid file
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCgroupFile } from "./cgroup.ts";
  * const entries = parseCgroupFile("1:pids:/kubepods/x\n0::/\n", "/proc/1/cgroup");
- * console.assert(entries.length === 2 && entries[1].path === "/");
+ * assert.equal(entries.length, 2);
+ * assert.equal(entries[1].path, "/");
  * ```
  *
  * @param text The file content.

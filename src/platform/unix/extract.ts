@@ -40,12 +40,13 @@ function splitLast(p: string): [rest: string, segment: string] {
  *
  * @example systemd driver, containerd
  * ```ts
+ * import assert from "node:assert/strict";
  * import { extractFromPath } from "./extract.ts";
  * const cid = "f".repeat(64);
  * const ids = extractFromPath(
  *   `/kubepods.slice/kubepods-pod1a2b3c4d_0000_4000_8000_00000000abcd.slice/cri-containerd-${cid}.scope`,
  * );
- * console.assert(ids.podUid === "1a2b3c4d-0000-4000-8000-00000000abcd" && ids.containerId === cid);
+ * assert.deepEqual(ids, { podUid: "1a2b3c4d-0000-4000-8000-00000000abcd", containerId: cid });
  * ```
  *
  * @param path A cgroup group path or a cgroup mount root.
@@ -112,10 +113,11 @@ export type MergeAction = "ignored" | "replaced" | "set" | "unchanged";
  *
  * @example The quirk
  * ```ts
+ * import assert from "node:assert/strict";
  * import { extractFromPath, IdMerger } from "./extract.ts";
  * const m = new IdMerger();
  * m.add(extractFromPath("/docker/" + "a".repeat(64)));
- * try { m.add(extractFromPath("/")); } catch (e) { console.assert((e as Error).message.endsWith(`, "")`)); }
+ * assert.throws(() => m.add(extractFromPath("/")), /, ""\)$/);
  * ```
  */
 export class IdMerger {

@@ -167,9 +167,11 @@ export type LegacyPathResult =
  *
  * @example cgroupfs driver
  * ```ts
+ * import assert from "node:assert/strict";
  * import { legacyMatchPath } from "./legacy.ts";
  * const r = legacyMatchPath("/kubepods/besteffort/pod0f3e8a1c-5b2d-4c6e-9a7f-1d2c3b4a5e6f/" + "b".repeat(64));
- * console.assert(r.kind === "match" && r.podUid === "0f3e8a1c-5b2d-4c6e-9a7f-1d2c3b4a5e6f");
+ * assert.ok(r.kind === "match");
+ * assert.equal(r.podUid, "0f3e8a1c-5b2d-4c6e-9a7f-1d2c3b4a5e6f");
  * ```
  *
  * @param path The cgroup group path.

@@ -37,10 +37,11 @@ function exceedsLineLimit(line: string): boolean {
  *
  * @example Go scanner semantics
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttestorError } from "../../errors.ts";
  * import { splitLines } from "./lines.ts";
  * const lines = splitLines("a\r\n\nb\n", (n, why) => new AttestorError("INTERNAL", `${n}: ${why}`));
- * console.assert(lines.map((l) => l.text).join("|") === "a||b");
+ * assert.deepEqual(lines.map((l) => l.text), ["a", "", "b"]);
  * ```
  *
  * @param text The whole file.

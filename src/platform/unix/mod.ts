@@ -16,10 +16,11 @@ export type { UnixLocatorOptions } from "./locator.ts";
  *
  * @example Creating the default locator
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nullLogger } from "../../log.ts";
  * import { unixPlatform } from "./mod.ts";
  * const locator = unixPlatform.createLocator({ useNewContainerLocator: true, verbose: false, logger: nullLogger });
- * console.assert(typeof locator.locate === "function");
+ * assert.equal(typeof locator.locate, "function");
  * ```
  */
 export const unixPlatform: Platform = {

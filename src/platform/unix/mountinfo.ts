@@ -44,9 +44,11 @@ export function mountinfoFileError(file: string, line: number, reason: string): 
  *
  * @example One cgroup2 mount
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMountinfo } from "./mountinfo.ts";
  * const [m] = parseMountinfo("30 25 0:26 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "/proc/1/mountinfo");
- * console.assert(m.root === "/kubepods" && m.fsType === "cgroup2");
+ * assert.equal(m.root, "/kubepods");
+ * assert.equal(m.fsType, "cgroup2");
  * ```
  *
  * @param text The file content.

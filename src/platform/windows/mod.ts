@@ -32,10 +32,11 @@ export const SANDBOX_MOUNT_ENV = "CONTAINER_SANDBOX_MOUNT_POINT";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSandboxPath } from "./mod.ts";
- * console.assert(
- *   resolveSandboxPath("/var/run/secrets/kubernetes.io/serviceaccount/token", "C:\\C\\abc") ===
- *     "C:\\C\\abc\\var\\run\\secrets\\kubernetes.io\\serviceaccount\\token",
+ * assert.equal(
+ *   resolveSandboxPath("/var/run/secrets/kubernetes.io/serviceaccount/token", "C:\\C\\abc"),
+ *   "C:\\C\\abc\\var\\run\\secrets\\kubernetes.io\\serviceaccount\\token",
  * );
  * ```
  *

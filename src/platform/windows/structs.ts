@@ -101,11 +101,12 @@ export function initProcessEntryW(bytes: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeProcessEntryW, initProcessEntryW, PROCESSENTRY32W_SIZE } from "./structs.ts";
  * const buf = new Uint8Array(PROCESSENTRY32W_SIZE);
  * initProcessEntryW(buf);
  * new DataView(buf.buffer).setUint32(8, 42, true);
- * console.assert(decodeProcessEntryW(buf).pid === 42);
+ * assert.equal(decodeProcessEntryW(buf).pid, 42);
  * ```
  *
  * @param bytes The struct bytes.

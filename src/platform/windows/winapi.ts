@@ -121,9 +121,11 @@ export function ntStatusText(status: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WinApiError } from "./winapi.ts";
  * const e = WinApiError.win32("OpenProcess", 5);
- * console.assert(e.accessDenied && e.message === "OpenProcess: Access is denied. (Win32 error 5)");
+ * assert.ok(e.accessDenied);
+ * assert.equal(e.message, "OpenProcess: Access is denied. (Win32 error 5)");
  * ```
  */
 export class WinApiError extends Error {

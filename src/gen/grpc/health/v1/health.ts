@@ -12,8 +12,6 @@ export const protobufPackage = "grpc.health.v1";
 
 export const protobufFileName = "grpc/health/v1/health.proto";
 
-/** The standard gRPC health checking protocol, written from its public specification. */
-
 export interface HealthCheckRequest {
   service: string;
 }
@@ -26,51 +24,16 @@ export enum HealthCheckResponse_ServingStatus {
   UNKNOWN = 0,
   SERVING = 1,
   NOT_SERVING = 2,
+  /** SERVICE_UNKNOWN - Used only by the Watch method. */
   SERVICE_UNKNOWN = 3,
   UNRECOGNIZED = -1,
-}
-
-export function healthCheckResponse_ServingStatusFromJSON(object: any): HealthCheckResponse_ServingStatus {
-  switch (object) {
-    case 0:
-    case "UNKNOWN":
-      return HealthCheckResponse_ServingStatus.UNKNOWN;
-    case 1:
-    case "SERVING":
-      return HealthCheckResponse_ServingStatus.SERVING;
-    case 2:
-    case "NOT_SERVING":
-      return HealthCheckResponse_ServingStatus.NOT_SERVING;
-    case 3:
-    case "SERVICE_UNKNOWN":
-      return HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return HealthCheckResponse_ServingStatus.UNRECOGNIZED;
-  }
-}
-
-export function healthCheckResponse_ServingStatusToJSON(object: HealthCheckResponse_ServingStatus): string {
-  switch (object) {
-    case HealthCheckResponse_ServingStatus.UNKNOWN:
-      return "UNKNOWN";
-    case HealthCheckResponse_ServingStatus.SERVING:
-      return "SERVING";
-    case HealthCheckResponse_ServingStatus.NOT_SERVING:
-      return "NOT_SERVING";
-    case HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN:
-      return "SERVICE_UNKNOWN";
-    case HealthCheckResponse_ServingStatus.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export interface HealthListRequest {
 }
 
 export interface HealthListResponse {
+  /** statuses contains all the services and their respective status. */
   statuses: { [key: string]: HealthCheckResponse };
 }
 
@@ -122,18 +85,6 @@ export const HealthCheckRequest: MessageFns<HealthCheckRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): HealthCheckRequest {
-    return { service: isSet(object.service) ? globalThis.String(object.service) : "" };
-  },
-
-  toJSON(message: HealthCheckRequest): unknown {
-    const obj: any = {};
-    if (message.service !== "") {
-      obj.service = message.service;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<HealthCheckRequest>): HealthCheckRequest {
@@ -191,18 +142,6 @@ export const HealthCheckResponse: MessageFns<HealthCheckResponse> = {
     }
   },
 
-  fromJSON(object: any): HealthCheckResponse {
-    return { status: isSet(object.status) ? healthCheckResponse_ServingStatusFromJSON(object.status) : 0 };
-  },
-
-  toJSON(message: HealthCheckResponse): unknown {
-    const obj: any = {};
-    if (message.status !== 0) {
-      obj.status = healthCheckResponse_ServingStatusToJSON(message.status);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<HealthCheckResponse>): HealthCheckResponse {
     return HealthCheckResponse.fromPartial(base ?? {});
   },
@@ -245,15 +184,6 @@ export const HealthListRequest: MessageFns<HealthListRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): HealthListRequest {
-    return {};
-  },
-
-  toJSON(_: HealthListRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<HealthListRequest>): HealthListRequest {
@@ -311,39 +241,6 @@ export const HealthListResponse: MessageFns<HealthListResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): HealthListResponse {
-    return {
-      statuses: isObject(object.statuses)
-        ? (globalThis.Object.entries(object.statuses) as [string, any][]).reduce(
-          (acc: { [key: string]: HealthCheckResponse }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: HealthCheckResponse.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-    };
-  },
-
-  toJSON(message: HealthListResponse): unknown {
-    const obj: any = {};
-    if (message.statuses) {
-      const entries = globalThis.Object.entries(message.statuses) as [string, HealthCheckResponse][];
-      if (entries.length > 0) {
-        obj.statuses = {};
-        entries.forEach(([k, v]) => {
-          obj.statuses[k] = HealthCheckResponse.toJSON(v);
-        });
-      }
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<HealthListResponse>): HealthListResponse {
@@ -420,24 +317,6 @@ export const HealthListResponse_StatusesEntry: MessageFns<HealthListResponse_Sta
     }
   },
 
-  fromJSON(object: any): HealthListResponse_StatusesEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? HealthCheckResponse.fromJSON(object.value) : undefined,
-    };
-  },
-
-  toJSON(message: HealthListResponse_StatusesEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== undefined) {
-      obj.value = HealthCheckResponse.toJSON(message.value);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<HealthListResponse_StatusesEntry>): HealthListResponse_StatusesEntry {
     return HealthListResponse_StatusesEntry.fromPartial(base ?? {});
   },
@@ -451,8 +330,22 @@ export const HealthListResponse_StatusesEntry: MessageFns<HealthListResponse_Sta
   },
 };
 
+/**
+ * Health is gRPC's mechanism for checking whether a server is able to handle
+ * RPCs. Its semantics are documented in
+ * https://github.com/grpc/grpc/blob/master/doc/health-checking.md.
+ */
 export type HealthService = typeof HealthService;
 export const HealthService = {
+  /**
+   * Check gets the health of the specified service. If the requested service
+   * is unknown, the call will fail with status NOT_FOUND. If the caller does
+   * not specify a service name, the server should respond with its overall
+   * health status.
+   *
+   * Clients should set a deadline when calling Check, and can declare the
+   * server unhealthy if they do not receive a timely response.
+   */
   check: {
     path: "/grpc.health.v1.Health/Check" as const,
     requestStream: false as const,
@@ -462,6 +355,19 @@ export const HealthService = {
     responseSerialize: (value: HealthCheckResponse): Buffer => Buffer.from(HealthCheckResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HealthCheckResponse => HealthCheckResponse.decode(value),
   },
+  /**
+   * List provides a non-atomic snapshot of the health of all the available
+   * services.
+   *
+   * The server may respond with a RESOURCE_EXHAUSTED error if too many services
+   * exist.
+   *
+   * Clients should set a deadline when calling List, and can declare the server
+   * unhealthy if they do not receive a timely response.
+   *
+   * Clients should keep in mind that the list of health services exposed by an
+   * application can change over the lifetime of the process.
+   */
   list: {
     path: "/grpc.health.v1.Health/List" as const,
     requestStream: false as const,
@@ -471,6 +377,23 @@ export const HealthService = {
     responseSerialize: (value: HealthListResponse): Buffer => Buffer.from(HealthListResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HealthListResponse => HealthListResponse.decode(value),
   },
+  /**
+   * Performs a watch for the serving status of the requested service.
+   * The server will immediately send back a message indicating the current
+   * serving status.  It will then subsequently send a new message whenever
+   * the service's serving status changes.
+   *
+   * If the requested service is unknown when the call is received, the
+   * server will send a message setting the serving status to
+   * SERVICE_UNKNOWN but will *not* terminate the call.  If at some
+   * future point, the serving status of the service becomes known, the
+   * server will send a new message with the service's serving status.
+   *
+   * If the call terminates with status UNIMPLEMENTED, then clients
+   * should assume this method is not supported and should not retry the
+   * call.  If the call terminates with any other status (including OK),
+   * clients should retry the call with appropriate exponential backoff.
+   */
   watch: {
     path: "/grpc.health.v1.Health/Watch" as const,
     requestStream: false as const,
@@ -483,8 +406,47 @@ export const HealthService = {
 } as const;
 
 export interface HealthServer extends UntypedServiceImplementation {
+  /**
+   * Check gets the health of the specified service. If the requested service
+   * is unknown, the call will fail with status NOT_FOUND. If the caller does
+   * not specify a service name, the server should respond with its overall
+   * health status.
+   *
+   * Clients should set a deadline when calling Check, and can declare the
+   * server unhealthy if they do not receive a timely response.
+   */
   check: handleUnaryCall<HealthCheckRequest, HealthCheckResponse>;
+  /**
+   * List provides a non-atomic snapshot of the health of all the available
+   * services.
+   *
+   * The server may respond with a RESOURCE_EXHAUSTED error if too many services
+   * exist.
+   *
+   * Clients should set a deadline when calling List, and can declare the server
+   * unhealthy if they do not receive a timely response.
+   *
+   * Clients should keep in mind that the list of health services exposed by an
+   * application can change over the lifetime of the process.
+   */
   list: handleUnaryCall<HealthListRequest, HealthListResponse>;
+  /**
+   * Performs a watch for the serving status of the requested service.
+   * The server will immediately send back a message indicating the current
+   * serving status.  It will then subsequently send a new message whenever
+   * the service's serving status changes.
+   *
+   * If the requested service is unknown when the call is received, the
+   * server will send a message setting the serving status to
+   * SERVICE_UNKNOWN but will *not* terminate the call.  If at some
+   * future point, the serving status of the service becomes known, the
+   * server will send a new message with the service's serving status.
+   *
+   * If the call terminates with status UNIMPLEMENTED, then clients
+   * should assume this method is not supported and should not retry the
+   * call.  If the call terminates with any other status (including OK),
+   * clients should retry the call with appropriate exponential backoff.
+   */
   watch: handleServerStreamingCall<HealthCheckRequest, HealthCheckResponse>;
 }
 
@@ -496,19 +458,9 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

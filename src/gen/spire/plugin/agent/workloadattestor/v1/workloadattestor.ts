@@ -13,21 +13,34 @@ export const protobufPackage = "spire.plugin.agent.workloadattestor.v1";
 
 export const protobufFileName = "spire/plugin/agent/workloadattestor/v1/workloadattestor.proto";
 
-/** SPIRE's agent WorkloadAttestor plugin service, written from its public wire description. */
-
 export interface AttestRequest {
+  /** Required. The process ID of the workload to attest. */
   pid: number;
 }
 
 export interface AttestResponse {
+  /**
+   * Optional. Selector values related to the attested workload. The type
+   * of the selector is inferred from the plugin name.
+   */
   selectorValues: string[];
 }
 
 export interface AttestReferenceRequest {
+  /**
+   * Required. Reference to the workload to be attested. The packed message
+   * is one of the WorkloadReference reference types defined by the SPIFFE
+   * Broker API specification (e.g. WorkloadPIDReference,
+   * KubernetesObjectReference) or a vendor-specific extension type.
+   */
   reference: Any | undefined;
 }
 
 export interface AttestReferenceResponse {
+  /**
+   * Optional. Selector values related to the attested workload. The type
+   * of the selector is inferred from the plugin name.
+   */
   selectorValues: string[];
 }
 
@@ -74,18 +87,6 @@ export const AttestRequest: MessageFns<AttestRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AttestRequest {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
-  },
-
-  toJSON(message: AttestRequest): unknown {
-    const obj: any = {};
-    if (message.pid !== 0) {
-      obj.pid = Math.round(message.pid);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<AttestRequest>): AttestRequest {
@@ -143,24 +144,6 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     }
   },
 
-  fromJSON(object: any): AttestResponse {
-    return {
-      selectorValues: globalThis.Array.isArray(object?.selectorValues)
-        ? object.selectorValues.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.selector_values)
-        ? object.selector_values.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: AttestResponse): unknown {
-    const obj: any = {};
-    if (message.selectorValues?.length) {
-      obj.selectorValues = message.selectorValues;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<AttestResponse>): AttestResponse {
     return AttestResponse.fromPartial(base ?? {});
   },
@@ -214,18 +197,6 @@ export const AttestReferenceRequest: MessageFns<AttestReferenceRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AttestReferenceRequest {
-    return { reference: isSet(object.reference) ? Any.fromJSON(object.reference) : undefined };
-  },
-
-  toJSON(message: AttestReferenceRequest): unknown {
-    const obj: any = {};
-    if (message.reference !== undefined) {
-      obj.reference = Any.toJSON(message.reference);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<AttestReferenceRequest>): AttestReferenceRequest {
@@ -285,24 +256,6 @@ export const AttestReferenceResponse: MessageFns<AttestReferenceResponse> = {
     }
   },
 
-  fromJSON(object: any): AttestReferenceResponse {
-    return {
-      selectorValues: globalThis.Array.isArray(object?.selectorValues)
-        ? object.selectorValues.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.selector_values)
-        ? object.selector_values.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: AttestReferenceResponse): unknown {
-    const obj: any = {};
-    if (message.selectorValues?.length) {
-      obj.selectorValues = message.selectorValues;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<AttestReferenceResponse>): AttestReferenceResponse {
     return AttestReferenceResponse.fromPartial(base ?? {});
   },
@@ -315,6 +268,14 @@ export const AttestReferenceResponse: MessageFns<AttestReferenceResponse> = {
 
 export type WorkloadAttestorService = typeof WorkloadAttestorService;
 export const WorkloadAttestorService = {
+  /**
+   * Attests the specified workload process. If the process is not one the
+   * attestor is in a position to attest (e.g. k8s attestor attesting a
+   * non-k8s workload), the call will succeed but return no selectors. If the
+   * process is one the attestor is in a position to attest, but the attestor
+   * fails to gather all selectors related to that workload, the call will
+   * fail. Otherwise the attestor will return one or more workload selectors.
+   */
   attest: {
     path: "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest" as const,
     requestStream: false as const,
@@ -324,6 +285,16 @@ export const WorkloadAttestorService = {
     responseSerialize: (value: AttestResponse): Buffer => Buffer.from(AttestResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AttestResponse => AttestResponse.decode(value),
   },
+  /**
+   * Attests a workload identified by an opaque reference (e.g. a process
+   * ID, a Kubernetes object reference, etc.). The reference's type URL is
+   * taken from the SPIFFE Broker API specification's WorkloadReference and
+   * delivered verbatim. A plugin that does not implement reference-based
+   * attestation at all returns Unimplemented, which lets the host fall back
+   * to Attest when the reference is a WorkloadPIDReference. A plugin that
+   * implements this RPC but receives a reference type it does not support
+   * returns InvalidArgument.
+   */
   attestReference: {
     path: "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/AttestReference" as const,
     requestStream: false as const,
@@ -338,7 +309,25 @@ export const WorkloadAttestorService = {
 } as const;
 
 export interface WorkloadAttestorServer extends UntypedServiceImplementation {
+  /**
+   * Attests the specified workload process. If the process is not one the
+   * attestor is in a position to attest (e.g. k8s attestor attesting a
+   * non-k8s workload), the call will succeed but return no selectors. If the
+   * process is one the attestor is in a position to attest, but the attestor
+   * fails to gather all selectors related to that workload, the call will
+   * fail. Otherwise the attestor will return one or more workload selectors.
+   */
   attest: handleUnaryCall<AttestRequest, AttestResponse>;
+  /**
+   * Attests a workload identified by an opaque reference (e.g. a process
+   * ID, a Kubernetes object reference, etc.). The reference's type URL is
+   * taken from the SPIFFE Broker API specification's WorkloadReference and
+   * delivered verbatim. A plugin that does not implement reference-based
+   * attestation at all returns Unimplemented, which lets the host fall back
+   * to Attest when the reference is a WorkloadPIDReference. A plugin that
+   * implements this RPC but receives a reference type it does not support
+   * returns InvalidArgument.
+   */
   attestReference: handleUnaryCall<AttestReferenceRequest, AttestReferenceResponse>;
 }
 
@@ -350,15 +339,9 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

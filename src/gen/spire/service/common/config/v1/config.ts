@@ -12,14 +12,12 @@ export const protobufPackage = "spire.service.common.config.v1";
 
 export const protobufFileName = "spire/service/common/config/v1/config.proto";
 
-/** SPIRE's common Config service, written from its public wire description. */
-
-export interface CoreConfiguration {
-  trustDomain: string;
-}
-
 export interface ConfigureRequest {
-  coreConfiguration: CoreConfiguration | undefined;
+  /** Required. Core SPIRE configuration. */
+  coreConfiguration:
+    | CoreConfiguration
+    | undefined;
+  /** Required. HCL encoded plugin configuration. */
   hclConfiguration: string;
 }
 
@@ -27,87 +25,34 @@ export interface ConfigureResponse {
 }
 
 export interface ValidateRequest {
-  coreConfiguration: CoreConfiguration | undefined;
+  /** Required. Core SPIRE configuration. */
+  coreConfiguration:
+    | CoreConfiguration
+    | undefined;
+  /** Required. HCL encoded plugin configuration. */
   hclConfiguration: string;
 }
 
 export interface ValidateResponse {
+  /** Required. True when the plugin deems the configuration usable. */
   valid: boolean;
+  /**
+   * Examples of invalid configuration notes include:
+   * - value for "plugin.port" is not a number.
+   * - missing field "plugin.user"
+   * - specified SPIFFE ID in "plugin.spiffe_id" is not within system trust domain.
+   * - etc.
+   */
   notes: string[];
 }
 
-function createBaseCoreConfiguration(): CoreConfiguration {
-  return { trustDomain: "" };
+export interface CoreConfiguration {
+  /**
+   * Required. The trust domain name SPIRE is configured with (e.g.
+   * "example.org").
+   */
+  trustDomain: string;
 }
-
-export const CoreConfiguration: MessageFns<CoreConfiguration> = {
-  encode(message: CoreConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.trustDomain !== "") {
-      writer.uint32(10).string(message.trustDomain);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CoreConfiguration {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCoreConfiguration();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.trustDomain = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): CoreConfiguration {
-    return {
-      trustDomain: isSet(object.trustDomain)
-        ? globalThis.String(object.trustDomain)
-        : isSet(object.trust_domain)
-        ? globalThis.String(object.trust_domain)
-        : "",
-    };
-  },
-
-  toJSON(message: CoreConfiguration): unknown {
-    const obj: any = {};
-    if (message.trustDomain !== "") {
-      obj.trustDomain = message.trustDomain;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<CoreConfiguration>): CoreConfiguration {
-    return CoreConfiguration.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CoreConfiguration>): CoreConfiguration {
-    const message = createBaseCoreConfiguration();
-    message.trustDomain = object.trustDomain ?? "";
-    return message;
-  },
-};
 
 function createBaseConfigureRequest(): ConfigureRequest {
   return { coreConfiguration: undefined, hclConfiguration: "" };
@@ -165,32 +110,6 @@ export const ConfigureRequest: MessageFns<ConfigureRequest> = {
     }
   },
 
-  fromJSON(object: any): ConfigureRequest {
-    return {
-      coreConfiguration: isSet(object.coreConfiguration)
-        ? CoreConfiguration.fromJSON(object.coreConfiguration)
-        : isSet(object.core_configuration)
-        ? CoreConfiguration.fromJSON(object.core_configuration)
-        : undefined,
-      hclConfiguration: isSet(object.hclConfiguration)
-        ? globalThis.String(object.hclConfiguration)
-        : isSet(object.hcl_configuration)
-        ? globalThis.String(object.hcl_configuration)
-        : "",
-    };
-  },
-
-  toJSON(message: ConfigureRequest): unknown {
-    const obj: any = {};
-    if (message.coreConfiguration !== undefined) {
-      obj.coreConfiguration = CoreConfiguration.toJSON(message.coreConfiguration);
-    }
-    if (message.hclConfiguration !== "") {
-      obj.hclConfiguration = message.hclConfiguration;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ConfigureRequest>): ConfigureRequest {
     return ConfigureRequest.fromPartial(base ?? {});
   },
@@ -236,15 +155,6 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ConfigureResponse {
-    return {};
-  },
-
-  toJSON(_: ConfigureResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<ConfigureResponse>): ConfigureResponse {
@@ -310,32 +220,6 @@ export const ValidateRequest: MessageFns<ValidateRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ValidateRequest {
-    return {
-      coreConfiguration: isSet(object.coreConfiguration)
-        ? CoreConfiguration.fromJSON(object.coreConfiguration)
-        : isSet(object.core_configuration)
-        ? CoreConfiguration.fromJSON(object.core_configuration)
-        : undefined,
-      hclConfiguration: isSet(object.hclConfiguration)
-        ? globalThis.String(object.hclConfiguration)
-        : isSet(object.hcl_configuration)
-        ? globalThis.String(object.hcl_configuration)
-        : "",
-    };
-  },
-
-  toJSON(message: ValidateRequest): unknown {
-    const obj: any = {};
-    if (message.coreConfiguration !== undefined) {
-      obj.coreConfiguration = CoreConfiguration.toJSON(message.coreConfiguration);
-    }
-    if (message.hclConfiguration !== "") {
-      obj.hclConfiguration = message.hclConfiguration;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<ValidateRequest>): ValidateRequest {
@@ -407,24 +291,6 @@ export const ValidateResponse: MessageFns<ValidateResponse> = {
     }
   },
 
-  fromJSON(object: any): ValidateResponse {
-    return {
-      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
-      notes: globalThis.Array.isArray(object?.notes) ? object.notes.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: ValidateResponse): unknown {
-    const obj: any = {};
-    if (message.valid !== false) {
-      obj.valid = message.valid;
-    }
-    if (message.notes?.length) {
-      obj.notes = message.notes;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ValidateResponse>): ValidateResponse {
     return ValidateResponse.fromPartial(base ?? {});
   },
@@ -436,8 +302,72 @@ export const ValidateResponse: MessageFns<ValidateResponse> = {
   },
 };
 
+function createBaseCoreConfiguration(): CoreConfiguration {
+  return { trustDomain: "" };
+}
+
+export const CoreConfiguration: MessageFns<CoreConfiguration> = {
+  encode(message: CoreConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trustDomain !== "") {
+      writer.uint32(10).string(message.trustDomain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CoreConfiguration {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCoreConfiguration();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustDomain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CoreConfiguration>): CoreConfiguration {
+    return CoreConfiguration.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CoreConfiguration>): CoreConfiguration {
+    const message = createBaseCoreConfiguration();
+    message.trustDomain = object.trustDomain ?? "";
+    return message;
+  },
+};
+
 export type ConfigService = typeof ConfigService;
 export const ConfigService = {
+  /**
+   * Configure is called by SPIRE to configure the plugin with the plugin
+   * specific configuration data and a set of SPIRE core configuration. It is
+   * currently called when the plugin is first loaded after it has been
+   * initialized. At a future point, it may be called to reconfigure the
+   * plugin during runtime. Implementations should therefore expect that
+   * calls to Configure can happen concurrently with other RPCs against the
+   * plugin.
+   */
   configure: {
     path: "/spire.service.common.config.v1.Config/Configure" as const,
     requestStream: false as const,
@@ -447,6 +377,10 @@ export const ConfigService = {
     responseSerialize: (value: ConfigureResponse): Buffer => Buffer.from(ConfigureResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigureResponse => ConfigureResponse.decode(value),
   },
+  /**
+   * Validate is called by SPIRE with a potential specific configuration for
+   * the plugin to determine if it is usable.
+   */
   validate: {
     path: "/spire.service.common.config.v1.Config/Validate" as const,
     requestStream: false as const,
@@ -459,7 +393,20 @@ export const ConfigService = {
 } as const;
 
 export interface ConfigServer extends UntypedServiceImplementation {
+  /**
+   * Configure is called by SPIRE to configure the plugin with the plugin
+   * specific configuration data and a set of SPIRE core configuration. It is
+   * currently called when the plugin is first loaded after it has been
+   * initialized. At a future point, it may be called to reconfigure the
+   * plugin during runtime. Implementations should therefore expect that
+   * calls to Configure can happen concurrently with other RPCs against the
+   * plugin.
+   */
   configure: handleUnaryCall<ConfigureRequest, ConfigureResponse>;
+  /**
+   * Validate is called by SPIRE with a potential specific configuration for
+   * the plugin to determine if it is usable.
+   */
   validate: handleUnaryCall<ValidateRequest, ValidateResponse>;
 }
 
@@ -471,15 +418,9 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }

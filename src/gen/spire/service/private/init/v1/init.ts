@@ -12,19 +12,31 @@ export const protobufPackage = "spire.service.private.init.v1";
 
 export const protobufFileName = "spire/service/private/init/v1/init.proto";
 
-/** The SPIRE plugin SDK's private Init service, written from its public wire description. */
-
+/** Init request parameters */
 export interface InitRequest {
+  /**
+   * List of all the names of gRPC services implemented by the host (i.e.
+   * SPIRE). These names are the fully qualified gRPC service name (e.g.
+   * spire.hostservice.v1.Foo).
+   */
   hostServiceNames: string[];
 }
 
+/** Init response parameters */
 export interface InitResponse {
+  /**
+   * List of all the names of gRPC services implemented by the service. These
+   * names are the fully qualified gRPC service name (e.g.
+   * spire.plugin.server.keymanager.v1.Keymanager).
+   */
   pluginServiceNames: string[];
 }
 
+/** Deinit request parameters */
 export interface DeinitRequest {
 }
 
+/** Deinit response parameters */
 export interface DeinitResponse {
 }
 
@@ -71,24 +83,6 @@ export const InitRequest: MessageFns<InitRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): InitRequest {
-    return {
-      hostServiceNames: globalThis.Array.isArray(object?.hostServiceNames)
-        ? object.hostServiceNames.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.host_service_names)
-        ? object.host_service_names.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: InitRequest): unknown {
-    const obj: any = {};
-    if (message.hostServiceNames?.length) {
-      obj.hostServiceNames = message.hostServiceNames;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<InitRequest>): InitRequest {
@@ -146,24 +140,6 @@ export const InitResponse: MessageFns<InitResponse> = {
     }
   },
 
-  fromJSON(object: any): InitResponse {
-    return {
-      pluginServiceNames: globalThis.Array.isArray(object?.pluginServiceNames)
-        ? object.pluginServiceNames.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.plugin_service_names)
-        ? object.plugin_service_names.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: InitResponse): unknown {
-    const obj: any = {};
-    if (message.pluginServiceNames?.length) {
-      obj.pluginServiceNames = message.pluginServiceNames;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<InitResponse>): InitResponse {
     return InitResponse.fromPartial(base ?? {});
   },
@@ -206,15 +182,6 @@ export const DeinitRequest: MessageFns<DeinitRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): DeinitRequest {
-    return {};
-  },
-
-  toJSON(_: DeinitRequest): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<DeinitRequest>): DeinitRequest {
@@ -260,15 +227,6 @@ export const DeinitResponse: MessageFns<DeinitResponse> = {
     }
   },
 
-  fromJSON(_: any): DeinitResponse {
-    return {};
-  },
-
-  toJSON(_: DeinitResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create(base?: DeepPartial<DeinitResponse>): DeinitResponse {
     return DeinitResponse.fromPartial(base ?? {});
   },
@@ -278,6 +236,14 @@ export const DeinitResponse: MessageFns<DeinitResponse> = {
   },
 };
 
+/**
+ * Init is an internal service that the plugin framework uses to initialize
+ * a plugin after it has been loaded. Initialization takes place when the
+ * plugin client connects, since the client is responsible for hosting the
+ * broker that is used to provide host services. If we initialize before that,
+ * there would be no broker available to connect to host services with.
+ * The service is also used for graceful cleanup when the plugin is unloaded.
+ */
 export type InitService = typeof InitService;
 export const InitService = {
   init: {
@@ -316,8 +282,6 @@ export type DeepPartial<T> = T extends Builtin ? T
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }
