@@ -75,9 +75,13 @@ function canonical(value: unknown): unknown {
  * `disable_container_selectors`, the trust domain, settings added later) makes a new Configure a clean cut.
  *
  * @example
- * ```ts ignore
- * samePodSource(config, { ...config, pollRetryIntervalMs: 1000 }); // true
- * samePodSource(config, { ...config, kubeletSecurePort: 10251 }); // false
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildConfig } from "./config/build.ts";
+ * import { samePodSource } from "./runtime.ts";
+ * const config = buildConfig("", { trustDomain: "example.org" }).config!;
+ * assert.equal(samePodSource(config, { ...config, pollRetryIntervalMs: 1000 }), true);
+ * assert.equal(samePodSource(config, { ...config, kubeletSecurePort: 10251 }), false);
  * ```
  *
  * @param a One configuration.
