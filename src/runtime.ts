@@ -1,7 +1,9 @@
 /**
  * The attestation runtime: joins the platform's container locator, the kubelet client, the shared pod-list
- * fetcher and the attestor core, and swaps them atomically when a new configuration is applied. The
- * fetcher lives for the whole plugin lifetime (its cache and spacing survive reconfiguration, as upstream).
+ * fetcher and the attestor core, and swaps them atomically when a new configuration is applied. A
+ * configuration that changes where identities come from (anything but the pacing settings) is a clean cut:
+ * a new fetcher with an empty cache, and no answer from the previous setup afterwards (see
+ * {@linkcode createRuntime}).
  *
  * @module
  */
@@ -41,10 +43,82 @@ interface Active {
   readonly config: Config;
   readonly core: AttestCore;
   readonly kubeletUrl: string;
+  /** Incremented by every apply that is a clean cut (see {@linkcode samePodSource}). */
+  readonly generation: number;
+}
+
+/**
+ * The settings that only pace the work (how often and how long to ask, how often to re-read credential
+ * files); a Configure that changes nothing else keeps the fetcher, its cache and its spacing.
+ */
+const PACING_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>([
+  "maxPollAttempts",
+  "pollRetryIntervalMs",
+  "reloadIntervalMs",
+]);
+
+/** `value` with object keys sorted and Maps as entry lists, for a structural comparison. */
+function canonical(value: unknown): unknown {
+  if (value instanceof Map) return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(record).sort().map((k) => [k, canonical(record[k])]));
+  }
+  return value;
+}
+
+/**
+ * Whether two configurations describe the same identity source: equal in every setting but the pacing ones
+ * (`max_poll_attempts`, `poll_retry_interval`, `reload_interval`). Anything else that differs (kubelet
+ * ports, node name, credential paths, anonymous mode, `skip_kubelet_verification`, locator settings,
+ * `disable_container_selectors`, the trust domain, settings added later) makes a new Configure a clean cut.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildConfig } from "./config/build.ts";
+ * import { samePodSource } from "./runtime.ts";
+ * const config = buildConfig("", { trustDomain: "example.org" }).config!;
+ * assert.equal(samePodSource(config, { ...config, pollRetryIntervalMs: 1000 }), true);
+ * assert.equal(samePodSource(config, { ...config, kubeletSecurePort: 10251 }), false);
+ * ```
+ *
+ * @param a One configuration.
+ * @param b Another.
+ * @returns True when only pacing settings differ.
+ */
+export function samePodSource(a: Config, b: Config): boolean {
+  const strip = (config: Config) =>
+    Object.fromEntries(Object.entries(config).filter(([key]) => !PACING_KEYS.has(key as keyof Config)));
+  return JSON.stringify(canonical(strip(a))) === JSON.stringify(canonical(strip(b)));
+}
+
+/** The error of an attestation that a clean-cut Configure overtook. */
+function reconfiguredError(cause: unknown): AttestorError {
+  return new AttestorError(
+    "UNAVAILABLE",
+    "the plugin was reconfigured while this attestation was in progress (new kubelet, credential, node " +
+      "name, locator or selector settings); nothing from the previous configuration is answered, retry",
+    { cause },
+  );
 }
 
 /**
  * Creates the attestation runtime.
+ *
+ * **Configure is a clean cut.** When an applied configuration differs from the previous one in anything
+ * but the pacing settings ({@linkcode samePodSource}), the runtime starts a new pod-list fetcher (empty
+ * cache, no spacing inherited) for the new kubelet client and locator, and closes the old one: its in-flight
+ * kubelet request is aborted and its waiters are released. An attestation that started before such a
+ * Configure and ends after it is answered with `UNAVAILABLE "the plugin was reconfigured while this
+ * attestation was in progress (…); nothing from the previous configuration is answered, retry"`, whatever
+ * the old setup would have answered (selectors or an error): it is never answered from the old kubelet, the
+ * old credentials or the old locator, also when the old kubelet's answer was already on its way. It is not
+ * re-run under the new setup: failing is the simple, evidently safe choice, Configure is rare (spire-agent
+ * configures a plugin when it loads it), and the agent retries attestation. A Configure that changes only
+ * pacing settings keeps the fetcher (its cache and spacing, as upstream) and lets running attestations
+ * finish.
  *
  * @example
  * ```ts ignore
@@ -61,7 +135,9 @@ interface Active {
  */
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { platform, logger, procRoot, hostname, clock } = options;
-  const fetcher = new PodListFetcher({ clock, logger: logger.with({ subsystem_name: "pod_list_fetcher" }) });
+  const fetcherLogger = logger.with({ subsystem_name: "pod_list_fetcher" });
+  let fetcher: PodListFetcher | null = null;
+  let retired: Promise<unknown> = Promise.resolve();
   let active: Active | null = null;
   let closed = false;
 
@@ -69,6 +145,20 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
     if (active === null) throw new AttestorError("FAILED_PRECONDITION", "not configured");
     return active;
+  }
+
+  /** Runs `call` on the current core; an answer that a clean cut overtook becomes the reconfigured error. */
+  async function run<T>(call: (core: AttestCore) => Promise<T>): Promise<T> {
+    const started = current();
+    let result: T;
+    try {
+      result = await call(started.core);
+    } catch (err) {
+      if (active !== null && active.generation !== started.generation) throw reconfiguredError(err);
+      throw err;
+    }
+    if (active !== null && active.generation !== started.generation) throw reconfiguredError(undefined);
+    return result;
   }
 
   return {
@@ -84,6 +174,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         logger: logger.with({ subsystem_name: "kubelet_client" }),
         hostname,
       });
+      if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
         kubeletCgroupRoot: config.kubeletCgroupRoot,
@@ -91,12 +182,25 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         logger,
         procRoot,
       });
-      const core = createAttestCore({ locator, pods: fetcher, logger, config });
-      fetcher.configure({
-        fetchPods: (signal) => client.fetchPods(signal),
+      const source = {
+        fetchPods: (signal: AbortSignal) => client.fetchPods(signal),
         minIntervalMs: config.pollRetryIntervalMs,
-      });
-      active = { config, core, kubeletUrl: client.url };
+      };
+      const previous = active;
+      const kept = previous !== null && samePodSource(previous.config, config) ? fetcher : null;
+      const pods = kept ?? new PodListFetcher({ clock, logger: fetcherLogger });
+      pods.configure(source);
+      if (kept === null && fetcher !== null) {
+        // A clean cut: the old fetcher aborts its request and releases its waiters; its cache goes with it.
+        retired = Promise.all([retired, fetcher.close()]);
+        logger.info(
+          "New pod source settings: discarded the cached pod list; attestations in progress will fail",
+        );
+      }
+      fetcher = pods;
+      const core = createAttestCore({ locator, pods, logger, config });
+      const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
+      active = { config, core, kubeletUrl: client.url, generation };
       if (config.sigstore !== null) {
         logger.warn(
           "experimental.sigstore is configured, but image signature verification is not implemented yet: " +
@@ -111,23 +215,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
     },
     attest(pid: number, signal: AbortSignal): Promise<string[]> {
-      try {
-        return current().core.attest(pid, signal);
-      } catch (err) {
-        return Promise.reject(err);
-      }
+      return run((core) => core.attest(pid, signal));
     },
     attestDetailed(pid: number, signal: AbortSignal): Promise<AttestResult> {
-      try {
-        return current().core.attestDetailed(pid, signal);
-      } catch (err) {
-        return Promise.reject(err);
-      }
+      return run((core) => core.attestDetailed(pid, signal));
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await fetcher.close();
+      await Promise.all([retired, fetcher?.close()]);
     },
   };
 }

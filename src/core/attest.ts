@@ -9,7 +9,14 @@
 import { AttestorError, toAttestorError } from "../errors.ts";
 import type { Config } from "../config/types.ts";
 import { FETCHER_CLOSED_MESSAGE } from "../kubelet/fetcher.ts";
-import type { ContainerMatch, PodInfo, PodListSnapshot, PodListSource } from "../kubelet/types.ts";
+import type {
+  ContainerMatch,
+  PodInfo,
+  PodListConflict,
+  PodListSnapshot,
+  PodListSource,
+  PodRef,
+} from "../kubelet/types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "../platform/types.ts";
 import { buildSelectors } from "./selectors.ts";
@@ -120,6 +127,26 @@ function ephemeralDenied(match: ContainerMatch, containerId: string): AttestorEr
   );
 }
 
+function describePod(pod: PodRef): string {
+  return `pod ${JSON.stringify(`${pod.namespace}/${pod.name}`)} (${
+    pod.uid === "" ? "no UID" : `UID ${JSON.stringify(pod.uid)}`
+  })`;
+}
+
+/**
+ * The error for an identity two items of the pod list claim: `INTERNAL` (the kubelet's list breaks an
+ * invariant; upstream uses the same code and the same opening words for a container ID under two pods),
+ * naming the identity and both items.
+ */
+function ambiguityError(conflict: PodListConflict): AttestorError {
+  const what = conflict.kind === "pod-uid" ? "pod UID" : "container Id";
+  return new AttestorError(
+    "INTERNAL",
+    `two pods found with same ${what} ${JSON.stringify(conflict.id)}: ${describePod(conflict.first)} and ` +
+      `${describePod(conflict.second)}; refusing to attest either`,
+  );
+}
+
 function decodeError(uid: string, reason: string): AttestorError {
   return new AttestorError(
     "UNAVAILABLE",
@@ -134,11 +161,21 @@ function decodeError(uid: string, reason: string): AttestorError {
  * newer than the last one seen (`fetchNext(afterVersion)`; the fetcher spaces the requests by
  * `poll_retry_interval`) and look for the pod and container:
  *
+ * - **Ambiguity is an error**, checked first on every list: when the located pod UID is listed by two items,
+ *   or the located container ID is listed by two items (any status lists, also an item without a UID or one
+ *   that could not be decoded, or an item whose UID is repeated), the call fails at once with `INTERNAL "two
+ *   pods found with same pod UID|container Id "<id>": pod "<ns>/<name>" (UID "<uid>") and pod …; refusing to
+ *   attest either"`, naming both items, whether the pod UID is known or not and also under
+ *   `disableContainerSelectors`. Upstream returns the pod the cgroup path names when the ID is under two
+ *   pods, and lets a later duplicate UID replace the earlier item; either way one item of a list that
+ *   contradicts itself would decide an identity. Only the identities involved fail (fail closed for them,
+ *   also for a legitimate process of the pod named twice): processes of other pods are still attested
+ *   from the same list, so one bad item cannot deny attestation to the whole node.
  * - **Pod UID known** (from the cgroup path): only the pod with exactly that `metadata.uid` is examined; the
  *   container must be in *that* pod (exact container ID, `containerStatuses` first, then
- *   `initContainerStatuses`). The same ID under another pod is not a match.
- * - **Pod UID unknown** (static pods under the new locator, cri-o, Windows): every pod holding the exact
- *   container ID is considered; more than one → `INTERNAL "two pods found with same container Id"`.
+ *   `initContainerStatuses`).
+ * - **Pod UID unknown** (static pods under the new locator, cri-o, Windows): the one pod holding the exact
+ *   container ID.
  * - A pod that has to be examined but could not be decoded (see `invalidPods`; without a pod UID that is every
  *   pod) → `UNAVAILABLE "unable to decode pod info from kubelet response: pod "<uid>": <reason>"` at once.
  * - Found → pod selectors plus container selectors (pod selectors only with `disableContainerSelectors`).
@@ -186,8 +223,38 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
   const maxAttempts = Math.max(1, Math.floor(config.maxPollAttempts));
   const disableContainerSelectors = config.disableContainerSelectors;
 
+  /** Throws the ambiguity error when the pod list does not tie the located identity to one item. */
+  function refuseAmbiguous(snapshot: PodListSnapshot, podUid: string | null, containerId: string): void {
+    const conflict = (podUid === null ? undefined : snapshot.ambiguousPodUids.get(podUid)) ??
+      snapshot.ambiguousContainerIds.get(containerId);
+    if (conflict === undefined) return;
+    logger.warn(
+      conflict.kind === "pod-uid"
+        ? "Two pods found with same pod UID"
+        : "Two pods found with same container Id",
+      {
+        pod_uid: podUid ?? "",
+        container_id: containerId,
+        conflict: conflict.id,
+        pods: [conflict.first, conflict.second].map(describePod).join(", "),
+      },
+    );
+    throw ambiguityError(conflict);
+  }
+
   function lookUp(snapshot: PodListSnapshot, podUid: string | null, containerId: string): Lookup {
+    refuseAmbiguous(snapshot, podUid, containerId);
     const candidates = snapshot.containersById.get(containerId) ?? [];
+    // The parser keeps one pod per container ID; should a source ever break that, refuse all of them.
+    const other = candidates.find((m) => m.pod !== candidates[0].pod);
+    if (other !== undefined) {
+      throw ambiguityError({
+        kind: "container-id",
+        id: containerId,
+        first: candidates[0].pod,
+        second: other.pod,
+      });
+    }
     if (podUid !== null) {
       const reason = snapshot.invalidPods.get(podUid);
       if (reason !== undefined) throw decodeError(podUid, reason);
@@ -204,25 +271,10 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
 
     // Without a pod UID every pod is a candidate, so one undecodable pod anywhere fails closed (as upstream).
     for (const [uid, reason] of snapshot.invalidPods) throw decodeError(uid, reason);
-    const byPod = new Map<string, ContainerMatch[]>();
-    for (const match of candidates) {
-      const list = byPod.get(match.pod.uid);
-      if (list) list.push(match);
-      else byPod.set(match.pod.uid, [match]);
-    }
-    if (byPod.size > 1) {
-      logger.warn("Two pods found with same container Id", {
-        container_id: containerId,
-        pod_uids: [...byPod.keys()].join(","),
-      });
-      throw new AttestorError("INTERNAL", "two pods found with same container Id");
-    }
-    for (const matches of byPod.values()) {
-      const match = bestInPod(matches);
-      if (match.kind === "ephemeral") throw ephemeralDenied(match, containerId);
-      return { found: true, pod: match.pod, container: match };
-    }
-    return NOT_FOUND;
+    if (candidates.length === 0) return NOT_FOUND;
+    const match = bestInPod(candidates);
+    if (match.kind === "ephemeral") throw ephemeralDenied(match, containerId);
+    return { found: true, pod: match.pod, container: match };
   }
 
   async function attestDetailed(pid: number, signal?: AbortSignal): Promise<AttestResult> {

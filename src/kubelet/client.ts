@@ -18,13 +18,17 @@ import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
 import { verifyChainToRoots } from "./tls_verify.ts";
+import { redactedPrefix, redactionMargin, redactSecrets } from "./redact.ts";
 import { concatBytes, readSmallTextFile } from "../io.ts";
 
 /** Default request timeout: 10 s, as upstream. */
 export const DEFAULT_KUBELET_TIMEOUT_MS = 10_000;
 /** Default cap on the `/pods` body: 64 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** How much of a non-200 body goes into the error. */
+/**
+ * How much of a non-200 body goes into the error. More is read (see {@linkcode redactionMargin}) so that
+ * secrets are removed before the cut.
+ */
 const STATUS_BODY_BYTES = 1024;
 
 /** Where and how the client connects, derived from the configuration. */
@@ -97,9 +101,25 @@ export interface KubeletClient {
    *
    * @param signal Aborts the request (error code `CANCELLED`).
    * @throws {AttestorError} `UNAVAILABLE` for connection, TLS, status, timeout, size and read errors; the
-   * message names the URL and never contains the token.
+   * message names the URL. For a non-200 answer it shows at most the first KiB of the body, after every
+   * secret the request used (the bearer token, also the one before a 401 retry, and the client key) was
+   * removed from the whole body read, in raw, percent-encoded and JSON-escaped forms; every other message
+   * is scrubbed the same way.
    */
   fetchPods(signal?: AbortSignal): Promise<string>;
+}
+
+/** The secrets a request with `creds` sends or holds. */
+function secretsOf(creds: KubeletCredentials | null): string[] {
+  if (creds === null) return [];
+  return [creds.token, creds.keyPem].filter((s): s is string => typeof s === "string" && s !== "");
+}
+
+/** `err` with every secret removed from its message (the cause is dropped when something was removed). */
+function scrub(err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof AttestorError)) return err;
+  const message = redactSecrets(err.message, secrets);
+  return message === err.message ? err : new AttestorError(err.code, message);
 }
 
 /** Builds the TLS options of one request from the current credentials. */
@@ -151,7 +171,6 @@ interface RawResponse {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
-const lossyDecoder = new TextDecoder("utf-8");
 
 /**
  * Creates a kubelet client, loading the credential files at once (upstream's Configure-time errors, code
@@ -213,9 +232,11 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
   }
 
   // One fetch, including a retry after a 401, gets `timeoutMs` in all: `deadline` is when it started plus that.
+  // A non-200 body is read up to `errorBodyLimit` bytes (the cut plus the redaction margin).
   const requestOnce = (
     creds: KubeletCredentials | null,
     deadline: number,
+    errorBodyLimit: number,
     signal?: AbortSignal,
   ): Promise<RawResponse> => {
     return new Promise<RawResponse>((resolve, reject) => {
@@ -258,7 +279,7 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
       };
       const onResponse = (res: http.IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        const limit = status === 200 ? maxBodyBytes : STATUS_BODY_BYTES;
+        const limit = status === 200 ? maxBodyBytes : errorBodyLimit;
         const declared = Number(res.headers["content-length"]);
         if (status === 200 && Number.isFinite(declared) && declared > maxBodyBytes) {
           finish(
@@ -334,9 +355,8 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
     });
   };
 
-  const statusError = (res: RawResponse, creds: KubeletCredentials | null): AttestorError => {
-    let text = lossyDecoder.decode(res.body).trimEnd();
-    if (creds?.token) text = text.split(creds.token).join("[redacted]");
+  const statusError = (res: RawResponse, secrets: readonly string[]): AttestorError => {
+    const text = redactedPrefix(res.body, secrets, STATUS_BODY_BYTES).trimEnd();
     return new AttestorError(
       "UNAVAILABLE",
       `unexpected status code on pods response: ${res.status} ${text} (GET ${url})`,
@@ -348,20 +368,26 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
     async fetchPods(signal?: AbortSignal): Promise<string> {
       const deadline = performance.now() + timeoutMs;
       let creds = store ? await store.current() : null;
-      let res = await requestOnce(creds, deadline, signal);
-      if (res.status === 401 && store && await store.refreshToken()) {
-        logger.info("Kubelet answered 401; retrying once with the re-read token", { url });
-        creds = store.credentials;
-        res = await requestOnce(creds, deadline, signal);
-      }
-      if (res.status !== 200) throw statusError(res, creds);
+      const secrets = secretsOf(creds);
       try {
-        return decoder.decode(res.body);
-      } catch {
-        throw new AttestorError(
-          "UNAVAILABLE",
-          `unable to read pods response: ${url}: body is not valid UTF-8`,
-        );
+        let res = await requestOnce(creds, deadline, STATUS_BODY_BYTES + redactionMargin(secrets), signal);
+        if (res.status === 401 && store && await store.refreshToken()) {
+          logger.info("Kubelet answered 401; retrying once with the re-read token", { url });
+          creds = store.credentials;
+          secrets.push(...secretsOf(creds));
+          res = await requestOnce(creds, deadline, STATUS_BODY_BYTES + redactionMargin(secrets), signal);
+        }
+        if (res.status !== 200) throw statusError(res, secrets);
+        try {
+          return decoder.decode(res.body);
+        } catch {
+          throw new AttestorError(
+            "UNAVAILABLE",
+            `unable to read pods response: ${url}: body is not valid UTF-8`,
+          );
+        }
+      } catch (err) {
+        throw scrub(err, secrets);
       }
     },
   };

@@ -122,9 +122,10 @@ export class PodListFetcher implements PodListSource {
   }
 
   /**
-   * Installs a new source (after a successful plugin Configure). The cache is kept and its freshness is
-   * judged with the new interval; a pending timer is dropped and waiters that arrived before are served.
-   * An in-flight request from the old source still completes and is delivered.
+   * Installs a new source of the same kubelet (the runtime calls this for a Configure that changes only
+   * pacing settings; a new pod source gets a new fetcher, see `createRuntime`). The cache is kept and its
+   * freshness is judged with the new interval; a pending timer is dropped and waiters that arrived before are
+   * served. An in-flight request from the old source still completes and is delivered.
    *
    * @param source The request function and the minimum interval.
    * @throws {AttestorError} When the fetcher is closed. {@linkcode RangeError} for a negative interval.

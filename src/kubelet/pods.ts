@@ -13,7 +13,9 @@ import type {
   ContainerStatusInfo,
   OwnerReferenceInfo,
   PodInfo,
+  PodListConflict,
   PodListSnapshot,
+  PodRef,
 } from "./types.ts";
 
 /** A parsed pod list plus the counters a caller logs as warnings. */
@@ -231,18 +233,61 @@ function statusLists(pod: PodInfo): readonly [ContainerKind, readonly ContainerS
   ];
 }
 
+const STATUS_LIST_KEYS = [
+  "containerStatuses",
+  "initContainerStatuses",
+  "ephemeralContainerStatuses",
+] as const;
+
+/** How an item names itself in conflict errors (best effort: non-strings become ""). */
+function refOf(metadata: Json, uid: string): PodRef {
+  const m = isObject(metadata) ? metadata : {};
+  return {
+    namespace: typeof m.namespace === "string" ? m.namespace : "",
+    name: typeof m.name === "string" ? m.name : "",
+    uid,
+  };
+}
+
 /**
- * Parses a kubelet `/pods` response body into an immutable snapshot.
+ * The `containerID` values an item lists, read leniently from the raw JSON (for items that are not projected:
+ * no UID, undecodable, or a repeated UID). Wrongly typed parts are passed over: only the claim matters.
+ */
+function rawContainerIds(item: Record<string, Json>): string[] {
+  const status = item.status;
+  if (!isObject(status)) return [];
+  const ids: string[] = [];
+  for (const key of STATUS_LIST_KEYS) {
+    const list = status[key];
+    if (!Array.isArray(list)) continue;
+    for (const entry of list) {
+      if (!isObject(entry) || typeof entry.containerID !== "string") continue;
+      const id = containerIdFromUrl(entry.containerID);
+      if (id !== null) ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * Parses a kubelet `/pods` response body into an immutable snapshot, in one pass over the items (linear in
+ * the size of the list).
  *
  * - Not JSON → `unable to parse kubelet response: <err>`; top level not an object → `invalid kubelet
  *   response: expected an object`; `items` missing or not an array → `invalid kubelet response: expected an
  *   items array` (`items: null` is an empty list). All are `AttestorError` `UNAVAILABLE`.
- * - Items without a non-empty string `metadata.uid` are skipped and counted in `skippedWithoutUid`.
- * - A later item with the same UID replaces the earlier one.
+ * - Items without a non-empty string `metadata.uid` are not indexed and are counted in `skippedWithoutUid`.
  * - An item whose used fields have the wrong JSON type goes into `invalidPods` with a reason naming the
  *   field (e.g. `metadata.labels.app: expected a string, got a number`); the rest of the list is usable.
  * - Containers of `containerStatuses`, `initContainerStatuses` and `ephemeralContainerStatuses` are indexed
  *   by {@linkcode containerIdFromUrl}, in that order per pod; entries without a usable ID are not indexed.
+ * - **Ambiguity** (a deliberate departure from upstream, where a later duplicate UID silently replaces the
+ *   earlier item and a container ID under two pods resolves to whichever the cgroup path names): a pod UID
+ *   listed by two items goes into `ambiguousPodUids` and into neither `podsByUid` nor `invalidPods`; a
+ *   container ID listed by two items (any status lists; items without a UID and undecodable items count
+ *   too, read leniently), or by an item whose UID is repeated, goes into `ambiguousContainerIds` and not
+ *   into `containersById`. One item listing an ID in two of its own status lists is not a conflict. Only
+ *   the identities involved are affected; the rest of the list stays usable (see `createAttestCore`).
  *
  * @example Parsing a one-pod list
  * ```ts
@@ -254,6 +299,18 @@ function statusLists(pod: PodInfo): readonly [ContainerKind, readonly ContainerS
  * const list = parsePodList(body, 1);
  * assert.equal(list.podsByUid.get("u1")?.name, "web");
  * assert.equal(list.containersById.get("abc")?.[0].status.name, "app");
+ * ```
+ *
+ * @example A container ID under two pods is refused, not resolved
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePodList } from "./pods.ts";
+ * const pod = (uid: string) => ({ metadata: { uid, name: uid, namespace: "ns" }, status: {
+ *   containerStatuses: [{ name: "app", containerID: "containerd://abc" }],
+ * } });
+ * const list = parsePodList(JSON.stringify({ items: [pod("u1"), pod("u2")] }), 1);
+ * assert.equal(list.containersById.has("abc"), false);
+ * assert.deepEqual(list.ambiguousContainerIds.get("abc")?.second, { namespace: "ns", name: "u2", uid: "u2" });
  * ```
  *
  * @param body The response body.
@@ -277,27 +334,62 @@ export function parsePodList(body: string, version: number): ParsedPodList {
 
   const podsByUid = new Map<string, PodInfo>();
   const invalidPods = new Map<string, string>();
+  const containersById = new Map<string, ContainerMatch[]>();
+  const firstByUid = new Map<string, PodRef>();
+  const ambiguousPodUids = new Map<string, PodListConflict>();
+  const claims = new Map<string, number>(); // container ID → index of the first item listing it
+  const refs: PodRef[] = []; // by item index
+  const ambiguousContainerIds = new Map<string, PodListConflict>();
   let skippedWithoutUid = 0;
-  for (const item of items ?? []) {
-    const metadata = isObject(item) ? item.metadata : undefined;
-    const uid = isObject(metadata) ? metadata.uid : undefined;
-    if (!isObject(item) || !isObject(metadata) || typeof uid !== "string" || uid === "") {
+  let malformedContainerIds = 0;
+
+  const claim = (id: string, item: number): void => {
+    const first = claims.get(id);
+    if (first === undefined) {
+      claims.set(id, item);
+      return;
+    }
+    if (first === item || ambiguousContainerIds.has(id)) return;
+    const firstRef = refs[first];
+    const ref = refs[item];
+    // Two items with the same UID: reported as that UID's conflict below.
+    if (ref.uid !== "" && ref.uid === firstRef.uid) return;
+    ambiguousContainerIds.set(id, { kind: "container-id", id, first: firstRef, second: ref });
+  };
+
+  const list: readonly Json[] = items ?? [];
+  for (let index = 0; index < list.length; index++) {
+    const item = list[index];
+    if (!isObject(item)) {
       skippedWithoutUid++;
       continue;
     }
-    podsByUid.delete(uid);
-    invalidPods.delete(uid);
+    const metadata = item.metadata;
+    const rawUid = isObject(metadata) ? metadata.uid : undefined;
+    const uid = typeof rawUid === "string" ? rawUid : "";
+    const ref = refOf(metadata, uid);
+    refs[index] = ref;
+    if (uid === "") skippedWithoutUid++;
+    const seen = uid === "" ? undefined : firstByUid.get(uid);
+    if (seen !== undefined && !ambiguousPodUids.has(uid)) {
+      ambiguousPodUids.set(uid, { kind: "pod-uid", id: uid, first: seen, second: ref });
+    }
+    if (uid === "" || seen !== undefined) {
+      for (const id of rawContainerIds(item)) claim(id, index);
+      continue;
+    }
+    firstByUid.set(uid, ref);
+
+    let pod: PodInfo;
     try {
-      podsByUid.set(uid, projectPod(uid, metadata, item));
+      pod = projectPod(uid, metadata as Record<string, Json>, item);
     } catch (err) {
       if (!(err instanceof FieldTypeError)) throw err;
       invalidPods.set(uid, err.message);
+      for (const id of rawContainerIds(item)) claim(id, index);
+      continue;
     }
-  }
-
-  const containersById = new Map<string, ContainerMatch[]>();
-  let malformedContainerIds = 0;
-  for (const pod of podsByUid.values()) {
+    podsByUid.set(uid, pod);
     for (const [kind, statuses] of statusLists(pod)) {
       for (const status of statuses) {
         if (status.containerId === "") continue;
@@ -307,12 +399,35 @@ export function parsePodList(body: string, version: number): ParsedPodList {
           continue;
         }
         const match: ContainerMatch = { pod, status, kind };
-        const list = containersById.get(id);
-        if (list) list.push(match);
+        const matches = containersById.get(id);
+        if (matches) matches.push(match);
         else containersById.set(id, [match]);
+        claim(id, index);
       }
     }
   }
 
-  return { version, podsByUid, containersById, invalidPods, skippedWithoutUid, malformedContainerIds };
+  // A repeated UID taints the UID and every container ID its items list (linear: one look per claim).
+  if (ambiguousPodUids.size > 0) {
+    for (const [uid] of ambiguousPodUids) {
+      podsByUid.delete(uid);
+      invalidPods.delete(uid);
+    }
+    for (const [id, item] of claims) {
+      const conflict = ambiguousPodUids.get(refs[item].uid);
+      if (conflict !== undefined && !ambiguousContainerIds.has(id)) ambiguousContainerIds.set(id, conflict);
+    }
+  }
+  for (const [id] of ambiguousContainerIds) containersById.delete(id);
+
+  return {
+    version,
+    podsByUid,
+    containersById,
+    invalidPods,
+    ambiguousPodUids,
+    ambiguousContainerIds,
+    skippedWithoutUid,
+    malformedContainerIds,
+  };
 }

@@ -64,15 +64,46 @@ export interface ContainerMatch {
   readonly kind: ContainerKind;
 }
 
-/** One parsed pod list, immutable once built. */
+/** One item of the pod list, as errors name it. */
+export interface PodRef {
+  /** `metadata.namespace` ("" when absent or not a string). */
+  readonly namespace: string;
+  /** `metadata.name` ("" when absent or not a string). */
+  readonly name: string;
+  /** `metadata.uid` ("" when the item has none). */
+  readonly uid: string;
+}
+
+/**
+ * Two items of the pod list that claim the same identity, so neither can be trusted with it: a pod UID
+ * listed by two items (`"pod-uid"`), or a container ID listed by two items (`"container-id"`, any of the
+ * three status lists, in any combination).
+ */
+export interface PodListConflict {
+  /** What is claimed twice. */
+  readonly kind: "pod-uid" | "container-id";
+  /** The pod UID or container ID claimed twice. */
+  readonly id: string;
+  /** The first item claiming it, in list order. */
+  readonly first: PodRef;
+  /** The second item claiming it. */
+  readonly second: PodRef;
+}
+
+/**
+ * One parsed pod list, immutable once built. The parser guarantees that every pod UID and container ID in
+ * the indexes below names exactly one item of the list: an identity claimed by two items is only in the
+ * `ambiguous…` maps.
+ */
 export interface PodListSnapshot {
   /** Strictly increasing per fetcher; a caller that did not find its container waits for a newer one. */
   readonly version: number;
-  /** Pods by `metadata.uid` (a later duplicate UID replaces an earlier one, as upstream). */
+  /** Pods by `metadata.uid`. A UID listed by more than one item is not here (see `ambiguousPodUids`). */
   readonly podsByUid: ReadonlyMap<string, PodInfo>;
   /**
    * Containers by the exact container ID, i.e. the host part of the `containerID` URL (`containerd://<id>`
-   * → `<id>`). An ID held by several pods has several entries.
+   * → `<id>`). Every entry of one ID belongs to the same pod (one pod may list an ID in more than one
+   * status list); an ID listed by more than one item is not here (see `ambiguousContainerIds`).
    */
   readonly containersById: ReadonlyMap<string, readonly ContainerMatch[]>;
   /**
@@ -80,6 +111,14 @@ export interface PodListSnapshot {
    * attestor fails closed when it would have to look at one of them.
    */
   readonly invalidPods: ReadonlyMap<string, string>;
+  /** Pod UIDs listed by more than one item, with the first two. The attestor refuses these UIDs. */
+  readonly ambiguousPodUids: ReadonlyMap<string, PodListConflict>;
+  /**
+   * Container IDs that cannot be attributed to exactly one item: listed by two items (also items without a
+   * UID and items that could not be projected), or listed by an item whose UID is in `ambiguousPodUids`
+   * (then the conflict is that UID's). The attestor refuses these container IDs.
+   */
+  readonly ambiguousContainerIds: ReadonlyMap<string, PodListConflict>;
 }
 
 /**

@@ -39,8 +39,11 @@ export interface FakeKubeletFault {
   readonly delayMs?: number;
   /** Answer with this status code (and `body`, default `"fault injected\n"`). */
   readonly status?: number;
-  /** The body sent with `status`. */
-  readonly body?: string;
+  /**
+   * The body sent with `status`, or a function of the request's `Authorization` header (null when absent)
+   * that builds it, to echo credentials back as a careless kubelet or proxy might.
+   */
+  readonly body?: string | ((authorization: string | null) => string);
   /** Send the first half of the pod list and then break the connection. */
   readonly truncate?: boolean;
   /** Answer 200 with a body that is not JSON. */
@@ -167,7 +170,8 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
 
     if (current?.status !== undefined) {
       record(current.status);
-      return c.text(current.body ?? "fault injected\n", current.status as 400);
+      const text = typeof current.body === "function" ? current.body(authorization) : current.body;
+      return c.text(text ?? "fault injected\n", current.status as 400);
     }
     if (current?.garbage) {
       record(200);

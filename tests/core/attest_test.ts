@@ -42,6 +42,10 @@ const BLOG_UID = "2c48913c-b29f-11e7-9350-020968147796";
 const BLOG_CID = "9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961";
 const DUP_CID = "fc999af150b4eb508ac2d0387724ea67b064854638e97b709506cdea6fed12c1";
 const CACHE0_UID = "b1f2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+const CACHE1_UID = "c2a3b4c5-d6e7-4f80-9a1b-2c3d4e5f6a7b";
+const DUP_MESSAGE =
+  `two pods found with same container Id "${DUP_CID}": pod "shop/cache-0" (UID "${CACHE0_UID}") ` +
+  `and pod "shop/cache-1" (UID "${CACHE1_UID}"); refusing to attest either`;
 
 const NODE = fixture("node_pods.json");
 
@@ -355,25 +359,24 @@ describe("attest: no match is never a guess", () => {
     });
   }
 
-  it("duplicated container ID across pods without a pod UID → INTERNAL at once", async () => {
+  it("duplicated container ID across pods without a pod UID → INTERNAL at once, naming both", async () => {
     const { core, pods, lines } = setup({
       location: { podUid: null, containerId: DUP_CID },
       steps: [fixture("duplicates.json")],
     });
-    await rejectsWith(core.attest(1), "INTERNAL", "two pods found with same container Id");
+    await rejectsWith(core.attest(1), "INTERNAL", DUP_MESSAGE);
     assert.equal(pods.calls.length, 1);
     assert.ok(lines.some((l) => l.level === "warn" && l.message === "Two pods found with same container Id"));
   });
 
-  it("duplicated container ID with a known pod UID matches only that pod", async () => {
-    const { core } = setup({
+  // Stricter than upstream (issue 9, finding 3): the pod UID from the cgroup path no longer picks one of them.
+  it("duplicated container ID with a known pod UID → INTERNAL at once, naming both", async () => {
+    const { core, pods } = setup({
       location: { podUid: CACHE0_UID, containerId: DUP_CID },
       steps: [fixture("duplicates.json")],
     });
-    const selectors = await core.attest(1);
-    assert.ok(selectors.includes("pod-name:cache-0"));
-    assert.ok(!selectors.includes("pod-name:cache-1"));
-    assert.ok(selectors.includes("container-name:redis"));
+    await rejectsWith(core.attest(1), "INTERNAL", DUP_MESSAGE);
+    assert.deepEqual(pods.calls, [0]);
   });
 
   it("a process outside any container gets no selectors and no kubelet request", async () => {
@@ -393,6 +396,161 @@ describe("attest: no match is never a guess", () => {
     const { core, pods } = setup({ location: err, steps: [NODE] });
     await assert.rejects(core.attest(99), (e) => e === err);
     assert.deepEqual(pods.calls, []);
+  });
+});
+
+describe("attest: an identity claimed by two items of the pod list is an error (issue 9, findings 3 and 4)", () => {
+  type Item = Record<string, unknown> & {
+    metadata: Record<string, unknown>;
+    status?: Record<string, unknown>;
+  };
+  const web = (list: { items: Record<string, unknown>[] }) =>
+    list.items.find((p) => (p.metadata as { uid: string }).uid === WEB_UID) as Item;
+  /** NODE plus an "attacker" item: a copy of another pod with `edit` applied. */
+  const withItem = (edit: (item: Item) => void, position: "after" | "before" = "after") =>
+    editBody(NODE, (list) => {
+      const item = structuredClone(
+        list.items.find((p) => (p.metadata as { uid: string }).uid === SHELL_UID),
+      ) as Item;
+      item.status = { phase: "Running", containerStatuses: [] }; // claims nothing unless `edit` adds it
+      edit(item);
+      if (position === "after") list.items.push(item);
+      else list.items.unshift(item);
+    });
+  const claimWebCid =
+    (list: "containerStatuses" | "initContainerStatuses" | "ephemeralContainerStatuses") => (item: Item) => {
+      item.metadata.name = "attacker";
+      item.metadata.uid = "attacker-uid";
+      const status = item.status as Record<string, unknown>;
+      status[list] = [{ name: "x", containerID: `containerd://${WEB_CID}`, image: "evil:1", imageID: "" }];
+    };
+  const webCidMessage = (second: string) =>
+    `two pods found with same container Id "${WEB_CID}": pod "shop/web-7d9f8b6c5d-x2k4p" (UID "${WEB_UID}") and ` +
+    `${second}; refusing to attest either`;
+  const ATTACKER = `pod "default/attacker" (UID "attacker-uid")`;
+
+  for (const list of ["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"] as const) {
+    for (const podUid of [WEB_UID, null]) {
+      for (const disableContainerSelectors of [false, true]) {
+        it(`container ID also in another pod's ${list} (pod UID ${podUid ? "known" : "unknown"}, disable=${disableContainerSelectors})`, async () => {
+          const { core, pods, lines } = setup({
+            location: { podUid, containerId: WEB_CID },
+            steps: [withItem(claimWebCid(list))],
+            config: { disableContainerSelectors },
+          });
+          await rejectsWith(core.attest(1), "INTERNAL", webCidMessage(ATTACKER));
+          assert.deepEqual(pods.calls, [0], "no polling");
+          const warn = lines.find((l) => l.message === "Two pods found with same container Id");
+          assert.equal(warn?.fields.container_id, WEB_CID);
+        });
+      }
+    }
+  }
+
+  it("the claiming item comes first in the list: still an error, naming it first", async () => {
+    const { core } = setup({
+      location: { podUid: WEB_UID, containerId: WEB_CID },
+      steps: [withItem(claimWebCid("initContainerStatuses"), "before")],
+    });
+    await rejectsWith(
+      core.attest(1),
+      "INTERNAL",
+      `two pods found with same container Id "${WEB_CID}": ${ATTACKER} and pod "shop/web-7d9f8b6c5d-x2k4p" ` +
+        `(UID "${WEB_UID}"); refusing to attest either`,
+    );
+  });
+
+  it("the claiming item has no UID, or could not be decoded: still an error", async () => {
+    const noUid = withItem((item) => {
+      claimWebCid("containerStatuses")(item);
+      delete item.metadata.uid;
+    });
+    const undecodable = withItem((item) => {
+      claimWebCid("initContainerStatuses")(item);
+      item.metadata.labels = { app: 7 };
+    });
+    for (const [body, second] of [[noUid, `pod "default/attacker" (no UID)`], [undecodable, ATTACKER]]) {
+      const { core } = setup({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
+      await rejectsWith(core.attest(1), "INTERNAL", webCidMessage(second));
+    }
+  });
+
+  it("a pod UID listed twice: its processes get an error naming both items, whichever comes first", async () => {
+    for (const position of ["after", "before"] as const) {
+      const body = withItem((item) => {
+        item.metadata.name = "impostor";
+        item.metadata.namespace = "evil";
+        item.metadata.uid = WEB_UID;
+      }, position);
+      const pods = [
+        `pod "shop/web-7d9f8b6c5d-x2k4p" (UID "${WEB_UID}")`,
+        `pod "evil/impostor" (UID "${WEB_UID}")`,
+      ];
+      if (position === "before") pods.reverse();
+      const message = `two pods found with same pod UID "${WEB_UID}": ${pods[0]} and ${
+        pods[1]
+      }; refusing to attest either`;
+      for (
+        const location of [{ podUid: WEB_UID, containerId: WEB_CID }, { podUid: null, containerId: WEB_CID }]
+      ) {
+        for (const disableContainerSelectors of [false, true]) {
+          const { core, pods: source, lines } = setup({
+            location,
+            steps: [body],
+            config: { disableContainerSelectors },
+          });
+          await rejectsWith(core.attest(1), "INTERNAL", message);
+          assert.deepEqual(source.calls, [0], "no polling");
+          assert.ok(lines.some((l) => l.message === "Two pods found with same pod UID"));
+        }
+      }
+      // The pod UID alone (a container the kubelet does not list yet) is refused too.
+      const { core } = setup({
+        location: { podUid: WEB_UID, containerId: PENDING_CID },
+        steps: [body],
+        config: { disableContainerSelectors: true },
+      });
+      await rejectsWith(core.attest(1), "INTERNAL", message);
+    }
+  });
+
+  it("a pod UID listed twice where one item could not be decoded: the ambiguity, not the decode error", async () => {
+    const body = withItem((item) => {
+      item.metadata.uid = WEB_UID;
+      item.metadata.labels = [];
+    });
+    const { core } = setup({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
+    await rejectsWith(core.attest(1), "INTERNAL", /^two pods found with same pod UID /);
+  });
+
+  it("other pods of the same list are still attested (only the identities involved fail)", async () => {
+    const dupUid = withItem((item) => {
+      item.metadata.uid = WEB_UID;
+    });
+    const dupCid = withItem(claimWebCid("containerStatuses"));
+    for (const body of [dupUid, dupCid]) {
+      const { core } = setup({ location: { podUid: SHELL_UID, containerId: SHELL_CID }, steps: [body] });
+      assert.deepEqual(
+        await core.attest(1),
+        sorted([
+          ...SHELL_POD,
+          "container-image:",
+          "container-image:docker.io/library/busybox:1.36",
+          "container-name:shell",
+        ]),
+      );
+      const other = setup({ location: { podUid: BACKUP_UID, containerId: BACKUP_CID }, steps: [body] });
+      assert.ok((await other.core.attest(1)).includes(`pod-uid:${BACKUP_UID}`));
+    }
+  });
+
+  it("a container listed twice within one pod is not ambiguous", async () => {
+    const body = editBody(NODE, (list) => {
+      const status = web(list).status as { initContainerStatuses: { containerID: string }[] };
+      status.initContainerStatuses[0].containerID = `containerd://${WEB_CID}`;
+    });
+    const { core } = setup({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
+    assert.ok((await core.attest(1)).includes(`pod-uid:${WEB_UID}`));
   });
 });
 

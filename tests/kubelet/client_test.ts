@@ -12,6 +12,7 @@ import { createTestPki, type TestPki } from "../../src/testing/certs.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import type { Config } from "../../src/config/types.ts";
 import { testConfig } from "./_config.ts";
+import { assertNoPiece, assertNoPieceInLogLine, ENCODINGS, TOKEN } from "./_secrets.ts";
 
 const PODS = {
   kind: "PodList",
@@ -19,6 +20,8 @@ const PODS = {
   items: [{ metadata: { uid: "u1", name: "p", namespace: "ns" } }],
 };
 const PODS_TEXT = JSON.stringify(PODS);
+/** A token of a realistic shape (a one-letter token would be redacted from every error message). */
+const BOOTSTRAP_TOKEN = "07401b.f395accd246ae52d";
 
 function captureLogger() {
   const lines: string[] = [];
@@ -197,7 +200,7 @@ describe("kubelet client over real sockets", () => {
 
   describe("TLS failures", () => {
     it("rejects a kubelet certificate from another CA", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.localhost });
       const client = await createKubeletClient({
         config: secure(k, { tokenPath: token, nodeName: "localhost", kubeletCaPath: pki.rogueCa.certPath }),
@@ -211,7 +214,7 @@ describe("kubelet client over real sockets", () => {
     });
 
     it("rejects a certificate not valid for the node name", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.host });
       const client = await createKubeletClient({
         config: secure(k, { tokenPath: token, nodeName: "localhost" }),
@@ -221,7 +224,7 @@ describe("kubelet client over real sockets", () => {
     });
 
     it("rejects a certificate not valid for the machine's hostname on 127.0.0.1", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.host });
       const client = await createKubeletClient({
         config: secure(k, { tokenPath: token }),
@@ -236,7 +239,7 @@ describe("kubelet client over real sockets", () => {
     });
 
     it("does not accept an IP SAN for 127.0.0.1 in place of the hostname", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.ip });
       const client = await createKubeletClient({
         config: secure(k, { tokenPath: token }),
@@ -246,7 +249,7 @@ describe("kubelet client over real sockets", () => {
     });
 
     it("rejects an expired kubelet certificate", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.expired });
       const client = await createKubeletClient({
         config: secure(k, { tokenPath: token, nodeName: "localhost" }),
@@ -286,7 +289,7 @@ describe("kubelet client over real sockets", () => {
     });
 
     it("skip_kubelet_verification accepts a bad certificate, never reads the CA and warns once", async () => {
-      const token = await writeFile("t");
+      const token = await writeFile(BOOTSTRAP_TOKEN);
       const k = await start({ tls: certs.rogue, auth: { kind: "token", tokenPath: token } });
       const { lines, logger } = captureLogger();
       const client = await createKubeletClient({
@@ -481,6 +484,105 @@ describe("kubelet client over real sockets", () => {
       now = 1000;
       await client.fetchPods();
       assert.deepEqual(k.requests.map((r) => r.authorization), ["Bearer tok-x", "Bearer tok-y"]);
+    });
+  });
+
+  describe("secrets echoed in an error body (issue 9, finding 7)", () => {
+    const CUT = 1024; // bytes of the body the error shows
+    const echo = (encode: (s: string) => string, start: number) => (authorization: string | null) => {
+      const token = (authorization ?? "").replace(/^Bearer /, "");
+      return `${"-".repeat(start)}${encode(token)} is not a valid token\n${"tail ".repeat(300)}`;
+    };
+
+    for (const [name, encode] of Object.entries(ENCODINGS)) {
+      it(`${name}: no piece of the token in the error or the log, wherever the echo falls around the cut`, async () => {
+        const tokenPath = await writeFile(`${TOKEN}\n`);
+        const k = await start({ tls: certs.localhost });
+        const { lines, logger } = captureLogger();
+        const client = await createKubeletClient({
+          config: secure(k, { tokenPath, nodeName: "localhost" }),
+          logger,
+        });
+        const n = encode(TOKEN).length;
+        for (const start of [0, CUT - n - 1, CUT - n + 5, CUT - Math.floor(n / 2), CUT - 8, CUT - 1, CUT]) {
+          k.setFault({ status: 401, body: echo(encode, start) });
+          const err = await rejectsWith(
+            client.fetchPods(),
+            "UNAVAILABLE",
+            /^unexpected status code on pods response: 401 /,
+          );
+          assertNoPiece(err.message, TOKEN, encode(TOKEN));
+          if (start < CUT) {
+            assert.ok(
+              err.message.includes(`${"-".repeat(start)}[redacted]`),
+              `start ${start}: ${err.message}`,
+            );
+          }
+          assert.ok(err.message.length < CUT + 200, "still cut to about a KiB");
+        }
+        assert.equal(
+          k.requests.at(-1)?.authorization,
+          `Bearer ${TOKEN}`,
+          "the kubelet did receive the token",
+        );
+        for (const line of lines) assertNoPieceInLogLine(line, TOKEN, encode(TOKEN));
+      });
+    }
+
+    it("a retry after a 401 with a re-read token: neither the old nor the new token survives", async () => {
+      const oldToken = `${TOKEN}-old`;
+      const newToken = `${TOKEN}-new`;
+      const tokenPath = await writeFile(oldToken);
+      const k = await start({ tls: certs.localhost });
+      const { lines, logger } = captureLogger();
+      const client = await createKubeletClient({
+        config: secure(k, { tokenPath, nodeName: "localhost" }),
+        logger,
+      });
+      k.setFault({
+        status: 401,
+        body: (authorization) => {
+          // The first request echoes the old token; the retry echoes both, the old one percent-encoded.
+          const sent = (authorization ?? "").replace(/^Bearer /, "");
+          return sent === oldToken
+            ? `${"-".repeat(CUT - 10)}${oldToken}`
+            : `${"-".repeat(CUT - 200)}${encodeURIComponent(oldToken)} then ${JSON.stringify(sent)}`;
+        },
+      });
+      const before = client.fetchPods();
+      await Deno.writeTextFile(tokenPath, newToken);
+      const err = await rejectsWith(before, "UNAVAILABLE", /^unexpected status code on pods response: 401 /);
+      assert.deepEqual(k.requests.map((r) => r.authorization), [`Bearer ${oldToken}`, `Bearer ${newToken}`]);
+      assertNoPiece(err.message, oldToken, encodeURIComponent(oldToken));
+      assertNoPiece(err.message, newToken, JSON.stringify(newToken));
+      assert.ok(lines.some((l) => l.includes("retrying once")), "the retry was logged");
+      for (const line of lines) {
+        assertNoPieceInLogLine(line, oldToken, encodeURIComponent(oldToken));
+        assertNoPieceInLogLine(line, newToken, JSON.stringify(newToken));
+      }
+    });
+
+    it("a client key echoed back is redacted too", async () => {
+      const k = await start({
+        tls: { ...certs.localhost, clientCa: pki.ca.cert },
+        auth: { kind: "client-cert" },
+      });
+      const key = certs.client.key;
+      const client = await createKubeletClient({
+        config: secure(k, {
+          certificatePath: certs.client.certPath,
+          privateKeyPath: certs.client.keyPath,
+          nodeName: "localhost",
+        }),
+      });
+      k.setFault({ status: 500, body: `${"-".repeat(CUT - 50)}${JSON.stringify(key)}` });
+      const err = await rejectsWith(
+        client.fetchPods(),
+        "UNAVAILABLE",
+        /^unexpected status code on pods response: 500 /,
+      );
+      assertNoPiece(err.message, key.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""));
+      assert.ok(err.message.includes("[redacted]"));
     });
   });
 

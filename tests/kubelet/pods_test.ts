@@ -178,33 +178,48 @@ describe("parsePodList: items", () => {
     assert.equal(list.skippedWithoutUid, 9);
   });
 
-  it("lets a later duplicate UID replace the earlier one, including its containers", () => {
+  // Stricter than upstream (issue 9, finding 4): a repeated UID used to let the later item replace the earlier.
+  it("a UID listed twice is in neither index, only in ambiguousPodUids, with both items; so are its containers", () => {
     const list = parsePodList(
       body([
         item("dup", { status: { containerStatuses: [{ name: "old", containerID: `docker://${CID_A}` }] } }),
-        item("other"),
-        item("dup", { status: { containerStatuses: [{ name: "new", containerID: `docker://${CID_B}` }] } }),
+        item("other", { status: { containerStatuses: [{ name: "c", containerID: `docker://${CID_C}` }] } }),
+        {
+          metadata: { uid: "dup", name: "impostor", namespace: "evil" },
+          status: { initContainerStatuses: [{ name: "new", containerID: `docker://${CID_B}` }] },
+        },
+        item("dup"),
       ]),
       1,
     );
-    assert.equal(list.podsByUid.size, 2);
-    assert.equal(list.podsByUid.get("dup")?.containerStatuses[0].name, "new");
-    assert.equal(list.containersById.has(CID_A), false);
-    assert.equal(list.containersById.get(CID_B)?.[0].status.name, "new");
+    assert.deepEqual([...list.podsByUid.keys()], ["other"]);
+    assert.equal(list.invalidPods.size, 0);
+    const conflict = {
+      kind: "pod-uid",
+      id: "dup",
+      first: { namespace: "default", name: "pod-dup", uid: "dup" },
+      second: { namespace: "evil", name: "impostor", uid: "dup" },
+    };
+    assert.deepEqual([...list.ambiguousPodUids], [["dup", conflict]]);
+    assert.deepEqual([...list.containersById.keys()], [CID_C]);
+    assert.deepEqual([...list.ambiguousContainerIds], [[CID_A, conflict], [CID_B, conflict]]);
   });
 
-  it("a later valid duplicate clears an earlier invalid one, and the reverse", () => {
+  it("a UID listed twice where one item is undecodable: ambiguous, not invalid, either order", () => {
     const list = parsePodList(
       body([
         item("a", { metadata: { uid: "a", name: 1 } }),
         item("a"),
         item("b"),
         item("b", { metadata: { uid: "b", labels: [] } }),
+        item("c"),
       ]),
       1,
     );
-    assert.deepEqual([...list.podsByUid.keys()], ["a"]);
-    assert.deepEqual([...list.invalidPods], [["b", "metadata.labels: expected an object, got an array"]]);
+    assert.deepEqual([...list.podsByUid.keys()], ["c"]);
+    assert.equal(list.invalidPods.size, 0);
+    assert.deepEqual([...list.ambiguousPodUids.keys()], ["a", "b"]);
+    assert.deepEqual(list.ambiguousPodUids.get("a")?.first, { namespace: "", name: "", uid: "a" });
   });
 
   it("puts items with wrongly typed used fields into invalidPods, naming the field", () => {
@@ -264,10 +279,73 @@ describe("parsePodList: items", () => {
     }
   });
 
-  it("indexes one container ID held by several pods under several entries", () => {
-    const cs = { containerStatuses: [{ name: "c", containerID: `containerd://${CID_A}` }] };
-    const list = parsePodList(body([item("p1", { status: cs }), item("p2", { status: cs })]), 1);
-    assert.deepEqual(list.containersById.get(CID_A)?.map((m) => m.pod.uid), ["p1", "p2"]);
+  // Stricter than upstream (issue 9, finding 3): such an ID used to be indexed under both pods.
+  it("a container ID listed by two items (any status lists) is only in ambiguousContainerIds", () => {
+    const lists = ["containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"];
+    for (const first of lists) {
+      for (const second of lists) {
+        const list = parsePodList(
+          body([
+            item("p1", { status: { [first]: [{ name: "c", containerID: `containerd://${CID_A}` }] } }),
+            item("p2", {
+              status: {
+                containerStatuses: [{ name: "own", containerID: `containerd://${CID_B}` }],
+                [second === "containerStatuses" ? "initContainerStatuses" : second]: [
+                  { name: "c", containerID: `cri-o://user@${CID_A}` },
+                ],
+              },
+            }),
+          ]),
+          1,
+        );
+        assert.deepEqual([...list.containersById.keys()], [CID_B], `${first}/${second}`);
+        assert.deepEqual(list.ambiguousContainerIds.get(CID_A), {
+          kind: "container-id",
+          id: CID_A,
+          first: { namespace: "default", name: "pod-p1", uid: "p1" },
+          second: { namespace: "default", name: "pod-p2", uid: "p2" },
+        });
+        assert.deepEqual([...list.podsByUid.keys()], ["p1", "p2"], "the pods themselves stay usable");
+      }
+    }
+  });
+
+  it("items without a UID and undecodable items claim their container IDs too (read leniently)", () => {
+    const claim = { containerStatuses: [{ name: "c", containerID: `containerd://${CID_A}` }] };
+    const claimants: unknown[] = [
+      { metadata: { name: "no-uid", namespace: "x" }, status: claim },
+      { metadata: { uid: 5 }, status: claim },
+      { status: claim },
+      item("bad", { metadata: { uid: "bad", labels: 1 }, status: claim }),
+      item("bad", {
+        spec: [],
+        status: { initContainerStatuses: ["junk", { image: 3, containerID: `docker://${CID_A}` }] },
+      }),
+    ];
+    for (const claimant of claimants) {
+      for (
+        const order of [[claimant, item("good", { status: claim })], [
+          item("good", { status: claim }),
+          claimant,
+        ]]
+      ) {
+        const list = parsePodList(body(order), 1);
+        assert.equal(list.containersById.has(CID_A), false, JSON.stringify(claimant));
+        assert.equal(list.ambiguousContainerIds.get(CID_A)?.kind, "container-id", JSON.stringify(claimant));
+      }
+    }
+  });
+
+  it("one item listing an ID in two of its status lists is not ambiguous", () => {
+    const container = { name: "c", containerID: `containerd://${CID_A}` };
+    const list = parsePodList(
+      body([
+        item("p", { status: { containerStatuses: [container], ephemeralContainerStatuses: [container] } }),
+      ]),
+      1,
+    );
+    assert.deepEqual(list.containersById.get(CID_A)?.map((m) => m.kind), ["container", "ephemeral"]);
+    assert.equal(list.ambiguousContainerIds.size, 0);
   });
 
   it("does not index empty, scheme-less or malformed container IDs, and counts the malformed ones", () => {

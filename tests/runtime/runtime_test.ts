@@ -1,0 +1,216 @@
+/**
+ * The attestation runtime across Configure calls (issue 9, finding 6), in process: the real kubelet client,
+ * fetcher and core against two real fake kubelets on real sockets, with a scripted locator. A Configure that
+ * changes the pod source is a clean cut: no answer afterwards comes from the old kubelet, including for an
+ * attestation that was already waiting on it.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
+import type { Config } from "../../src/config/types.ts";
+import { AttestorError } from "../../src/errors.ts";
+import type { ContainerLocation, LocatorOptions, Platform } from "../../src/platform/types.ts";
+import { createRuntime, samePodSource } from "../../src/runtime.ts";
+import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
+import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+import { testConfig } from "../kubelet/_config.ts";
+import { capturingLogger, type LogLine } from "../core/fakes.ts";
+
+const POD_UID = crypto.randomUUID();
+const CONTAINER_ID = randomContainerId();
+const PID = 4242;
+
+/** A platform whose locator puts every PID in the same container; `gate` holds locate calls while set. */
+function scriptedPlatform() {
+  const location: ContainerLocation = { podUid: POD_UID, containerId: CONTAINER_ID };
+  const state = {
+    gate: null as Promise<void> | null,
+    locatorOptions: [] as LocatorOptions[],
+  };
+  const platform: Platform = {
+    name: "unix",
+    transport: "unix",
+    createLocator(options) {
+      state.locatorOptions.push(options);
+      return {
+        async locate() {
+          if (state.gate) await state.gate;
+          return location;
+        },
+      };
+    },
+    resolveConfigPath: (p) => p,
+  };
+  return { platform, state };
+}
+
+/** The demo pod list on node `node`: the node name shows in the selectors, so A's and B's answers differ. */
+function podsOn(node: string) {
+  return demoPodList({ podUid: POD_UID, containerId: CONTAINER_ID, nodeName: node });
+}
+
+const RECONFIGURED = /^the plugin was reconfigured while this attestation was in progress /;
+
+function isReconfigured(err: unknown): true {
+  assert.ok(err instanceof AttestorError, String(err));
+  assert.equal(err.code, "UNAVAILABLE");
+  assert.match(err.message, RECONFIGURED);
+  return true;
+}
+
+describe("runtime: Configure is a clean cut", () => {
+  const kubelets: FakeKubelet[] = [];
+  after(async () => {
+    for (const k of kubelets) await k.stop();
+  });
+  const start = async (node: string) => {
+    const k = await startFakeKubelet({ pods: podsOn(node) });
+    kubelets.push(k);
+    return k;
+  };
+  const configFor = (k: FakeKubelet, overrides: Partial<Config> = {}) =>
+    testConfig({
+      kubeletReadOnlyPort: k.port,
+      pollRetryIntervalMs: 3_600_000,
+      maxPollAttempts: 2,
+      ...overrides,
+    });
+  const signal = () => AbortSignal.timeout(20_000);
+
+  it("after Configure to kubelet B the next attest asks B and answers with B's pods", async () => {
+    const [a, b] = [await start("node-a"), await start("node-b")];
+    const lines: LogLine[] = [];
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger(lines) });
+    try {
+      await runtime.apply(configFor(a));
+      assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-a"));
+      await runtime.apply(configFor(b));
+      assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-b"));
+      assert.equal(a.requestCount, 1);
+      assert.equal(b.requestCount, 1);
+      assert.ok(lines.some((l) => l.message.startsWith("New pod source settings")));
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("an attest waiting on a slow kubelet A when Configure to B returns fails; the next one asks B", async () => {
+    const [a, b] = [await start("node-a"), await start("node-b")];
+    a.setFault({ delayMs: 2_000 });
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    try {
+      await runtime.apply(configFor(a));
+      const waiting = runtime.attest(PID, signal());
+      while (a.requestCount === 0) await new Promise((r) => setTimeout(r, 5));
+      const configuredAt = performance.now();
+      await runtime.apply(configFor(b));
+      await assert.rejects(waiting, isReconfigured);
+      assert.ok(performance.now() - configuredAt < 1_500, "released at once, not when A answers");
+      assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-b"));
+      assert.equal(b.requestCount, 1);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("an attest still locating when Configure changes the pod source is not answered from A's cached list", async () => {
+    const [a, b] = [await start("node-a"), await start("node-b")];
+    const { platform, state } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    try {
+      await runtime.apply(configFor(a));
+      assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-a"));
+      let open!: () => void;
+      state.gate = new Promise<void>((resolve) => open = resolve);
+      const locating = runtime.attest(PID, signal());
+      await runtime.apply(configFor(b));
+      state.gate = null;
+      open();
+      await assert.rejects(locating, isReconfigured);
+      assert.equal(a.requestCount, 1);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("each setting of the pod source is a clean cut: node name, credentials, locator, selectors mode", async () => {
+    const a = await start("node-a");
+    const changes: Partial<Config>[] = [
+      { useNewContainerLocator: false },
+      { verboseContainerLocatorLogs: true },
+      { disableContainerSelectors: true },
+      { nodeName: "other-node" },
+      { tokenPath: "/elsewhere/token" },
+      { kubeletCaPath: "/elsewhere/ca.crt" },
+      { useAnonymousAuthentication: true },
+      { skipKubeletVerification: true },
+      { certificatePath: "/c.pem", privateKeyPath: "/k.pem" },
+      { kubeletSecurePort: 10251 },
+      { trustDomain: "other.org" },
+    ];
+    for (const change of changes) {
+      const { platform } = scriptedPlatform();
+      const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+      try {
+        await runtime.apply(configFor(a));
+        await runtime.attest(PID, signal());
+        const before = a.requestCount;
+        // The read-only port ignores TLS settings, so every change here keeps kubelet A reachable.
+        await runtime.apply(configFor(a, change));
+        await runtime.attest(PID, signal());
+        assert.equal(a.requestCount, before + 1, `${JSON.stringify(change)}: the cached list was discarded`);
+      } finally {
+        await runtime.close();
+      }
+    }
+  });
+
+  it("a Configure that changes only pacing keeps the cache and lets a running attest finish", async () => {
+    const a = await start("node-a");
+    const { platform, state } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    try {
+      await runtime.apply(configFor(a));
+      assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-a"));
+      let open!: () => void;
+      state.gate = new Promise<void>((resolve) => open = resolve);
+      const locating = runtime.attest(PID, signal());
+      await runtime.apply(
+        configFor(a, { pollRetryIntervalMs: 7_200_000, maxPollAttempts: 3, reloadIntervalMs: 1 }),
+      );
+      state.gate = null;
+      open();
+      assert.deepEqual(await locating, expectedWebAppSelectors(POD_UID, "node-a"));
+      assert.equal(a.requestCount, 1, "served from the kept cache");
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+describe("samePodSource", () => {
+  const base = testConfig();
+  it("ignores only max_poll_attempts, poll_retry_interval and reload_interval", () => {
+    assert.equal(samePodSource(base, { ...base }), true);
+    assert.equal(
+      samePodSource(base, { ...base, maxPollAttempts: 1, pollRetryIntervalMs: 1, reloadIntervalMs: 1 }),
+      true,
+    );
+    assert.equal(samePodSource(base, { ...base, kubeletReadOnlyPort: 10255 }), false);
+  });
+
+  it("compares nested settings structurally, Maps included", () => {
+    const sigstore = (subjects: [string, string[]][]) => ({
+      skipSignatureVerificationImageList: ["sha256:aa"],
+      allowedSubjects: new Map(subjects),
+      rekorUrl: "https://rekor.example",
+      enforceSct: true,
+    });
+    const one = { ...base, sigstore: sigstore([["issuer", ["a"]]]) };
+    assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["a"]]]) }), true);
+    assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["b"]]]) }), false);
+    assert.equal(samePodSource(one, base), false);
+  });
+});
