@@ -71,7 +71,7 @@ export function parseProcStat(text: string, path: string): ProcStat {
   if (!rest.startsWith(" ")) throw bad(`no space after the comm field`);
   const fields = rest.slice(1).split(" ");
   if (fields.length <= START_TIME_AFTER_COMM) {
-    throw bad(`${fields.length + 2} fields after pid, fewer than the 22 needed for starttime`);
+    throw bad(`${fields.length + 2} fields, fewer than the 22 needed for starttime`);
   }
   const state = fields[0];
   if (!/^[A-Za-z]$/.test(state)) throw bad(`field 3 (state) is ${quote(clip(state, 64))}, not one letter`);
