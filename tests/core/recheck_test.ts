@@ -258,7 +258,10 @@ describe("attest: the process is re-checked after the pod list matched", () => {
     const controller = new AbortController();
     const { core, events } = world({ first: IN_SHELL, duringFetch: (w) => (w.now = "hang") });
     const done = core.attest(PID, controller.signal);
-    while (events.length < 3) await new Promise((r) => setTimeout(r, 1));
+    let settled = false;
+    done.then(() => (settled = true), () => (settled = true));
+    while (events.length < 3 && !settled) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(events, [`locate ${PID}`, "fetch", `locate ${PID}`], "waiting in the second lookup");
     controller.abort();
     await rejectsWith(done, "CANCELLED", "context canceled");
   });
