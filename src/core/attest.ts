@@ -19,6 +19,7 @@ import type {
 } from "../kubelet/types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "../platform/types.ts";
+import { confirmSameProcess } from "./recheck.ts";
 import { buildSelectors } from "./selectors.ts";
 
 /** The configuration the core reads. */
@@ -178,7 +179,10 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   container ID.
  * - A pod that has to be examined but could not be decoded (see `invalidPods`; without a pod UID that is every
  *   pod) → `UNAVAILABLE "unable to decode pod info from kubelet response: pod "<uid>": <reason>"` at once.
- * - Found → pod selectors plus container selectors (pod selectors only with `disableContainerSelectors`).
+ * - Found → the process is located again and must be unchanged (same start time, pod UID and container ID;
+ *   see {@linkcode confirmSameProcess}: `NOT_FOUND` when it exited, `FAILED_PRECONDITION` when it moved or
+ *   its PID now belongs to another process); then pod selectors plus container selectors (pod selectors
+ *   only with `disableContainerSelectors`).
  * - `disableContainerSelectors` with a known pod UID: the pod's selectors as soon as the pod is listed, even
  *   before its container is (upstream's postStart/Istio workaround).
  * - Not found → retry with a newer list. After the last attempt: `UNAVAILABLE` with the kubelet error when that
@@ -307,6 +311,13 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         if (result.found) {
           const { pod, container } = result;
           const selectors = buildSelectors(pod, disableContainerSelectors ? null : container?.status ?? null);
+          // Re-check: the same process (start time) must still hold the PID, in the same pod and container.
+          await confirmSameProcess(
+            pid,
+            location,
+            () => raceAbort(locator.locate(pid, signal), signal),
+            signal,
+          );
           return { selectors, podUid, containerId, pod, container, attempts: attempt };
         }
       }

@@ -13,6 +13,7 @@ import { PluginHost } from "../testing/plugin_host.ts";
 import { createTestPki } from "../testing/certs.ts";
 import { detectCgroupSupport, type KubepodsCgroup, kubepodsPath, placeInCgroup } from "../testing/cgroups.ts";
 import { startFakeKubelet } from "../testing/fake_kubelet.ts";
+import { procStatLine } from "../testing/fake_proc.ts";
 import { demoPodList, randomContainerId } from "./pods.ts";
 
 /** Options of {@linkcode runDemo}. */
@@ -47,6 +48,8 @@ async function writeFakeProc(root: string, pid: number, cgroupPath: string): Pro
   const dir = join(root, "proc", String(pid));
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(join(dir, "cgroup"), `0::${cgroupPath}\n`);
+  // The plugin re-checks the start time before it answers with a pod's selectors.
+  await Deno.writeTextFile(join(dir, "stat"), procStatLine(pid, "sleep", 4242));
   await Deno.writeTextFile(
     join(dir, "mountinfo"),
     "24 1 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw\n",

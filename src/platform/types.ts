@@ -18,6 +18,22 @@ export interface ContainerLocation {
   readonly podUid: string | null;
   /** The container ID exactly as found (hex case preserved), or `null` when not in a container. */
   readonly containerId: string | null;
+  /**
+   * When the located process started, as an opaque decimal string that is only compared for equality: it
+   * tells the process that held the PID during this lookup from any later process given the same PID.
+   *
+   * - Linux: `starttime` (field 22 of `/proc/<pid>/stat`, clock ticks since boot), read **before and after**
+   *   the cgroup and mountinfo reads; the lookup fails when the two differ (or when the process vanished
+   *   in between), so the location belongs to the process with this start time. Absent only under a test
+   *   proc root that has no `stat` file.
+   * - Windows: the creation time (`GetProcessTimes`, 100 ns units since 1601) of the process handle that
+   *   the whole job lookup runs on; an open handle keeps the PID from being reused, so one read suffices.
+   *
+   * The attestor core locates the process again after the pod list matched and answers only when the start
+   * time, pod UID and container ID are unchanged (`src/core/recheck.ts`); it refuses a location without a
+   * start time.
+   */
+  readonly startTime?: string;
 }
 
 /**
@@ -31,7 +47,8 @@ export interface ContainerLocator {
    *
    * @param pid The process ID.
    * @param signal Aborts the lookup.
-   * @returns The location; `containerId` is `null` when the process is not in a container.
+   * @returns The location; `containerId` is `null` when the process is not in a container; `startTime`
+   *   identifies the process instance the location belongs to.
    */
   locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation>;
 }

@@ -298,7 +298,7 @@ describe("attest: matching in node_pods.json", () => {
       assert.deepEqual(selectors, sorted(expected));
       assert.deepEqual(selectors, [...new Set(selectors)]);
       assert.deepEqual(pods.calls, [0]);
-      assert.deepEqual(locator.pids, [4242]);
+      assert.deepEqual(locator.pids, [4242, 4242], "located, then re-checked after the match");
     });
   }
 

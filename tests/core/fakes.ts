@@ -72,24 +72,35 @@ export class FakePodList implements PodListSource {
   }
 }
 
-/** A locator that answers with a fixed location (or error) and records its calls. */
+/** The start time {@linkcode FakeLocator} reports when an answer sets none (a real locator always does). */
+export const FAKE_START_TIME = "4242000";
+
+/** One answer of {@linkcode FakeLocator}: a location, an error, or `"hang"` (settles only on abort). */
+export type FakeLocatorAnswer = ContainerLocation | Error | "hang";
+
+/**
+ * A locator that answers `first` to the first call and then each of `later` in turn (the last one repeats),
+ * and records the PIDs asked. A location without a `startTime` key gets {@linkcode FAKE_START_TIME}; an
+ * explicit `startTime: undefined` stays absent.
+ */
 export class FakeLocator implements ContainerLocator {
   readonly pids: number[] = [];
-  #answer: ContainerLocation | Error | "hang";
+  #answers: FakeLocatorAnswer[];
 
-  constructor(answer: ContainerLocation | Error | "hang") {
-    this.#answer = answer;
+  constructor(first: FakeLocatorAnswer, ...later: FakeLocatorAnswer[]) {
+    this.#answers = [first, ...later];
   }
 
   locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     this.pids.push(pid);
-    const answer = this.#answer;
+    const answer = this.#answers[Math.min(this.pids.length - 1, this.#answers.length - 1)];
     if (answer === "hang") {
       return new Promise((_resolve, reject) => {
         signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
       });
     }
-    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    if (answer instanceof Error) return Promise.reject(answer);
+    return Promise.resolve("startTime" in answer ? answer : { ...answer, startTime: FAKE_START_TIME });
   }
 }
 

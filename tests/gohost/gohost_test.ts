@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
+import { procStatLine } from "../../src/testing/fake_proc.ts";
 import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 
@@ -94,6 +95,8 @@ describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin
     for (const [pid, path] of cgroups) {
       await Deno.mkdir(join(root, "proc", String(pid)), { recursive: true });
       await Deno.writeTextFile(join(root, "proc", String(pid), "cgroup"), `0::${path}\n`);
+      // The plugin re-checks the start time before it answers with a pod's selectors.
+      await Deno.writeTextFile(join(root, "proc", String(pid), "stat"), procStatLine(pid, "app", 1000 + pid));
     }
     kubelet = await startFakeKubelet({ pods: demoPodList({ podUid, containerId, nodeName: NODE }) });
     hclFile = join(root, "plugin.hcl");

@@ -108,9 +108,11 @@ describe("locate on real cgroups", () => {
     expected: { podUid: string | null; containerId: string | null },
   ): Promise<void> {
     const pid = child!.pid;
+    // The child is `sleep` (a comm without spaces or parentheses), so a plain split finds field 22.
+    const startTime = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ")[19];
     for (const legacy of [false, true]) {
       const got = await locator(legacy).locate(pid);
-      assert.deepEqual(got, expected, `library, legacy=${legacy}`);
+      assert.deepEqual(got, { ...expected, startTime }, `library, legacy=${legacy}`);
       let out = "";
       const code = await runLocate(["--pid", String(pid), ...rootArgs, ...(legacy ? ["--legacy"] : [])], {
         stdout: (s) => (out += s),

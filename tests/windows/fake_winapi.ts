@@ -44,8 +44,11 @@ export interface ForeignHandle {
 
 /** Setup of a {@linkcode FakeWindows}. */
 export interface FakeWindowsOptions {
-  /** Processes in the snapshot, in order. */
-  processes: Array<{ pid: number; exe: string }>;
+  /**
+   * Processes in the snapshot, in order. `created` is the creation time `GetProcessTimes` reports
+   * (default: {@linkcode defaultCreationTime} of the PID); give a PID a new `created` to model PID reuse.
+   */
+  processes: FakeProcess[];
   /** Kernel objects by key. */
   objects?: Record<string, FakeObject>;
   /** Handles held by other processes. */
@@ -62,6 +65,21 @@ export interface FakeWindowsOptions {
   selfPid?: number;
 }
 
+/** A process of the fake. */
+export interface FakeProcess {
+  /** The PID. */
+  pid: number;
+  /** The executable name. */
+  exe: string;
+  /** The creation time (FILETIME units). @default {defaultCreationTime(pid)} */
+  created?: bigint;
+}
+
+/** The creation time of a fake process that sets none: a fixed instant plus its PID. */
+export function defaultCreationTime(pid: number): bigint {
+  return 133_700_000_000_000_000n + BigInt(pid);
+}
+
 /** A failure rule: return an error to make the call fail, or `undefined` to let it run. */
 export type FailRule = (...args: unknown[]) => WinApiError | Error | undefined;
 
@@ -70,13 +88,13 @@ const PSEUDO_CURRENT_PROCESS = 0xFFFF_FFFF_FFFF_FFFFn;
 
 type Open =
   | { kind: "snapshot"; cursor: number }
-  | { kind: "process"; pid: number; access: number }
+  | { kind: "process"; pid: number; access: number; created: bigint }
   | { kind: "object"; key: string };
 
 /** The fake. Every call is counted in {@linkcode FakeWindows.calls}. */
 export class FakeWindows implements WinApi {
   readonly selfPid: number;
-  readonly processes: Array<{ pid: number; exe: string }>;
+  readonly processes: FakeProcess[];
   readonly objects: Record<string, FakeObject>;
   readonly handles: ForeignHandle[];
   /** Failure rules per verb; set them directly in a test. */
@@ -168,13 +186,15 @@ export class FakeWindows implements WinApi {
 
   openProcess(access: number, pid: number): Handle {
     this.#enter("openProcess", access, pid);
-    if (!this.processes.some((p) => p.pid === pid)) {
+    const process = this.processes.find((p) => p.pid === pid);
+    if (!process) {
       throw WinApiError.win32("OpenProcess", Win32Error.INVALID_PARAMETER);
     }
     if (this.#options.denyOpen?.some((d) => d.pid === pid && (d.access === "*" || d.access === access))) {
       throw WinApiError.win32("OpenProcess", Win32Error.ACCESS_DENIED);
     }
-    return this.#issue({ kind: "process", pid, access });
+    const created = process.created ?? defaultCreationTime(pid);
+    return this.#issue({ kind: "process", pid, access, created });
   }
 
   closeHandle(handle: Handle): void {
@@ -274,6 +294,17 @@ export class FakeWindows implements WinApi {
     const o = this.#object(job, "IsProcessInJob");
     if (o.type !== "Job") throw WinApiError.win32("IsProcessInJob", Win32Error.INVALID_HANDLE);
     return (o.members ?? []).includes(p.pid);
+  }
+
+  /** The creation time of the process the handle was opened on (a handle names one process instance). */
+  processCreationTime(process: Handle): bigint {
+    this.#enter("processCreationTime", process);
+    const p = this.#open.get(process);
+    if (!p || p.kind !== "process") throw WinApiError.win32("GetProcessTimes", Win32Error.INVALID_HANDLE);
+    if ((p.access & (PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_QUERY_INFORMATION)) === 0) {
+      throw WinApiError.win32("GetProcessTimes", Win32Error.ACCESS_DENIED);
+    }
+    return p.created;
   }
 }
 

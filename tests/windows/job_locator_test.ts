@@ -6,10 +6,22 @@ import { JobContainerLocator, type JobLocatorLimits } from "../../src/platform/w
 import { NtStatus, PROCESS_DUP_HANDLE, Win32Error } from "../../src/platform/windows/structs.ts";
 import { WinApiError } from "../../src/platform/windows/winapi.ts";
 import type { ContainerLocation } from "../../src/platform/types.ts";
-import { FakeWindows, type FakeWindowsOptions, ID_A, ID_B, type Verb } from "./fake_winapi.ts";
+import {
+  defaultCreationTime,
+  FakeWindows,
+  type FakeWindowsOptions,
+  ID_A,
+  ID_B,
+  type Verb,
+} from "./fake_winapi.ts";
 
 const WORKLOAD = 42;
 const VMCOMPUTE = 3;
+
+/** What `locate(pid)` returns: the container ID and the process's creation time from `GetProcessTimes`. */
+function located(pid: number, containerId: string | null): ContainerLocation {
+  return { podUid: null, containerId, startTime: String(defaultCreationTime(pid)) };
+}
 
 /** The base host: one vmcompute holding a file, an event and the workload's container job. */
 function host(overrides: Partial<FakeWindowsOptions> = {}): FakeWindows {
@@ -91,20 +103,20 @@ function assertError(outcome: Outcome, code: ErrorCode, message: string | RegExp
 describe("JobContainerLocator", () => {
   it("returns the ID of the container job the process is in", async () => {
     const out = await locate(host());
-    assert.deepEqual(out.result, { podUid: null, containerId: ID_A });
+    assert.deepEqual(out.result, located(WORKLOAD, ID_A));
   });
 
   it("returns null when the process is in no job", async () => {
     const out = await locate(host(), 43);
-    assert.deepEqual(out.result, { podUid: null, containerId: null });
+    assert.deepEqual(out.result, located(43, null));
   });
 
   it("ignores vmcompute jobs the process is not in", async () => {
     const fake = host();
     fake.objects.jobB = { type: "Job", name: `\\Container_${ID_B}`, members: [43] };
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x1Cn, object: "jobB" });
-    assert.deepEqual((await locate(fake)).result, { podUid: null, containerId: ID_A });
-    assert.deepEqual((await locate(fake, 43)).result, { podUid: null, containerId: ID_B });
+    assert.deepEqual((await locate(fake)).result, located(WORKLOAD, ID_A));
+    assert.deepEqual((await locate(fake, 43)).result, located(43, ID_B));
   });
 
   it("ignores jobs whose name is not a container name", async () => {
@@ -113,10 +125,10 @@ describe("JobContainerLocator", () => {
     fake.objects.unnamed = { type: "Job", name: "", members: [43] };
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x20n, object: "other" });
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x24n, object: "unnamed" });
-    assert.deepEqual((await locate(fake, 43)).result, { podUid: null, containerId: null });
+    assert.deepEqual((await locate(fake, 43)).result, located(43, null));
     // a non-container job next to a container job does not hide the container job
     fake.objects.other.members!.push(WORKLOAD);
-    assert.deepEqual((await locate(fake)).result, { podUid: null, containerId: ID_A });
+    assert.deepEqual((await locate(fake)).result, located(WORKLOAD, ID_A));
   });
 
   it("fails when the process is in two container jobs", async () => {
@@ -133,7 +145,7 @@ describe("JobContainerLocator", () => {
   it("counts two vmcompute handles to the same job once", async () => {
     const fake = host();
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x40n, object: "jobA" });
-    assert.deepEqual((await locate(fake)).result, { podUid: null, containerId: ID_A });
+    assert.deepEqual((await locate(fake)).result, located(WORKLOAD, ID_A));
     assert.equal(fake.calls.duplicateHandle, 2);
   });
 
@@ -147,7 +159,7 @@ describe("JobContainerLocator", () => {
       object: "file",
     });
     fake.handles.push({ owner: 9, handle: 0x34n, object: "jobA" });
-    assert.deepEqual((await locate(fake, 43)).result, { podUid: null, containerId: ID_B });
+    assert.deepEqual((await locate(fake, 43)).result, located(43, ID_B));
     const opens = fake.calls.openProcess;
     assert.equal(opens, 3, "workload + two vmcompute processes");
   });
@@ -155,14 +167,14 @@ describe("JobContainerLocator", () => {
   it("matches vmcompute.exe exactly (case-sensitive, as upstream)", async () => {
     const fake = host();
     fake.processes[2] = { pid: VMCOMPUTE, exe: "VMCOMPUTE.EXE" };
-    assert.deepEqual((await locate(fake)).result, { podUid: null, containerId: null });
+    assert.deepEqual((await locate(fake)).result, located(WORKLOAD, null));
   });
 
   it("returns null without reading the handle table when vmcompute is not running, and warns once", async () => {
     const fake = host();
     fake.processes.splice(2, 1);
     const first = await locate(fake);
-    assert.deepEqual(first.result, { podUid: null, containerId: null });
+    assert.deepEqual(first.result, located(WORKLOAD, null));
     assert.equal(fake.calls.queryHandleTable, undefined);
     assert.equal(first.logs.filter((l) => l.level === "warn").length, 1);
     // the workload must still exist
@@ -172,7 +184,7 @@ describe("JobContainerLocator", () => {
   it("only duplicates handles whose type index is the job type (huge handle tables)", async () => {
     const fake = host({ fillerEntries: 300_000 });
     const out = await locate(fake, WORKLOAD, { initialHandleBuffer: 4096 });
-    assert.deepEqual(out.result, { podUid: null, containerId: ID_A });
+    assert.deepEqual(out.result, located(WORKLOAD, ID_A));
     assert.equal(fake.calls.duplicateHandle, 1, "only the one vmcompute job handle is duplicated");
     assert.ok(fake.querySizes.length >= 2 && fake.querySizes.length <= 8, `queries: ${fake.querySizes}`);
   });
@@ -180,7 +192,7 @@ describe("JobContainerLocator", () => {
   it("grows the handle buffer on STATUS_INFO_LENGTH_MISMATCH, also when the table grows meanwhile", async () => {
     const fake = host({ fillerEntries: 10_000, growPerQuery: 5_000 });
     const out = await locate(fake, WORKLOAD, { initialHandleBuffer: 1024 });
-    assert.deepEqual(out.result, { podUid: null, containerId: ID_A });
+    assert.deepEqual(out.result, located(WORKLOAD, ID_A));
     const sizes = fake.querySizes;
     assert.equal(sizes[0], 1024);
     for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i] > sizes[i - 1], `sizes grow: ${sizes}`);
@@ -231,7 +243,7 @@ describe("JobContainerLocator", () => {
   it("uses PROCESS_QUERY_INFORMATION for IsProcessInJob when the limited right is refused (Wine)", async () => {
     const fake = host({ wineIsProcessInJob: true });
     const out = await locate(fake);
-    assert.deepEqual(out.result, { podUid: null, containerId: ID_A });
+    assert.deepEqual(out.result, located(WORKLOAD, ID_A));
     assert.equal(fake.calls.openProcess, 3, "workload (limited), vmcompute, workload (query information)");
   });
 
@@ -257,7 +269,7 @@ describe("JobContainerLocator", () => {
     const fake = host();
     fake.fail.openProcess = (_access, pid) =>
       pid === VMCOMPUTE ? WinApiError.win32("OpenProcess", Win32Error.INVALID_PARAMETER) : undefined;
-    assert.deepEqual((await locate(fake)).result, { podUid: null, containerId: null });
+    assert.deepEqual((await locate(fake)).result, located(WORKLOAD, null));
   });
 
   for (const code of [Win32Error.NOT_SUPPORTED, Win32Error.INVALID_HANDLE]) {
@@ -265,7 +277,7 @@ describe("JobContainerLocator", () => {
       const fake = host();
       fake.fail.duplicateHandle = () => WinApiError.win32("DuplicateHandle", code);
       const out = await locate(fake);
-      assert.deepEqual(out.result, { podUid: null, containerId: null });
+      assert.deepEqual(out.result, located(WORKLOAD, null));
       assert.ok(out.logs.some((l) => l.level === "debug" && /cannot be duplicated/.test(l.message)));
     });
   }
@@ -324,7 +336,7 @@ describe("JobContainerLocator", () => {
       if (++closes === 1) throw WinApiError.win32("CloseHandle", 6);
     };
     const out = await locate(fake);
-    assert.deepEqual(out.result, { podUid: null, containerId: ID_A });
+    assert.deepEqual(out.result, located(WORKLOAD, ID_A));
     assert.ok(out.logs.some((l) => l.message === "failed to close a handle"));
   });
 });
@@ -358,6 +370,12 @@ const CALLS: CallCase[] = [
     nt: false,
     prefix: "failed to open child process",
     when: (_a, pid) => pid === WORKLOAD,
+  },
+  {
+    verb: "processCreationTime",
+    call: "GetProcessTimes",
+    nt: false,
+    prefix: "failed to get process times",
   },
   {
     verb: "createJobObject",

@@ -9,7 +9,7 @@ import {
   windowsPlatform,
 } from "../../src/platform/windows/mod.ts";
 import { createFfiWinApi } from "../../src/platform/windows/winapi_ffi.ts";
-import { FakeWindows, ID_A } from "./fake_winapi.ts";
+import { defaultCreationTime, FakeWindows, ID_A } from "./fake_winapi.ts";
 
 describe("windowsPlatform", () => {
   it("is the Windows platform over TCP", () => {
@@ -69,7 +69,11 @@ describe("windowsPlatform", () => {
         verbose: false,
         logger: nullLogger,
       });
-      assert.deepEqual(await locator.locate(42), { podUid: null, containerId: ID_A });
+      assert.deepEqual(await locator.locate(42), {
+        podUid: null,
+        containerId: ID_A,
+        startTime: String(defaultCreationTime(42)),
+      });
       assert.equal(fake.openHandles, 0);
     }
   });

@@ -19,6 +19,8 @@ import { fileURLToPath } from "node:url";
 import { AttestorError } from "../../src/errors.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
 import { windowsPlatform } from "../../src/platform/windows/mod.ts";
+import { PROCESS_QUERY_LIMITED_INFORMATION } from "../../src/platform/windows/structs.ts";
+import { createFfiWinApi } from "../../src/platform/windows/winapi_ffi.ts";
 import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
 
 const ID_1 = "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
@@ -46,6 +48,17 @@ async function startVmcompute(ids: string[]): Promise<Helper> {
     ...ids,
   ]);
   return { ...info, stop };
+}
+
+/** The creation time of `pid` as the locator reports it (read here through a handle of our own). */
+function startTime(pid: number): string {
+  const api = createFfiWinApi();
+  const handle = api.openProcess(PROCESS_QUERY_LIMITED_INFORMATION, pid);
+  try {
+    return String(api.processCreationTime(handle));
+  } finally {
+    api.closeHandle(handle);
+  }
 }
 
 function recordingLogger(lines: string[]): Logger {
@@ -80,7 +93,11 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
       verbose: true,
       logger: recordingLogger(logs),
     });
-    assert.deepEqual(await locator.locate(single.childPid), { podUid: null, containerId: ID_1 });
+    assert.deepEqual(await locator.locate(single.childPid), {
+      podUid: null,
+      containerId: ID_1,
+      startTime: startTime(single.childPid),
+    });
     // Wine difference: IsProcessInJob needs PROCESS_QUERY_INFORMATION there.
     assert.ok(logs.some((l) => /IsProcessInJob was denied/.test(l)), logs.join("\n"));
   });
@@ -91,8 +108,16 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
       verbose: false,
       logger: recordingLogger([]),
     });
-    assert.deepEqual(await locator.locate(Deno.pid), { podUid: null, containerId: null });
-    assert.deepEqual(await locator.locate(single.helperPid), { podUid: null, containerId: null });
+    assert.deepEqual(await locator.locate(Deno.pid), {
+      podUid: null,
+      containerId: null,
+      startTime: startTime(Deno.pid),
+    });
+    assert.deepEqual(await locator.locate(single.helperPid), {
+      podUid: null,
+      containerId: null,
+      startTime: startTime(single.helperPid),
+    });
   });
 
   it("fails for a process in two container jobs", async () => {

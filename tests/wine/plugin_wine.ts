@@ -18,6 +18,10 @@ import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
 import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
+/** The container of the process that exits while the kubelet answer is held. */
+const EXITING_CONTAINER_ID = "e7170123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
+const WIN_WEB_UID = "0b5c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3";
+const EXITING_UID = "5f0c5d1e-9a8b-4c7d-8e6f-1a2b3c4d5e6f";
 
 function env(name: string): string {
   const value = Deno.env.get(name);
@@ -30,36 +34,72 @@ function podList() {
     kind: "PodList",
     apiVersion: "v1",
     metadata: {},
-    items: [{
-      metadata: {
-        name: "win-web-0",
-        namespace: "shop",
-        uid: "0b5c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3",
-        labels: { app: "win-web" },
-      },
-      spec: {
-        nodeName: "win-node-1",
-        serviceAccountName: "win-web",
-        containers: [{ name: "web", image: "mcr.example/web:ltsc2022" }],
-      },
-      status: {
-        phase: "Running",
-        containerStatuses: [{
-          name: "web",
-          image: "mcr.example/web:ltsc2022",
-          imageID: "mcr.example/web@sha256:" + "1".repeat(64),
-          containerID: `containerd://${CONTAINER_ID}`,
-          ready: true,
-          state: { running: { startedAt: "2026-11-27T00:00:00Z" } },
-        }],
-      },
-    }],
+    items: [winWebPod()],
   };
 }
 
+/** The selectors of win-web-0's `web` container, written out by hand. */
+const WIN_WEB_SELECTORS = [
+  `container-image:mcr.example/web@sha256:${"1".repeat(64)}`,
+  "container-image:mcr.example/web:ltsc2022",
+  "container-name:web",
+  "node-name:win-node-1",
+  "ns:shop",
+  "pod-image-count:1",
+  `pod-image:mcr.example/web@sha256:${"1".repeat(64)}`,
+  "pod-image:mcr.example/web:ltsc2022",
+  "pod-init-image-count:0",
+  "pod-label:app:win-web",
+  "pod-name:win-web-0",
+  `pod-uid:${WIN_WEB_UID}`,
+  "sa:win-web",
+].sort();
+
+/** A second pod, whose container's process exits while the kubelet answer is held. */
+function exitingPod() {
+  const pod = winWebPod();
+  pod.metadata = { name: "exiting-0", namespace: "shop", uid: EXITING_UID, labels: { app: "exiting" } };
+  pod.status.containerStatuses[0].containerID = `containerd://${EXITING_CONTAINER_ID}`;
+  return pod;
+}
+
+function winWebPod() {
+  return {
+    metadata: {
+      name: "win-web-0",
+      namespace: "shop",
+      uid: WIN_WEB_UID,
+      labels: { app: "win-web" },
+    },
+    spec: {
+      nodeName: "win-node-1",
+      serviceAccountName: "win-web",
+      containers: [{ name: "web", image: "mcr.example/web:ltsc2022" }],
+    },
+    status: {
+      phase: "Running",
+      containerStatuses: [{
+        name: "web",
+        image: "mcr.example/web:ltsc2022",
+        imageID: "mcr.example/web@sha256:" + "1".repeat(64),
+        containerID: `containerd://${CONTAINER_ID}`,
+        ready: true,
+        state: { running: { startedAt: "2026-11-27T00:00:00Z" } },
+      }],
+    },
+  };
+}
+
+interface Vmcompute {
+  childPid: number;
+  helperPid: number;
+  command(line: string): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
 /** Starts the vmcompute.exe stand-in under Wine with one container job; returns the child's PID. */
-async function startVmcompute(): Promise<{ childPid: number; helperPid: number; stop(): Promise<void> }> {
-  const { info, stop } = await startVmcomputeHelper<{ childPid: number; helperPid: number }>(
+async function startVmcompute(containerId = CONTAINER_ID): Promise<Vmcompute> {
+  const { info, command, stop } = await startVmcomputeHelper<{ childPid: number; helperPid: number }>(
     [
       env("K8S_ATTESTOR_WINE64"),
       env("K8S_ATTESTOR_VMCOMPUTE_EXE_UNIX"),
@@ -68,17 +108,34 @@ async function startVmcompute(): Promise<{ childPid: number; helperPid: number; 
       "--no-config",
       "--quiet",
       "tests/wine/fixtures/vmcompute_helper.ts",
-      CONTAINER_ID,
+      containerId,
     ],
     REPO_ROOT,
   );
-  return { ...info, stop };
+  return { ...info, command, stop };
+}
+
+/** Starts the plugin as the Windows release runs it: bundle + deno.exe under Wine. */
+function startPlugin(): Promise<PluginHost> {
+  return PluginHost.start({
+    command: [
+      env("K8S_ATTESTOR_WINE64"),
+      env("K8S_ATTESTOR_DENO_EXE"),
+      "run",
+      // Exactly the permissions and V8 flags of the Windows release binary.
+      ...releaseRuntimeFlags("compile:windows-x64"),
+      "--no-config",
+      env("K8S_ATTESTOR_WINE_BUNDLE"),
+    ],
+    cwd: REPO_ROOT,
+  });
 }
 
 describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
   let kubelet: FakeKubelet;
-  let vmcompute: { childPid: number; helperPid: number; stop(): Promise<void> };
+  let vmcompute: Vmcompute;
   let host: PluginHost | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
     kubelet = await startFakeKubelet({ pods: podList() });
@@ -86,24 +143,14 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
   });
 
   after(async () => {
+    for (const c of cleanups.reverse()) await c();
     await host?.dispose();
     await vmcompute?.stop();
     await kubelet?.stop();
   });
 
   it("handshakes over TCP, configures, attests a container process and exits on Shutdown", async () => {
-    host = await PluginHost.start({
-      command: [
-        env("K8S_ATTESTOR_WINE64"),
-        env("K8S_ATTESTOR_DENO_EXE"),
-        "run",
-        // Exactly the permissions and V8 flags of the Windows release binary.
-        ...releaseRuntimeFlags("compile:windows-x64"),
-        "--no-config",
-        env("K8S_ATTESTOR_WINE_BUNDLE"),
-      ],
-      cwd: REPO_ROOT,
-    });
+    host = await startPlugin();
     assert.equal(host.handshake.network, "tcp");
     assert.match(host.handshake.address, /^127\.0\.0\.1:\d+$/);
 
@@ -123,5 +170,47 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
     assert.equal(exit.code, 0);
     assert.equal(exit.killed, false, "Shutdown ended the process");
     assert.deepEqual(host.logProblems(), []);
+  });
+
+  it("a container process that exits while the kubelet answer is held gets NOT_FOUND; another gets its selectors", async () => {
+    const exiting = await startVmcompute(EXITING_CONTAINER_ID);
+    cleanups.push(() => exiting.stop());
+    kubelet.setPods({ ...podList(), items: [winWebPod(), exitingPod()] });
+    const plugin = await startPlugin();
+    cleanups.push(() => plugin.dispose());
+    await plugin.load({
+      hcl: `kubelet_read_only_port = ${kubelet.port}\nnode_name = "win-node-1"\npoll_retry_interval = "50ms"`,
+    });
+
+    kubelet.setFault({ delayMs: 4000 });
+    try {
+      const asked = kubelet.requestCount;
+      const answered = kubelet.requests.length;
+      const settle = (call: Promise<string[]>) =>
+        call.then((selectors) => ({ selectors }), (err: { code: number; details: string }) => err);
+      const gone = settle(plugin.client.attest(exiting.childPid));
+      // The plugin asks the kubelet only after its first job lookup, which found the container.
+      while (kubelet.requestCount === asked) await new Promise((r) => setTimeout(r, 5));
+      const witness = settle(plugin.client.attest(vmcompute.childPid));
+      assert.deepEqual(await exiting.command("kill-child"), { killed: exiting.childPid });
+      assert.equal(kubelet.requests.length, answered, "the child exited before the kubelet answered");
+
+      const goneResult = await gone;
+      assert.ok("code" in goneResult, `expected an error, got ${JSON.stringify(goneResult)}`);
+      assert.equal(goneResult.code, 5, `NOT_FOUND: ${goneResult.details}`);
+      assert.match(
+        goneResult.details,
+        new RegExp(
+          `^process ${exiting.childPid} could not be located again after its pod matched: failed to get ` +
+            `container ID: failed to open child process: process ${exiting.childPid} does not exist`,
+        ),
+      );
+      assert.deepEqual(await witness, { selectors: WIN_WEB_SELECTORS });
+    } finally {
+      kubelet.setFault(null);
+    }
+    const exit = await plugin.unload();
+    assert.equal(exit.code, 0);
+    assert.deepEqual(plugin.logProblems(), []);
   });
 });

@@ -86,6 +86,40 @@ describe("winapi_ffi under Wine", () => {
     }
   });
 
+  it("reads creation times: the same through any handle, later for a process started later", async () => {
+    // FILETIME: 100 ns units since 1601-01-01; Unix time 0 is 116444736000000000.
+    const toFiletime = (ms: number) => BigInt(ms) * 10_000n + 116_444_736_000_000_000n;
+    const created = (pid: number) => {
+      const h = api.openProcess(PROCESS_QUERY_LIMITED_INFORMATION, pid);
+      try {
+        return api.processCreationTime(h);
+      } finally {
+        api.closeHandle(h);
+      }
+    };
+    const self = created(Deno.pid);
+    assert.equal(created(Deno.pid), self, "a second handle, the same process");
+    assert.ok(self > toFiletime(Date.UTC(2020, 0, 1)) && self <= toFiletime(Date.now()), String(self));
+    const child = new Deno.Command("cmd.exe", {
+      args: ["/c", "ping -n 30 127.0.0.1 >NUL"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const later = created(child.pid);
+      assert.ok(later > self, `${later} > ${self}`);
+      assert.ok(later <= toFiletime(Date.now()));
+    } finally {
+      child.kill();
+      await child.status;
+    }
+    assert.throws(
+      () => api.processCreationTime(0x7FF0n),
+      (err: unknown) => err instanceof WinApiError && err.call === "GetProcessTimes",
+    );
+  });
+
   it("reports Win32 errors with the call name", () => {
     assert.throws(() => api.openProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0xFFFF_FFF0), (err: unknown) => {
       assert.ok(err instanceof WinApiError);

@@ -15,6 +15,7 @@ import { extractFromPath, IdMerger, type MergeAction, type PathIds } from "./ext
 import { legacyMatchPath, LegacyMerger } from "./legacy.ts";
 import { quote } from "./lines.ts";
 import { isCandidateCgroupMount, MAX_MOUNTINFO_FILE_BYTES, parseMountinfo } from "./mountinfo.ts";
+import { assertSameStart, MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX, startTimeOf } from "./proc_stat.ts";
 import { isDirectory, readBoundedText } from "./read.ts";
 
 /** Options of {@linkcode createUnixLocator}. */
@@ -118,7 +119,12 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       return target;
     };
     const plog = log.with({ pid });
+    // The start time is read before and after the cgroup (and mountinfo) reads: equal values mean one process
+    // held the PID throughout, so what was read is that process's (see proc_stat.ts and ContainerLocation).
+    const stat = () => read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    const startTime = startTimeOf(pid, await stat());
     const result = useNewContainerLocator ? await locateNew(read, plog) : await locateLegacy(read, plog);
+    assertSameStart(pid, startTime, startTimeOf(pid, await stat()));
     if (verbose) {
       plog.debug("Container locator decision", {
         locator: useNewContainerLocator ? "new" : "legacy",
@@ -127,7 +133,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         container_id: result.location.containerId ?? "",
       });
     }
-    return result.location;
+    return startTime === null ? result.location : { ...result.location, startTime };
   }
 
   interface Reader {

@@ -6,7 +6,9 @@
  *
  * Steps for one PID:
  * 1. list processes and collect the PIDs of `vmcompute.exe` (exact, case-sensitive name, as upstream);
- * 2. open the workload with `PROCESS_QUERY_LIMITED_INFORMATION`;
+ * 2. open the workload with `PROCESS_QUERY_LIMITED_INFORMATION` and read its creation time
+ *    (`GetProcessTimes`); the handle stays open until the end, so the PID cannot be given to another
+ *    process meanwhile (the attestor core compares the creation time with a second lookup's);
  * 3. create a throw-away job object of our own, so its entry in the handle table tells which
  *    `ObjectTypeIndex` means "Job" on this boot (non-job handles are then never duplicated, which avoids
  *    both needless work and failures on handle types that cannot be duplicated);
@@ -110,14 +112,16 @@ export class JobContainerLocator implements ContainerLocator {
    * @param pid The process ID.
    * @param signal Aborts the lookup (checked between handles).
    * @returns `containerId` is the ID from the `\Container_<id>` job, or `null` when the process is in no
-   *   container job.
+   *   container job; `startTime` is the creation time of the process (`GetProcessTimes`), read from the
+   *   handle the whole lookup runs on.
    * @throws {AttestorError} INVALID_ARGUMENT for a bad PID, NOT_FOUND when the process does not exist,
    *   PERMISSION_DENIED when Windows refuses a call (named in the message), INTERNAL for more than one
    *   container job or any other failure, CANCELLED when `signal` aborts. Every message starts with
    *   `failed to get container ID: `.
    */
   async locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
-    return { podUid: null, containerId: await this.#find(pid, signal) };
+    const { containerId, created } = await this.#find(pid, signal);
+    return { podUid: null, containerId, startTime: created.toString() };
   }
 
   #getApi(): WinApi {
@@ -132,7 +136,7 @@ export class JobContainerLocator implements ContainerLocator {
     return this.#api;
   }
 
-  async #find(pid: number, signal?: AbortSignal): Promise<string | null> {
+  async #find(pid: number, signal?: AbortSignal): Promise<{ containerId: string | null; created: bigint }> {
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0xFFFF_FFFF) {
       throw fail("INVALID_ARGUMENT", `invalid value for PID: ${pid}`);
     }
@@ -143,12 +147,15 @@ export class JobContainerLocator implements ContainerLocator {
     const workload = openWorkload(api, pid, PROCESS_QUERY_LIMITED_INFORMATION);
     const toClose: Handle[] = [workload];
     try {
+      // The whole lookup runs on this handle, which keeps the PID from being reused until it is closed, so
+      // its creation time identifies the process the answer is about.
+      const created = call("failed to get process times", () => api.processCreationTime(workload));
       if (vmcompute.size === 0) {
         if (!this.#warnedNoVmcompute) {
           this.#warnedNoVmcompute = true;
           this.#logger.warn("no vmcompute.exe process found; no process is in a container");
         }
-        return null;
+        return { containerId: null, created };
       }
       const jobs = this.#vmcomputeJobHandles(api, vmcompute, toClose);
       if (this.#verbose) {
@@ -207,7 +214,7 @@ export class JobContainerLocator implements ContainerLocator {
           closeQuietly(api, dup, log);
         }
       }
-      return decide(names);
+      return { containerId: decide(names), created };
     } finally {
       for (const h of toClose) closeQuietly(api, h, log);
     }

@@ -186,6 +186,29 @@ export function decodeHandleTableEx(
   return out;
 }
 
+/** Size of a `FILETIME` (`dwLowDateTime`, `dwHighDateTime`: two little-endian 32-bit halves). */
+export const FILETIME_SIZE = 8;
+
+/**
+ * Decodes a `FILETIME`: 100 ns intervals since 1601-01-01 UTC, low half first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeFiletime } from "./structs.ts";
+ * const bytes = new Uint8Array([0x00, 0x80, 0x3e, 0xd5, 0xde, 0xb1, 0x9d, 0x01]); // 1970-01-01
+ * assert.equal(decodeFiletime(bytes), 116444736000000000n);
+ * ```
+ *
+ * @param bytes At least {@linkcode FILETIME_SIZE} bytes.
+ * @returns The time as an unsigned 64-bit integer.
+ */
+export function decodeFiletime(bytes: Uint8Array): bigint {
+  if (bytes.byteLength < FILETIME_SIZE) throw new RangeError("FILETIME buffer too small");
+  const v = view(bytes);
+  return (BigInt(v.getUint32(4, true)) << 32n) | BigInt(v.getUint32(0, true));
+}
+
 /** Size of a `UNICODE_STRING` on x64 (`Length`, `MaximumLength`, padding, `Buffer`). */
 export const UNICODE_STRING_SIZE = 16;
 

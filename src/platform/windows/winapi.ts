@@ -66,6 +66,12 @@ export interface WinApi {
   objectName(handle: Handle): string;
   /** `IsProcessInJob(process, job)`. */
   isProcessInJob(process: Handle, job: Handle): boolean;
+  /**
+   * `GetProcessTimes(process, …)`: the creation time, in 100 ns units since 1601-01-01 UTC (a `FILETIME`).
+   * Needs `PROCESS_QUERY_LIMITED_INFORMATION`. It identifies the process instance: a process that later gets
+   * the same PID has another creation time.
+   */
+  processCreationTime(process: Handle): bigint;
 }
 
 const WIN32_TEXT: Record<number, string> = {

@@ -10,10 +10,12 @@
  */
 
 import {
+  decodeFiletime,
   decodeHandleTableEx,
   decodeProcessEntryW,
   decodeUnicodeStringAt,
   DUPLICATE_SAME_ACCESS,
+  FILETIME_SIZE,
   initProcessEntryW,
   isBufferTooSmall,
   isNtError,
@@ -41,6 +43,10 @@ const KERNEL32 = {
     result: "i32",
   },
   IsProcessInJob: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
+  GetProcessTimes: {
+    parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   CloseHandle: { parameters: ["pointer"], result: "i32" },
   GetLastError: { parameters: [], result: "u32" },
 } as const;
@@ -58,11 +64,13 @@ const INVALID_HANDLE_VALUE = 0xFFFF_FFFF_FFFF_FFFFn;
 const OBJECT_INFO_BUFFER = 16 * 1024;
 const OBJECT_INFO_MAX = 64 * 1024 + 1024;
 
-// Scratch layout: [0, 1024) PROCESSENTRY32W, 1024 out-handle (8), 1032 out-BOOL (4), 1040 ReturnLength (4).
+// Scratch layout: [0, 1024) PROCESSENTRY32W, 1024 out-handle (8), 1032 out-BOOL (4), 1040 ReturnLength (4),
+// [1048, 1080) the four FILETIMEs of GetProcessTimes (creation, exit, kernel, user; 8 bytes each).
 const SCRATCH_SIZE = 4096;
 const OFF_HANDLE = 1024;
 const OFF_BOOL = 1032;
 const OFF_RETLEN = 1040;
+const OFF_TIMES = 1048;
 
 let libraries: { k32: Kernel32; nt: Ntdll } | undefined;
 
@@ -107,6 +115,9 @@ export function createFfiWinApi(): WinApi {
   const outHandle = scratch.subarray(OFF_HANDLE, OFF_HANDLE + 8);
   const outBool = scratch.subarray(OFF_BOOL, OFF_BOOL + 4);
   const retLen = scratch.subarray(OFF_RETLEN, OFF_RETLEN + 4);
+  const times = [0, 1, 2, 3].map((i) =>
+    scratch.subarray(OFF_TIMES + i * FILETIME_SIZE, OFF_TIMES + (i + 1) * FILETIME_SIZE)
+  );
   let objectBuffer = new Uint8Array(OBJECT_INFO_BUFFER);
 
   const lastError = (call: string) => WinApiError.win32(call, k32.GetLastError());
@@ -216,6 +227,13 @@ export function createFfiWinApi(): WinApi {
         throw lastError("IsProcessInJob");
       }
       return scratchView.getInt32(OFF_BOOL, true) !== 0;
+    },
+    processCreationTime(process) {
+      scratch.fill(0, OFF_TIMES, OFF_TIMES + 4 * FILETIME_SIZE);
+      if (k32.GetProcessTimes(toPointer(process), times[0], times[1], times[2], times[3]) === 0) {
+        throw lastError("GetProcessTimes");
+      }
+      return decodeFiletime(times[0]);
     },
   };
 }

@@ -1,0 +1,283 @@
+/**
+ * The core's re-check before answering: after the pod list matched, the process is located again and must
+ * be the same process (start time) in the same pod and container. The locator here is a fake whose answer
+ * the test changes while the "kubelet" is being asked, which is exactly when a real process can move, exit
+ * or lose its PID to another process (tests/e2e/recheck_e2e_test.ts does that with real processes).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createAttestCore } from "../../src/core/attest.ts";
+import { confirmSameProcess } from "../../src/core/recheck.ts";
+import { AttestorError, type ErrorCode } from "../../src/errors.ts";
+import type { PodListSource } from "../../src/kubelet/types.ts";
+import { nullLogger } from "../../src/log.ts";
+import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
+import { editBody, FakePodList, type FakeStep, fixture } from "./fakes.ts";
+
+// node_pods.json
+const SHELL_UID = "70059539-e0ba-4dc3-b4e7-44107d7e1e13";
+const SHELL_CID = "13b5cb0aa47935a47b641f417b3308957f09ef12ef0c08ad5bd9ad62a7421e54";
+const WEB_UID = "97590cb7-0b9a-4e8c-93dd-52049be46458";
+const WEB_CID = "a4f34af38f111c852711ab083b842958f5aa9547bced562d146ea5d634b7490c";
+const PROXY_CID = "98b24e342bfc4765f1a0af6fe288ed7269ab51fb17c705d45ffba089581a2ba0";
+const PENDING_UID = "046a0f81-2650-447c-99cf-6c854014d51d";
+const PENDING_CID = "0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6"; // not listed
+const NODE = fixture("node_pods.json");
+/** node_pods.json once the pending worker's container has started. */
+const RUNNING = editBody(NODE, (list) => {
+  const worker = list.items.find((p) => (p.metadata as { uid: string }).uid === PENDING_UID)!;
+  const status = worker.status as { containerStatuses: Record<string, unknown>[] };
+  status.containerStatuses[0].containerID = `containerd://${PENDING_CID}`;
+});
+const PID = 4242;
+
+/** The `default/shell` pod's `shell` container, written out by hand. */
+const SHELL_SELECTORS = [
+  "container-image:",
+  "container-image:docker.io/library/busybox:1.36",
+  "container-name:shell",
+  "node-name:node-a",
+  "ns:default",
+  "pod-image-count:1",
+  "pod-image:",
+  "pod-image:docker.io/library/busybox:1.36",
+  "pod-init-image-count:0",
+  "pod-name:shell",
+  `pod-uid:${SHELL_UID}`,
+  "sa:",
+].sort();
+
+const IN_SHELL: ContainerLocation = { podUid: SHELL_UID, containerId: SHELL_CID, startTime: "1000" };
+
+/**
+ * A locator whose answer is whatever `now` holds when it is called (a location, or an error to throw, or
+ * "hang"), and a pod source that runs `duringFetch` while the kubelet is being asked. Both record the order
+ * of calls in `events`.
+ */
+function world(options: {
+  first: ContainerLocation;
+  duringFetch?: (world: { now: ContainerLocation | Error | "hang" }) => void;
+  steps?: FakeStep[];
+  disableContainerSelectors?: boolean;
+}) {
+  const events: string[] = [];
+  const state: { now: ContainerLocation | Error | "hang" } = { now: options.first };
+  const locator: ContainerLocator = {
+    locate(pid, signal) {
+      events.push(`locate ${pid}`);
+      const answer = state.now;
+      if (answer === "hang") {
+        return new Promise((_resolve, reject) => {
+          signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+        });
+      }
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+  };
+  const inner = new FakePodList(options.steps ?? [NODE]);
+  const pods: PodListSource = {
+    fetchNext(after, signal) {
+      events.push("fetch");
+      options.duringFetch?.(state);
+      return inner.fetchNext(after, signal);
+    },
+  };
+  const core = createAttestCore({
+    locator,
+    pods,
+    logger: nullLogger,
+    config: { maxPollAttempts: 5, disableContainerSelectors: options.disableContainerSelectors ?? false },
+  });
+  return { core, events, state };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: string | RegExp) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe("attest: the process is re-checked after the pod list matched", () => {
+  it("unchanged: exactly its selectors, located before and again after the kubelet was asked", async () => {
+    const { core, events } = world({ first: IN_SHELL });
+    assert.deepEqual(await core.attest(PID, new AbortController().signal), SHELL_SELECTORS);
+    assert.deepEqual(events, [`locate ${PID}`, "fetch", `locate ${PID}`]);
+  });
+
+  it("found on the third list: the re-check comes after the last fetch", async () => {
+    const { core, events } = world({
+      first: { podUid: PENDING_UID, containerId: PENDING_CID, startTime: "7" },
+      steps: [NODE, NODE, RUNNING],
+    });
+    const result = await core.attestDetailed(PID, new AbortController().signal);
+    assert.ok(result.selectors.includes(`pod-uid:${PENDING_UID}`));
+    assert.equal(result.attempts, 3);
+    assert.deepEqual(events, [`locate ${PID}`, "fetch", "fetch", "fetch", `locate ${PID}`]);
+  });
+
+  it("exited while the kubelet was asked → NOT_FOUND", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => {
+        w.now = new AttestorError("NOT_FOUND", `process ${PID} does not exist (no directory "/proc/${PID}")`);
+      },
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "NOT_FOUND",
+      `process ${PID} could not be located again after its pod matched: process ${PID} does not exist ` +
+        `(no directory "/proc/${PID}")`,
+    );
+  });
+
+  it("moved out of the pod (to the root cgroup: no container) → FAILED_PRECONDITION naming both", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "1000" }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      `process ${PID} changed during attestation: it was located in pod UID "${SHELL_UID}", container ID ` +
+        `"${SHELL_CID}" and is now in no container`,
+    );
+  });
+
+  it("moved into another pod's container → FAILED_PRECONDITION naming both", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = { podUid: WEB_UID, containerId: WEB_CID, startTime: "1000" }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      `process ${PID} changed during attestation: it was located in pod UID "${SHELL_UID}", container ID ` +
+        `"${SHELL_CID}" and is now in pod UID "${WEB_UID}", container ID "${WEB_CID}"`,
+    );
+  });
+
+  it("moved to another container of the same pod → FAILED_PRECONDITION", async () => {
+    const { core } = world({
+      first: { podUid: WEB_UID, containerId: WEB_CID, startTime: "1000" },
+      duringFetch: (w) => (w.now = { podUid: WEB_UID, containerId: PROXY_CID, startTime: "1000" }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      /is now in pod UID ".*", container ID "98b24e/,
+    );
+  });
+
+  it("PID reused by a host process → FAILED_PRECONDITION naming both start times", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "1234" }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      `process ${PID} changed during attestation: PID ${PID} now belongs to another process (start time ` +
+        `1000 when located, 1234 now)`,
+    );
+  });
+
+  it("PID reused by a process of the same container → still refused (another process)", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = { ...IN_SHELL, startTime: "1001" }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      /now belongs to another process \(start time 1000 when located, 1001 now\)$/,
+    );
+  });
+
+  it("a second lookup that reports no start time → FAILED_PRECONDITION", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = { podUid: SHELL_UID, containerId: SHELL_CID }),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      /\(start time 1000 when located, unknown now\)$/,
+    );
+  });
+
+  it("a second lookup that fails otherwise keeps its code, with what was being done", async () => {
+    const { core } = world({
+      first: IN_SHELL,
+      duringFetch: (w) => (w.now = new AttestorError("FAILED_PRECONDITION", "multiple container IDs found")),
+    });
+    await rejectsWith(
+      core.attest(PID),
+      "FAILED_PRECONDITION",
+      `process ${PID} could not be located again after its pod matched: multiple container IDs found`,
+    );
+  });
+
+  it("a first lookup without a start time is refused, not guessed (INTERNAL)", async () => {
+    const { core, events } = world({ first: { podUid: SHELL_UID, containerId: SHELL_CID } });
+    await rejectsWith(
+      core.attest(PID),
+      "INTERNAL",
+      `cannot confirm that process ${PID} is unchanged: the container locator reported no start time for ` +
+        `it (a proc root without /proc/${PID}/stat?)`,
+    );
+    assert.deepEqual(events, [`locate ${PID}`, "fetch"]);
+  });
+
+  it("disable_container_selectors (pod matched by UID alone) is re-checked too", async () => {
+    const moved = world({
+      first: { podUid: PENDING_UID, containerId: PENDING_CID, startTime: "5" },
+      disableContainerSelectors: true,
+      duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "5" }),
+    });
+    await rejectsWith(moved.core.attest(PID), "FAILED_PRECONDITION", /is now in no container$/);
+    const same = world({
+      first: { podUid: PENDING_UID, containerId: PENDING_CID, startTime: "5" },
+      disableContainerSelectors: true,
+    });
+    const selectors = await same.core.attest(PID);
+    assert.ok(selectors.includes(`pod-uid:${PENDING_UID}`) && selectors.includes("sa:queue"));
+    assert.deepEqual(same.events, [`locate ${PID}`, "fetch", `locate ${PID}`]);
+  });
+
+  it("not in a container: no selectors from one lookup, nothing fetched, no second lookup", async () => {
+    const { core, events } = world({ first: { podUid: null, containerId: null, startTime: "9" } });
+    assert.deepEqual(await core.attest(PID), []);
+    assert.deepEqual(events, [`locate ${PID}`]);
+  });
+
+  it("cancelled during the second lookup → CANCELLED, message unchanged", async () => {
+    const controller = new AbortController();
+    const { core, events } = world({ first: IN_SHELL, duringFetch: (w) => (w.now = "hang") });
+    const done = core.attest(PID, controller.signal);
+    let settled = false;
+    done.then(() => (settled = true), () => (settled = true));
+    while (events.length < 3 && !settled) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(events, [`locate ${PID}`, "fetch", `locate ${PID}`], "waiting in the second lookup");
+    controller.abort();
+    await rejectsWith(done, "CANCELLED", "context canceled");
+  });
+});
+
+describe("confirmSameProcess", () => {
+  it("passes a non-AttestorError from the second lookup through unchanged", async () => {
+    const boom = new TypeError("boom");
+    await assert.rejects(confirmSameProcess(1, IN_SHELL, () => Promise.reject(boom)), (err) => err === boom);
+  });
+
+  it("passes an error thrown after the signal aborted through unchanged", async () => {
+    const own = new AttestorError("UNAVAILABLE", "plugin shutting down");
+    await assert.rejects(
+      confirmSameProcess(1, IN_SHELL, () => Promise.reject(own), AbortSignal.abort()),
+      (err) => err === own,
+    );
+  });
+});
