@@ -4,30 +4,35 @@ import { isJsonText, parseConfigText } from "../../src/config/hcl.ts";
 
 const num = (text: string) => ({ kind: "number", text });
 const str = (value: string) => ({ kind: "string", value });
-const obj = (...entries: { key: string; value: unknown }[]) => ({ kind: "object", entries });
+const obj = (...entries: { key: string; value: unknown; line: number }[]) => ({ kind: "object", entries });
 
 describe("parseConfigText", () => {
   it("gives blocks and `= { }` objects the same shape", () => {
     const a = parseConfigText("x { y = 1 }");
     const b = parseConfigText("x = { y = 1 }");
     const c = parseConfigText('{"x": {"y": 1}}');
-    const want = { ok: true, root: obj({ key: "x", value: obj({ key: "y", value: num("1") }) }) };
+    const want = {
+      ok: true,
+      root: obj({ key: "x", value: obj({ key: "y", value: num("1"), line: 1 }), line: 1 }),
+    };
     assert.deepEqual(a, want);
     assert.deepEqual(b, want);
     assert.deepEqual(c, want);
   });
 
-  it("lists a repeated block once per occurrence, in HCL and in JSON", () => {
+  it("lists a repeated block once per occurrence with its line, in HCL and in JSON", () => {
     const want = {
       ok: true,
-      root: obj({ key: "x", value: obj({ key: "a", value: num("1") }) }, {
+      root: obj({ key: "x", value: obj({ key: "a", value: num("1"), line: 1 }), line: 1 }, {
         key: "x",
-        value: obj({ key: "b", value: str("s") }),
+        value: obj({ key: "b", value: str("s"), line: 2 }),
+        line: 2,
       }),
     };
     assert.deepEqual(parseConfigText('x { a = 1 }\nx { b = "s" }'), want);
-    assert.deepEqual(parseConfigText('{"x": [{"a": 1}, {"b": "s"}]}'), want);
-    assert.deepEqual(parseConfigText('{"x": {"a": 1}, "x": {"b": "s"}}'), want);
+    assert.deepEqual(parseConfigText('x = [{ a = 1 },\n{ b = "s" }]'), want);
+    assert.deepEqual(parseConfigText('{"x": [{"a": 1},\n {"b": "s"}]}'), want);
+    assert.deepEqual(parseConfigText('{"x": {"a": 1},\n "x": {"b": "s"}}'), want);
   });
 
   it("keeps labels as nested keys and scalars, lists and bools exactly", () => {
@@ -40,10 +45,16 @@ describe("parseConfigText", () => {
             kind: "list",
             items: [str("a"), num("2"), { kind: "bool", value: false }, { kind: "list", items: [] }],
           },
+          line: 2,
         },
         {
           key: "p",
-          value: obj({ key: "k8s", value: obj({ key: "on", value: { kind: "bool", value: true } }) }),
+          value: obj({
+            key: "k8s",
+            value: obj({ key: "on", value: { kind: "bool", value: true }, line: 1 }),
+            line: 1,
+          }),
+          line: 1,
         },
       ),
     });
@@ -52,7 +63,7 @@ describe("parseConfigText", () => {
   it("treats ${...} as literal text and decodes escapes", () => {
     assert.deepEqual(parseConfigText('a = "${HOME}\\t\\u00e9"'), {
       ok: true,
-      root: obj({ key: "a", value: str("${HOME}\t\u00e9") }),
+      root: obj({ key: "a", value: str("${HOME}\t\u00e9"), line: 1 }),
     });
   });
 
