@@ -124,8 +124,11 @@ function quoteValue(s: string): string {
   return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s);
 }
 
-/** The keys found in one block: known keys (lowercased) → their single value. */
-type Level = Map<string, ConfigNode>;
+/**
+ * The keys found in one block: known keys (lowercased) → their single value, or null for a key given more
+ * than once (present, but already reported: its readers give undefined and report nothing more).
+ */
+type Level = Map<string, ConfigNode | null>;
 
 /** Joins `["a", "b", "c"]` as "a, b and c". */
 function listWords(words: readonly string[]): string {
@@ -183,6 +186,7 @@ function readLevel(obj: ConfigObject, path: string, problems: string[]): Level {
       problems.push(
         `${path === "" ? "" : `${path}.`}${name} is set more than once ${occurrences(entries, name)}`,
       );
+      level.set(name, null);
       continue;
     }
     level.set(name, entries[0].value);
@@ -209,7 +213,7 @@ class LevelReader {
 
   bool(name: string): boolean | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "bool") return node.value;
     return this.wrongType(name, "a bool (true or false)", node);
   }
@@ -217,7 +221,7 @@ class LevelReader {
   /** An int: a number literal or a quoted integer (Go `ParseInt` base 0). */
   int(name: string): bigint | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "number") {
       if (/^-?\d+$/.test(node.text)) return BigInt(node.text);
       return this.wrongType(name, "an integer", node);
@@ -234,7 +238,7 @@ class LevelReader {
   /** A string: a string, or an integer literal taken as its text (as HCL v1 does). */
   string(name: string): string | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "string") return node.value;
     if (node.kind === "number" && /^-?\d+$/.test(node.text)) return node.text;
     return this.wrongType(name, "a string", node);
@@ -253,7 +257,7 @@ class LevelReader {
   /** A block: returns the object, or undefined when absent or of the wrong type. */
   block(name: string): ConfigObject | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "object") return node;
     return this.wrongType(name, "a block", node);
   }
@@ -261,7 +265,7 @@ class LevelReader {
   /** A list of non-empty strings. */
   stringList(name: string): string[] | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     return readStringList(node, this.key(name), this.problems);
   }
 }
@@ -375,7 +379,11 @@ function readSigstore(r: LevelReader): SigstoreConfig | undefined {
       if (list) subjects.set(e.key, Object.freeze(list));
     }
   }
-  const rekorUrl = checkRekorUrl(r.string("rekor_url"), r.key("rekor_url"), problems);
+  const rekorRaw = r.string("rekor_url");
+  // Present but unusable (wrong type, given twice): already reported.
+  const rekorUrl = r.has("rekor_url") && rekorRaw === undefined
+    ? undefined
+    : checkRekorUrl(rekorRaw, r.key("rekor_url"), problems);
   const enforceSct = r.bool("enforce_sct") ?? true;
   if (problems.length > before || rekorUrl === undefined) return undefined;
   const sorted = [...subjects.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -107,11 +107,37 @@ const PROBE_TEXT = "k = 1";
 const PROBE_JSON = '{\n    "k": 1\n}';
 
 /**
- * Replaces the parser after it threw. An exception thrown inside GopherJS code (a stack overflow, say)
- * leaves the Go runtime's shared defer and panic stacks half unwound, and the next call replays them and
- * fails, too. A fresh copy of the module has a fresh runtime: it is loaded again from the package (the
- * module cache entry is dropped first). Should that be impossible, the old copy is called with a trivial
- * document until it answers it correctly again (each failed call unwinds the leftovers).
+ * Brings a js-hcl-parser `parse` whose GopherJS runtime was left half unwound back to health. An exception
+ * thrown inside GopherJS code (a stack overflow, say) leaves the Go runtime's shared defer and panic stacks
+ * half unwound, and the next call replays them and fails, too; each failing call unwinds part of what was
+ * left. This calls `parse` on a trivial document until it answers correctly (at most 8 times).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { restoreGopherJsParse } from "./hcl.ts";
+ * assert.equal(restoreGopherJsParse(() => '{\n    "k": 1\n}'), true);
+ * assert.equal(restoreGopherJsParse(() => { throw new RangeError("Maximum call stack size exceeded"); }), false);
+ * ```
+ *
+ * @param parse The `parse` function of one copy of js-hcl-parser.
+ * @returns True when `parse` answers the trivial document correctly again.
+ */
+export function restoreGopherJsParse(parse: HclParse): boolean {
+  for (let i = 0; i < 8; i++) {
+    try {
+      if (parse(PROBE_TEXT) === PROBE_JSON) return true;
+    } catch {
+      // this call unwound part of the leftovers
+    }
+  }
+  return false;
+}
+
+/**
+ * Makes the parser healthy again after it threw: preferably a fresh copy of the module (loaded again from
+ * the package, its module-cache entry dropped first: a fresh Go runtime), else (in a bundle there is no
+ * package to load) the same copy restored with {@linkcode restoreGopherJsParse}.
  */
 function resetParser(): void {
   try {
@@ -119,20 +145,14 @@ function resetParser(): void {
     const path = require.resolve("js-hcl-parser");
     delete require.cache[path];
     const fresh = parseFunctionOf(withStackLimitKept(() => require("js-hcl-parser")));
-    if (fresh && fresh(PROBE_TEXT) === PROBE_JSON) {
+    if (fresh && restoreGopherJsParse(fresh)) {
       parser.parse = fresh;
       return;
     }
   } catch {
-    // fall through to draining the old copy
+    // no package to load: restore the copy we have
   }
-  for (let i = 0; i < 8 && parser.parse; i++) {
-    try {
-      if (parser.parse(PROBE_TEXT) === PROBE_JSON) return;
-    } catch {
-      // each failed call unwinds part of the leftovers
-    }
-  }
+  if (parser.parse && restoreGopherJsParse(parser.parse)) return;
   parser.parse = null;
   parser.error = "the HCL parser failed and could not be restored";
 }
@@ -233,16 +253,28 @@ function hclProblem(text: string, raw: string): string {
   return `${DECODE_PREFIX}: ${msg}`;
 }
 
-/** Runs the parser; an exception (never expected within the limits) also replaces the parser's runtime. */
+/**
+ * Runs the parser. An exception (never expected within the limits) means its runtime may be left half
+ * unwound: the parser is made healthy again and the text is tried once more, so a failure can never carry
+ * over to this or a later call.
+ */
 function runHcl(text: string): { ok: true; json: string } | { ok: false; error: string } {
-  const parse = parser.parse;
-  if (!parse) return { ok: false, error: `the HCL parser could not be loaded (${parser.error})` };
   let out: unknown;
-  try {
-    out = parse(text);
-  } catch (err) {
-    resetParser();
-    return { ok: false, error: `the HCL parser failed: ${err instanceof Error ? err.message : String(err)}` };
+  for (let attempt = 0;; attempt++) {
+    const parse = parser.parse;
+    if (!parse) return { ok: false, error: `the HCL parser could not be loaded (${parser.error})` };
+    try {
+      out = parse(text);
+      break;
+    } catch (err) {
+      resetParser();
+      if (attempt > 0) {
+        return {
+          ok: false,
+          error: `the HCL parser failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
+      }
+    }
   }
   if (typeof out !== "string") return { ok: false, error: "the HCL parser returned no result" };
   if (out.startsWith(HCL_ERROR_PREFIX)) return { ok: false, error: out.slice(HCL_ERROR_PREFIX.length) };
@@ -370,33 +402,31 @@ function jsonLimitProblem(root: JsonValue, lines: LineIndex): string | null {
     const { line, column } = lines.at(offset);
     return positioned(line, column, message);
   };
-  const stack: JsonValue[] = [root];
+  const owner = (path: string) => (path === "" ? "" : ` (in ${path})`);
+  const tooMuch = (what: string, s: string, path: string) =>
+    `${what} of ${utf8Length(s)} bytes${owner(path)}; at most ${maxTokenBytes} bytes are accepted`;
   // Depth-first in document order, so the first offending position is reported.
+  const stack: { v: JsonValue; path: string }[] = [{ v: root, path: "" }];
   while (stack.length > 0) {
-    const v = stack.pop()!;
-    if (v.t === "string" && tooLong(v.value)) {
-      return at(
-        v.at,
-        `a string of ${utf8Length(v.value)} bytes; at most ${maxTokenBytes} bytes are accepted`,
-      );
-    }
-    if (v.t === "number" && tooLong(v.text)) {
-      return at(v.at, `a number of ${utf8Length(v.text)} bytes; at most ${maxTokenBytes} bytes are accepted`);
-    }
+    const { v, path } = stack.pop()!;
+    if (v.t === "string" && tooLong(v.value)) return at(v.at, tooMuch("a string", v.value, path));
+    if (v.t === "number" && tooLong(v.text)) return at(v.at, tooMuch("a number", v.text, path));
     if (v.t === "array") {
       for (const item of v.items) {
         if (++items > maxListItems) return at(item.at, `more than ${maxListItems} list items`);
       }
-      for (let i = v.items.length - 1; i >= 0; i--) stack.push(v.items[i]);
+      for (let i = v.items.length - 1; i >= 0; i--) stack.push({ v: v.items[i], path });
     }
     if (v.t === "object") {
       for (const [key, , keyAt] of v.members) {
         if (++keys > maxKeys) return at(keyAt, `more than ${maxKeys} keys`);
-        if (tooLong(key)) {
-          return at(keyAt, `a key of ${utf8Length(key)} bytes; at most ${maxTokenBytes} bytes are accepted`);
-        }
+        if (tooLong(key)) return at(keyAt, tooMuch("a key", key, path));
       }
-      for (let i = v.members.length - 1; i >= 0; i--) stack.push(v.members[i][1]);
+      for (let i = v.members.length - 1; i >= 0; i--) {
+        const [key, value] = v.members[i];
+        const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+        stack.push({ v: value, path: path === "" ? shown : `${path}.${shown}` });
+      }
     }
   }
   return null;

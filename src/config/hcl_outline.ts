@@ -568,10 +568,14 @@ class Outliner {
         this.#run = 0;
         return;
       case IDENT:
-        this.#run++;
-        return;
       case STRING:
-        this.#run++;
+        // Keys in a row are block labels: each is a level once the `{` comes. Stop long chains early.
+        if (this.#depth + ++this.#run - 1 > maxDepth) {
+          this.#limit(
+            t.start,
+            `nesting deeper than ${maxDepth} levels (each block, object, list and block label is a level)`,
+          );
+        }
         return;
       default:
         this.#run = 0;
