@@ -10,7 +10,6 @@ import { buildConfig } from "../../src/config/build.ts";
 import { parseConfigText } from "../../src/config/hcl.ts";
 
 const TD = { trustDomain: "example.org" };
-const noEnv = () => undefined;
 const build = (text: string, vars: Record<string, string> = {}) =>
   buildConfig(text, TD, { getenv: (name) => vars[name] });
 const DEPTH = "nesting deeper than 32 levels (each block, object, list and block label is a level)";
