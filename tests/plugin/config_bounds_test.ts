@@ -75,12 +75,18 @@ describe("hostile configurations through the plugin process", { skip: unixOnly }
     const problem = `unable to decode configuration: line 1, column 197: ${DEPTH}`;
     // Before the fix an overflow left the parser's runtime half unwound in some runs and not in others:
     // several rounds make sure the next valid call would have met it.
+    const messages = new Set<string>();
+    const notes = new Set<string>();
     for (let round = 0; round < 8; round++) {
-      assert.equal(await refused(host, deep), `invalid configuration: ${problem}`);
+      messages.add(await refused(host, deep));
       await assertServesValid(host);
-      assert.deepEqual(await host.client.validate(deep), { valid: false, notes: [problem] });
+      const validation = await host.client.validate(deep);
+      assert.equal(validation.valid, false);
+      notes.add(validation.notes.join("; "));
       assert.deepEqual(await host.client.validate(good()), { valid: true, notes: [] });
     }
+    assert.deepEqual([...messages], [`invalid configuration: ${problem}`]);
+    assert.deepEqual([...notes], [problem]);
     assertLogsBounded(host, "{ b = { b = { b = { b = { b =");
   });
 
