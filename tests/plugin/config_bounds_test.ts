@@ -145,12 +145,22 @@ describe("hostile configurations through the plugin process", { skip: unixOnly }
     const problem = `unable to parse poll retry interval: time: invalid duration "${value}"`;
     const details = await refused(host, hcl);
     assert.equal(details.length, 4096);
-    assert.ok(details.startsWith('invalid configuration: unable to parse poll retry interval: time: invalid duration "vvv'));
-    assert.ok(details.endsWith(`...(truncated, ${utf8(`invalid configuration: ${problem}`)} bytes)`), details.slice(-60));
+    assert.ok(
+      details.startsWith(
+        'invalid configuration: unable to parse poll retry interval: time: invalid duration "vvv',
+      ),
+    );
+    assert.ok(
+      details.endsWith(`...(truncated, ${utf8(`invalid configuration: ${problem}`)} bytes)`),
+      details.slice(-60),
+    );
     const { valid, notes } = await host.client.validate(hcl);
     assert.equal(valid, false);
     assert.equal(notes.length, 1);
-    assert.ok(utf8(notes[0]) <= 4096 && notes[0].endsWith(`…(truncated, ${utf8(problem)} bytes)`), notes[0].slice(-60));
+    assert.ok(
+      utf8(notes[0]) <= 4096 && notes[0].endsWith(`…(truncated, ${utf8(problem)} bytes)`),
+      notes[0].slice(-60),
+    );
     // The failed Configure is logged (debug) with the message as a field: clipped as well.
     const failed = host.logEntries().filter((e) => e.message === "call failed");
     assert.ok(failed.length > 0, "the failed call is logged");

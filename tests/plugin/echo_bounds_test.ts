@@ -46,7 +46,11 @@ describe("log lines", () => {
     const lines: string[] = [];
     const log = createHclogLogger({ write: (l) => lines.push(l) });
     const key = "L".repeat(2 * MIB);
-    log.with({ base: key }).warn(`message ${key}`, { error: `pod "u": metadata.labels[${key}]`, [key]: 1, n: 7 });
+    log.with({ base: key }).warn(`message ${key}`, {
+      error: `pod "u": metadata.labels[${key}]`,
+      [key]: 1,
+      n: 7,
+    });
     assert.equal(lines.length, 1);
     assert.ok(lines[0].length < 5 * 4200, `a line of ${lines[0].length} characters`);
     const entry = JSON.parse(lines[0]);
