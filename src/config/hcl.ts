@@ -392,36 +392,30 @@ function parseOutlinedHcl(text: string, keys: readonly HclKeyToken[], lines: Lin
   }
 }
 
-/** Checks the JSON tree against {@linkcode CONFIG_LIMITS} (depth is checked by the reader). */
+/** Checks the sizes in a JSON tree against {@linkcode CONFIG_LIMITS} (the reader checks depth and counts). */
 function jsonLimitProblem(root: JsonValue, lines: LineIndex): string | null {
-  const { maxKeys, maxListItems, maxTokenBytes } = CONFIG_LIMITS;
-  let keys = 0;
-  let items = 0;
-  const tooLong = (s: string) => s.length * 3 > maxTokenBytes && utf8Length(s) > maxTokenBytes;
-  const at = (offset: number, message: string) => {
+  const max = CONFIG_LIMITS.maxTokenBytes;
+  const tooLong = (s: string) => s.length * 3 > max && utf8Length(s) > max;
+  const problem = (offset: number, what: string, s: string, path: string) => {
     const { line, column } = lines.at(offset);
-    return positioned(line, column, message);
+    const owner = path === "" ? "" : ` (in ${path})`;
+    return positioned(
+      line,
+      column,
+      `${what} of ${utf8Length(s)} bytes${owner}; at most ${max} bytes are accepted`,
+    );
   };
-  const owner = (path: string) => (path === "" ? "" : ` (in ${path})`);
-  const tooMuch = (what: string, s: string, path: string) =>
-    `${what} of ${utf8Length(s)} bytes${owner(path)}; at most ${maxTokenBytes} bytes are accepted`;
   // Depth-first in document order, so the first offending position is reported.
   const stack: { v: JsonValue; path: string }[] = [{ v: root, path: "" }];
   while (stack.length > 0) {
     const { v, path } = stack.pop()!;
-    if (v.t === "string" && tooLong(v.value)) return at(v.at, tooMuch("a string", v.value, path));
-    if (v.t === "number" && tooLong(v.text)) return at(v.at, tooMuch("a number", v.text, path));
+    if (v.t === "string" && tooLong(v.value)) return problem(v.at, "a string", v.value, path);
+    if (v.t === "number" && tooLong(v.text)) return problem(v.at, "a number", v.text, path);
     if (v.t === "array") {
-      for (const item of v.items) {
-        if (++items > maxListItems) return at(item.at, `more than ${maxListItems} list items`);
-      }
       for (let i = v.items.length - 1; i >= 0; i--) stack.push({ v: v.items[i], path });
     }
     if (v.t === "object") {
-      for (const [key, , keyAt] of v.members) {
-        if (++keys > maxKeys) return at(keyAt, `more than ${maxKeys} keys`);
-        if (tooLong(key)) return at(keyAt, tooMuch("a key", key, path));
-      }
+      for (const [key, , keyAt] of v.members) if (tooLong(key)) return problem(keyAt, "a key", key, path);
       for (let i = v.members.length - 1; i >= 0; i--) {
         const [key, value] = v.members[i];
         const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
@@ -454,8 +448,14 @@ function jsonLimitProblem(root: JsonValue, lines: LineIndex): string | null {
 export function parseConfigText(text: string): ParseResult {
   if (isJsonText(text)) {
     const lines = new LineIndex(text);
-    const r = readJson(text, { maxDepth: CONFIG_LIMITS.maxDepth });
-    if (!r.ok) return { ok: false, problem: positioned(r.line, r.column, `invalid JSON: ${r.message}`) };
+    const { maxDepth, maxKeys, maxListItems } = CONFIG_LIMITS;
+    const r = readJson(text, { maxDepth, maxKeys, maxItems: maxListItems });
+    if (!r.ok) {
+      return {
+        ok: false,
+        problem: positioned(r.line, r.column, r.limit ? r.message : `invalid JSON: ${r.message}`),
+      };
+    }
     if (r.value.t !== "object") return { ok: false, problem: `${DECODE_PREFIX}: the JSON is not an object` };
     const limit = jsonLimitProblem(r.value, lines);
     if (limit !== null) return { ok: false, problem: limit };

@@ -24,18 +24,28 @@ export type JsonMember = readonly [key: string, value: JsonValue, keyAt: number]
 export interface ReadJsonOptions {
   /** Deeper nesting (objects and arrays) is a syntax error. @default {MAX_JSON_DEPTH} */
   readonly maxDepth?: number;
+  /** More object members in the whole document stop the reading (a limit failure). @default {Infinity} */
+  readonly maxKeys?: number;
+  /** More array items in the whole document stop the reading (a limit failure). @default {Infinity} */
+  readonly maxItems?: number;
 }
 
-/** The outcome of {@linkcode readJson}. */
+/** The outcome of {@linkcode readJson}. `limit` marks a `maxKeys`/`maxItems` failure (not a syntax error). */
 export type JsonReadResult =
   | { readonly ok: true; readonly value: JsonValue }
-  | { readonly ok: false; readonly line: number; readonly column: number; readonly message: string };
+  | {
+    readonly ok: false;
+    readonly line: number;
+    readonly column: number;
+    readonly message: string;
+    readonly limit?: true;
+  };
 
 /** Deeper nesting than this is refused (a configuration never needs it; it bounds recursion). */
 export const MAX_JSON_DEPTH = 64;
 
 class JsonSyntaxError extends Error {
-  constructor(readonly offset: number, message: string) {
+  constructor(readonly offset: number, message: string, readonly limit = false) {
     super(message);
   }
 }
@@ -54,7 +64,14 @@ const ESCAPES: Readonly<Record<string, string>> = {
 
 class Reader {
   pos = 0;
-  constructor(readonly src: string, readonly maxDepth: number) {}
+  keys = 0;
+  items = 0;
+  constructor(
+    readonly src: string,
+    readonly maxDepth: number,
+    readonly maxKeys: number,
+    readonly maxItems: number,
+  ) {}
 
   skipSpace(): void {
     while (this.pos < this.src.length) {
@@ -147,6 +164,9 @@ class Reader {
       this.skipSpace();
       if (this.src[this.pos] !== '"') this.fail(`expected a quoted key, found ${this.describeHere()}`);
       const keyAt = this.pos;
+      if (++this.keys > this.maxKeys) {
+        throw new JsonSyntaxError(keyAt, `more than ${this.maxKeys} keys`, true);
+      }
       const key = this.string();
       this.skipSpace();
       if (this.src[this.pos] !== ":") this.fail(`expected ':' after a key, found ${this.describeHere()}`);
@@ -176,6 +196,10 @@ class Reader {
       return { t: "array", items, at };
     }
     for (;;) {
+      this.skipSpace();
+      if (++this.items > this.maxItems) {
+        throw new JsonSyntaxError(this.pos, `more than ${this.maxItems} list items`, true);
+      }
       items.push(this.value(depth + 1));
       this.skipSpace();
       const c = this.src[this.pos];
@@ -264,7 +288,12 @@ export class LineIndex {
  * ```
  */
 export function readJson(text: string, options: ReadJsonOptions = {}): JsonReadResult {
-  const r = new Reader(text, options.maxDepth ?? MAX_JSON_DEPTH);
+  const r = new Reader(
+    text,
+    options.maxDepth ?? MAX_JSON_DEPTH,
+    options.maxKeys ?? Infinity,
+    options.maxItems ?? Infinity,
+  );
   try {
     const value = r.value(0);
     r.skipSpace();
@@ -273,7 +302,9 @@ export function readJson(text: string, options: ReadJsonOptions = {}): JsonReadR
   } catch (err) {
     if (err instanceof JsonSyntaxError) {
       const { line, column } = lineColumnAt(text, err.offset);
-      return { ok: false, line, column, message: err.message };
+      return err.limit
+        ? { ok: false, line, column, message: err.message, limit: true }
+        : { ok: false, line, column, message: err.message };
     }
     // Only a RangeError (stack exhaustion) could get here; depth is bounded, so this is defensive.
     return { ok: false, line: 1, column: 1, message: `cannot read JSON: ${String(err)}` };
