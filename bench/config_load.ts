@@ -41,6 +41,25 @@ const CASES: { name: string; text: () => string }[] = [
     text: () => `${normal}node_name = "${"n".repeat(3_900_000)}"\n`,
   },
   { name: "nesting 10 000 deep", text: () => "a = " + "{ b = ".repeat(10_000) + "1" + " }".repeat(10_000) },
+  // The worst cases within the limits: these reach the HCL parser (and the list and string ones are valid).
+  {
+    name: "1000 unknown keys (at the key limit)",
+    text: () => Array.from({ length: 1000 }, (_, i) => `k${i} = 1`).join("\n"),
+  },
+  {
+    name: "1000 list items (at the item limit)",
+    text: () =>
+      normal.replace(
+        "    rekor_url",
+        `    skip_signature_verification_image_list = [${
+          Array.from({ length: 999 }, () => `"sha256:${"0".repeat(64)}"`).join(", ")
+        }]\n    rekor_url`,
+      ),
+  },
+  {
+    name: "a 64 KiB string (at the size limit)",
+    text: () => `${normal}token_path = "/${"t".repeat(65_533)}"\n`,
+  },
 ];
 
 function peakRssMiB(pid: number): number {
