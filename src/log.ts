@@ -7,6 +7,7 @@
  * @module
  */
 
+import { clipText } from "./clip.ts";
 import { writeAllSync } from "./io.ts";
 
 /** The levels spire-agent understands (trace is dropped by the agent, so it is not offered). */
@@ -85,7 +86,9 @@ function writeStderr(line: string): void {
  * @param module The `@module` value.
  * @param timestamp The instant of the entry.
  * @param fields Extra fields; `undefined` values are left out, reserved names are prefixed with `field_`.
- * @returns A single-line JSON object.
+ * @returns A single-line JSON object. The message, every string field value and every field name are clipped
+ *   to `MAX_ECHO_BYTES` (4 KiB) of UTF-8 with their original length stated (see `src/clip.ts`): this is
+ *   the one place where log text is bounded, so callers log values as they are.
  */
 export function formatHclogLine(
   level: LogLevel,
@@ -96,14 +99,15 @@ export function formatHclogLine(
 ): string {
   const entry: Record<string, string | number | boolean> = {
     "@level": level,
-    "@message": String(message),
+    "@message": clipText(String(message)),
     "@module": module,
     "@timestamp": hclogTimestamp(timestamp),
   };
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const name = RESERVED_KEYS.has(key) ? `field_${key}` : key;
-    entry[name] = typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+    const name = clipText(RESERVED_KEYS.has(key) ? `field_${key}` : key);
+    if (typeof value === "string") entry[name] = clipText(value);
+    else entry[name] = typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
   }
   return JSON.stringify(entry);
 }

@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { clipText } from "../clip.ts";
 import { readSmallTextFile, writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
@@ -166,8 +167,9 @@ export async function runAttest(args: string[], io: AttestIo = {}): Promise<numb
     return 0;
   } catch (err) {
     const error = toAttestorError(err, "INTERNAL");
-    if (json) out(JSON.stringify({ error: error.message }) + "\n");
-    else out(`error:     ${error.code}: ${error.message}\n`);
+    const message = clipText(error.message);
+    if (json) out(JSON.stringify({ error: message }) + "\n");
+    else out(`error:     ${error.code}: ${message}\n`);
     return 1;
   } finally {
     await runtime?.close();

@@ -19,6 +19,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { clipText } from "../clip.ts";
 import { writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { AttestorError } from "../errors.ts";
@@ -122,7 +123,7 @@ export async function runLocate(args: string[], io: LocateIo = {}): Promise<numb
     stdout(JSON.stringify({ podUid, containerId }) + "\n");
     return 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = clipText(err instanceof Error ? err.message : String(err));
     try {
       stdout(JSON.stringify({ error: message }) + "\n");
     } catch {

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { clipText } from "../clip.ts";
 import { writeAllSync } from "../io.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { buildConfig } from "../config/build.ts";
@@ -93,7 +94,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
       strict: true,
     }));
   } catch (e) {
-    err(`${PROGRAM_NAME}: ${(e as Error).message}\nRun "${PROGRAM_NAME} --help" for usage.\n`);
+    err(`${PROGRAM_NAME}: ${clipText((e as Error).message)}\nRun "${PROGRAM_NAME} --help" for usage.\n`);
     return 2;
   }
   if (values.help) {

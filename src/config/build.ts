@@ -14,6 +14,7 @@ import { childKeys } from "./keys.ts";
 import { goTimeQuote, parseGoDuration } from "./duration.ts";
 import { parseGoInt } from "./go_int.ts";
 import { parseCgroupRoot } from "../platform/unix/anchor.ts";
+import { clipText } from "../clip.ts";
 
 /** Options of {@linkcode buildConfig}. */
 export interface BuildConfigOptions {
@@ -24,13 +25,25 @@ export interface BuildConfigOptions {
   getenv?: (name: string) => string | undefined;
 }
 
-/** What {@linkcode buildConfig} returns: a config when there is no problem, otherwise every problem. */
+/**
+ * What {@linkcode buildConfig} returns: a config when there is no problem, otherwise the problems (the first
+ * {@linkcode MAX_REPORTED_PROBLEMS}, then one line saying how many more there are).
+ */
 export interface BuildResult {
   /** The configuration, or null when `problems` is not empty. */
   config: Config | null;
   /** One human-readable string per problem, each naming the key (and line/column for syntax errors). */
   problems: string[];
+  /** How many problems were found in all (more than `problems` lists when the list was cut). */
+  problemCount: number;
 }
+
+/** The most problems listed one by one; the rest are counted in one final line. */
+export const MAX_REPORTED_PROBLEMS = 20;
+/** The most unknown keys named in the "unknown configurations detected" problem of one block. */
+export const MAX_REPORTED_KEYS = 20;
+/** Where a key name is shown inside a problem, it is clipped to this many UTF-8 bytes. */
+const KEY_ECHO_BYTES = 128;
 
 const DEFAULT_SECURE_PORT = 10250;
 const DEFAULT_CA_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
@@ -112,12 +125,35 @@ function quoteValue(s: string): string {
   return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s);
 }
 
-/** The keys found in one block: known keys (lowercased) → their single value. */
-type Level = Map<string, ConfigNode>;
+/**
+ * The keys found in one block: known keys (lowercased) → their single value, or null for a key given more
+ * than once (present, but already reported: its readers give undefined and report nothing more).
+ */
+type Level = Map<string, ConfigNode | null>;
+
+/** Joins `["a", "b", "c"]` as "a, b and c". */
+function listWords(words: readonly string[]): string {
+  return words.length <= 1 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
 
 /**
- * Reads one block level: reports unknown keys (sorted, as written) and keys given more than once
- * (case-insensitively), and returns the value of every known key given exactly once.
+ * Describes where a key given more than once occurs: its lines, and each spelling that differs from
+ * `canonical` (keys are case-insensitive, so `TOKEN_PATH` is `token_path` given again).
+ */
+function occurrences(entries: readonly ConfigEntry[], canonical: string): string {
+  const byLine = [...entries].sort((a, b) => a.line - b.line);
+  const shown = byLine.slice(0, 5).map((e) => {
+    const spelled = e.key === canonical ? "" : ` as ${quoteValue(e.key)}`;
+    return `line ${e.line}${spelled}`;
+  });
+  if (entries.length > shown.length) shown.push(`${entries.length - shown.length} more`);
+  return `(${listWords(shown)})`;
+}
+
+/**
+ * Reads one block level: reports unknown keys (sorted, as written; the first {@linkcode MAX_REPORTED_KEYS})
+ * and keys given more than once in any spelling (keys are case-insensitive), naming every line, and
+ * returns the value of every known key given exactly once.
  */
 function readLevel(obj: ConfigObject, path: string, problems: string[]): Level {
   const known = new Set(childKeys(path));
@@ -134,11 +170,13 @@ function readLevel(obj: ConfigObject, path: string, problems: string[]): Level {
     seen.set(lower, list);
   }
   if (unknown.size > 0) {
-    const names = [...unknown].sort().join(",");
+    const sorted = [...unknown].sort();
+    const shown = sorted.slice(0, MAX_REPORTED_KEYS).map((k) => clipText(k, KEY_ECHO_BYTES)).join(",");
+    const more = sorted.length > MAX_REPORTED_KEYS ? ` and ${sorted.length - MAX_REPORTED_KEYS} more` : "";
     problems.push(
       path === ""
-        ? `unknown configurations detected: ${names}`
-        : `unknown configurations detected in ${path}: ${names}`,
+        ? `unknown configurations detected: ${shown}${more}`
+        : `unknown configurations detected in ${path}: ${shown}${more}`,
     );
   }
   const level: Level = new Map();
@@ -146,7 +184,10 @@ function readLevel(obj: ConfigObject, path: string, problems: string[]): Level {
     const entries = seen.get(name);
     if (!entries) continue;
     if (entries.length > 1) {
-      problems.push(`${path === "" ? "" : `${path}.`}${name} is set more than once`);
+      problems.push(
+        `${path === "" ? "" : `${path}.`}${name} is set more than once ${occurrences(entries, name)}`,
+      );
+      level.set(name, null);
       continue;
     }
     level.set(name, entries[0].value);
@@ -173,7 +214,7 @@ class LevelReader {
 
   bool(name: string): boolean | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "bool") return node.value;
     return this.wrongType(name, "a bool (true or false)", node);
   }
@@ -181,7 +222,7 @@ class LevelReader {
   /** An int: a number literal or a quoted integer (Go `ParseInt` base 0). */
   int(name: string): bigint | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "number") {
       if (/^-?\d+$/.test(node.text)) return BigInt(node.text);
       return this.wrongType(name, "an integer", node);
@@ -198,7 +239,7 @@ class LevelReader {
   /** A string: a string, or an integer literal taken as its text (as HCL v1 does). */
   string(name: string): string | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "string") return node.value;
     if (node.kind === "number" && /^-?\d+$/.test(node.text)) return node.text;
     return this.wrongType(name, "a string", node);
@@ -217,7 +258,7 @@ class LevelReader {
   /** A block: returns the object, or undefined when absent or of the wrong type. */
   block(name: string): ConfigObject | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     if (node.kind === "object") return node;
     return this.wrongType(name, "a block", node);
   }
@@ -225,7 +266,7 @@ class LevelReader {
   /** A list of non-empty strings. */
   stringList(name: string): string[] | undefined {
     const node = this.level.get(name);
-    if (node === undefined) return undefined;
+    if (node === undefined || node === null) return undefined;
     return readStringList(node, this.key(name), this.problems);
   }
 }
@@ -319,20 +360,31 @@ function readSigstore(r: LevelReader): SigstoreConfig | undefined {
   const subjectsNode = r.block("allowed_subjects_list");
   if (subjectsNode) {
     const key = r.key("allowed_subjects_list");
-    const counts = new Map<string, number>();
-    for (const e of subjectsNode.entries) counts.set(e.key, (counts.get(e.key) ?? 0) + 1);
-    for (const [issuer, n] of counts) {
+    // Issuers are map keys: compared exactly (case matters), as hcl v1 decodes a map.
+    const byIssuer = new Map<string, ConfigEntry[]>();
+    for (const e of subjectsNode.entries) {
+      const list = byIssuer.get(e.key);
+      if (list) list.push(e);
+      else byIssuer.set(e.key, [e]);
+    }
+    for (const [issuer, entries] of byIssuer) {
       const ik = `${key}[${quoteValue(issuer)}]`;
       if (issuer === "") problems.push(`${key}: an issuer must not be empty`);
-      else if (n > 1) problems.push(`${ik} is set more than once`);
+      else if (entries.length > 1) {
+        problems.push(`${ik} is set more than once ${occurrences(entries, issuer)}`);
+      }
     }
     for (const e of subjectsNode.entries) {
-      if (e.key === "" || counts.get(e.key)! > 1) continue;
+      if (e.key === "" || byIssuer.get(e.key)!.length > 1) continue;
       const list = readStringList(e.value, `${key}[${quoteValue(e.key)}]`, problems);
       if (list) subjects.set(e.key, Object.freeze(list));
     }
   }
-  const rekorUrl = checkRekorUrl(r.string("rekor_url"), r.key("rekor_url"), problems);
+  const rekorRaw = r.string("rekor_url");
+  // Present but unusable (wrong type, given twice): already reported.
+  const rekorUrl = r.has("rekor_url") && rekorRaw === undefined
+    ? undefined
+    : checkRekorUrl(rekorRaw, r.key("rekor_url"), problems);
   const enforceSct = r.bool("enforce_sct") ?? true;
   if (problems.length > before || rekorUrl === undefined) return undefined;
   const sorted = [...subjects.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -475,8 +527,10 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
     }
     nodeName = typeof fromEnv === "string" ? fromEnv : "";
   }
-  // The node name becomes the kubelet URL's host in secure mode: refuse anything that is not a host.
-  if (nodeName !== "" && readOnlyPort === undefined && !isValidHost(nodeName)) {
+  // The node name becomes the kubelet URL's host in secure mode: refuse anything that is not a host. It is
+  // checked in read-only mode too, where it is not used: a node name is always a host name, and one that is
+  // not (megabytes of text, say) is a mistake to report, not a value to carry around and log.
+  if (nodeName !== "" && !isValidHost(nodeName)) {
     const source = nodeNameRaw ? "node_name" : `node name from environment variable ${nodeNameEnv}`;
     problems.push(`${source}: ${quoteValue(nodeName)} is not a valid host name`);
   }
@@ -519,14 +573,15 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
  * @param hcl The `plugin_data` text.
  * @param core The agent's core configuration, or null.
  * @param options `getenv` for the node-name variable (tests inject it).
- * @returns `{config, problems: []}` or `{config: null, problems: [...]}`.
+ * @returns `{config, problems: [], problemCount: 0}` or `{config: null, problems: [...], problemCount}`.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { buildConfig } from "./build.ts";
  * const { config, problems } = buildConfig("kubelet_read_only_port = 10255", { trustDomain: "example.org" });
- * assert.deepEqual(problems, []);
- * assert.equal(config?.kubeletReadOnlyPort, 10255);
+ * assert.ok(problems.length === 0 && config?.kubeletReadOnlyPort === 10255);
+ * const twice = buildConfig("max_poll_attempts = 1\nMax_Poll_Attempts = 2", { trustDomain: "example.org" });
+ * assert.deepEqual(twice.problems, ['max_poll_attempts is set more than once (line 1 and line 2 as "Max_Poll_Attempts")']);
  * ```
  */
 export function buildConfig(
@@ -534,12 +589,25 @@ export function buildConfig(
   core: CoreConfiguration | null,
   options?: BuildConfigOptions,
 ): BuildResult {
+  let result: { config: Config | null; problems: string[] };
   try {
-    if (typeof hcl !== "string") return { config: null, problems: ["the configuration is not text"] };
-    return build(hcl, core, options?.getenv ?? defaultGetenv);
+    if (typeof hcl !== "string") result = { config: null, problems: ["the configuration is not text"] };
+    else result = build(hcl, core, options?.getenv ?? defaultGetenv);
   } catch (err) {
     // Defensive: nothing above is expected to throw; a bug must not crash Configure.
     const detail = err instanceof Error ? err.message : String(err);
-    return { config: null, problems: [`unable to build configuration: internal error: ${detail}`] };
+    result = { config: null, problems: [`unable to build configuration: internal error: ${detail}`] };
   }
+  const { config, problems } = result;
+  const problemCount = problems.length;
+  if (problemCount <= MAX_REPORTED_PROBLEMS) return { config, problems, problemCount };
+  const more = problemCount - MAX_REPORTED_PROBLEMS;
+  return {
+    config,
+    problems: [
+      ...problems.slice(0, MAX_REPORTED_PROBLEMS),
+      `and ${more} more problem${more === 1 ? "" : "s"}`,
+    ],
+    problemCount,
+  };
 }

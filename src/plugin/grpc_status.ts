@@ -8,6 +8,7 @@
 
 import { Metadata, status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
+import { clipText, MAX_ECHO_BYTES, utf8Length } from "../clip.ts";
 import { AttestorError, type ErrorCode } from "../errors.ts";
 
 /** gRPC code for each domain code. */
@@ -23,8 +24,8 @@ const CODE_MAP: Readonly<Record<ErrorCode, status>> = {
   UNAVAILABLE: status.UNAVAILABLE,
 };
 
-/** Longest status message sent; longer text is cut (the full text is in the plugin log). */
-const MAX_MESSAGE_LENGTH = 4096;
+/** Longest status message sent, in characters (all ASCII, so also bytes); longer text is clipped. */
+const MAX_MESSAGE_LENGTH = MAX_ECHO_BYTES;
 
 /**
  * Maps a domain code to its gRPC status code.
@@ -46,13 +47,16 @@ export function grpcCodeOf(code: ErrorCode): status {
 /**
  * Makes a status message safe for the `grpc-message` header: grpc-js sends it without percent-encoding,
  * so anything outside printable ASCII (and CR/LF, which are invalid in an HTTP/2 header value for grpc-go)
- * is replaced. Newlines become `"; "` so multi-problem messages stay readable on one line.
+ * is replaced. Newlines become `"; "` so multi-problem messages stay readable on one line. Text longer than
+ * 4096 characters is clipped, ending in `...(truncated, N bytes)` with N the UTF-8 length of the original
+ * message. This is the edge where every status message is bounded (handlers throw messages as they are).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { asciiStatusMessage } from "./grpc_status.ts";
  * assert.equal(asciiStatusMessage("a\nb é"), "a; b ?");
+ * assert.ok(asciiStatusMessage("k".repeat(20_000)).endsWith("...(truncated, 20000 bytes)"));
  * ```
  *
  * @param message Any text.
@@ -61,7 +65,28 @@ export function grpcCodeOf(code: ErrorCode): status {
 export function asciiStatusMessage(message: string): string {
   const oneLine = message.replace(/\r?\n/g, "; ");
   const ascii = oneLine.replace(/[^\x20-\x7e]/g, "?");
-  return ascii.length > MAX_MESSAGE_LENGTH ? ascii.slice(0, MAX_MESSAGE_LENGTH - 3) + "..." : ascii;
+  if (ascii.length <= MAX_MESSAGE_LENGTH) return ascii;
+  const marker = `...(truncated, ${utf8Length(message)} bytes)`;
+  return ascii.slice(0, MAX_MESSAGE_LENGTH - marker.length) + marker;
+}
+
+/**
+ * Bounds the notes of a Validate answer: each note is clipped to 4 KiB (UTF-8) with its original length
+ * stated. The notes are proto strings (UTF-8), so they keep their characters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateNotes } from "./grpc_status.ts";
+ * assert.deepEqual(validateNotes(["a"]), ["a"]);
+ * assert.ok(validateNotes(["n".repeat(10_000)])[0].endsWith("…(truncated, 10000 bytes)"));
+ * ```
+ *
+ * @param notes The problems found by Validate.
+ * @returns The notes as sent.
+ */
+export function validateNotes(notes: readonly string[]): string[] {
+  return notes.map((note) => clipText(note));
 }
 
 /**

@@ -15,8 +15,10 @@ import type { AttestorPlugin, AttestorRuntime, CoreConfiguration, ValidationResu
 export interface BuildResultLike {
   /** The built configuration, or `null` when there are problems. */
   readonly config: Config | null;
-  /** One line per problem, naming the key (and line, for HCL syntax). */
+  /** One line per problem, naming the key (and line, for HCL syntax); possibly cut, see `problemCount`. */
   readonly problems: readonly string[];
+  /** How many problems were found in all, when `problems` lists only the first ones. */
+  readonly problemCount?: number;
 }
 
 /** The signature of `buildConfig` in `src/config/build.ts`. */
@@ -39,10 +41,10 @@ export interface AttestorPluginOptions {
 }
 
 /** The message of the INVALID_ARGUMENT error for a rejected configuration. */
-function problemsMessage(problems: readonly string[]): string {
+function problemsMessage(problems: readonly string[], count = problems.length): string {
   return problems.length === 1
     ? `invalid configuration: ${problems[0]}`
-    : `invalid configuration (${problems.length} problems): ${problems.join("; ")}`;
+    : `invalid configuration (${Math.max(count, problems.length)} problems): ${problems.join("; ")}`;
 }
 
 /**
@@ -76,10 +78,10 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
   };
 
   const configureOnce = async (hcl: string, core: CoreConfiguration | null): Promise<void> => {
-    const { config, problems } = build(hcl, core);
+    const { config, problems, problemCount } = build(hcl, core);
     if (problems.length > 0 || config === null) {
       const list = problems.length > 0 ? problems : ["the configuration builder returned no configuration"];
-      throw new AttestorError("INVALID_ARGUMENT", problemsMessage(list));
+      throw new AttestorError("INVALID_ARGUMENT", problemsMessage(list, problemCount));
     }
     if (runtime) {
       try {

@@ -32,7 +32,7 @@ import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
 import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { toServiceError } from "./grpc_status.ts";
+import { toServiceError, validateNotes } from "./grpc_status.ts";
 import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
 
 /** The longest delay a timer supports (2^31 - 1 ms). */
@@ -207,7 +207,7 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
     }),
     validate: unary("Config/Validate", (request) => {
       const result = plugin.validate(request.hclConfiguration, toCore(request.coreConfiguration));
-      return { valid: result.valid, notes: [...result.notes] };
+      return { valid: result.valid, notes: validateNotes(result.notes) };
     }),
   };
 

@@ -299,12 +299,6 @@ token_path = "/t" // trailing comment
   },
   { name: "IPv6 node name", text: `node_name = "fd00::7"`, expect: { nodeName: "fd00::7" } },
   {
-    name: "read-only port ignores a bad node name (it is not used)",
-    text: "kubelet_read_only_port = 10255",
-    vars: { MY_NODE_NAME: "not a host" },
-    expect: { kubeletReadOnlyPort: 10255, kubeletSecurePort: 0, nodeName: "not a host" },
-  },
-  {
     name: "anonymous authentication",
     text: "use_anonymous_authentication = true",
     expect: { useAnonymousAuthentication: true },
@@ -548,22 +542,22 @@ private_key_path = "/k.pem"`,
   {
     name: "key given twice, case-insensitively",
     text: 'token_path = "/a"\nTOKEN_PATH = "/b"',
-    problems: ["token_path is set more than once"],
+    problems: ['token_path is set more than once (line 1 and line 2 as "TOKEN_PATH")'],
   },
   {
     name: "block given twice",
     text: `experimental {\n}\nexperimental {\n}`,
-    problems: ["experimental is set more than once"],
+    problems: ["experimental is set more than once (line 1 and line 3)"],
   },
   {
     name: "nested block given twice",
     text: `experimental {\n  sigstore { rekor_url = "https://a" }\n  sigstore { rekor_url = "https://b" }\n}`,
-    problems: ["experimental.sigstore is set more than once"],
+    problems: ["experimental.sigstore is set more than once (line 2 and line 3)"],
   },
   {
     name: "JSON duplicate keys",
     text: `{"token_path": "/a", "token_path": "/b"}`,
-    problems: ["token_path is set more than once"],
+    problems: ["token_path is set more than once (line 1 and line 1)"],
   },
   {
     name: "experimental is not a block",
@@ -636,13 +630,20 @@ private_key_path = "/k.pem"`,
     name: "sigstore duplicate issuer (JSON)",
     text:
       `{"experimental": {"sigstore": {"rekor_url": "https://r", "allowed_subjects_list": {"i": ["a"], "i": ["b"]}}}}`,
-    problems: ['experimental.sigstore.allowed_subjects_list["i"] is set more than once'],
+    problems: ['experimental.sigstore.allowed_subjects_list["i"] is set more than once (line 1 and line 1)'],
   },
   {
     name: "node name from the environment is not a host name",
     text: "",
     vars: { MY_NODE_NAME: "node-1\n" },
     problems: ['node name from environment variable MY_NODE_NAME: "node-1\\n" is not a valid host name'],
+  },
+  {
+    // Stricter than before (and than upstream): a node name is checked even where it is not used.
+    name: "read-only port does not excuse a node name that is not a host",
+    text: "kubelet_read_only_port = 10255",
+    vars: { MY_NODE_NAME: "not a host" },
+    problems: ['node name from environment variable MY_NODE_NAME: "not a host" is not a valid host name'],
   },
   {
     name: "node_name that would change the kubelet URL",

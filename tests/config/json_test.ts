@@ -108,16 +108,18 @@ describe("readJson", () => {
     }
   });
 
-  it("keeps duplicate keys and number text", () => {
+  it("keeps duplicate keys, number text and where each key and value starts", () => {
     const r = readJson('{"a": 1.50, "a": [1e2]}');
     assert.deepEqual(r, {
       ok: true,
       value: {
         t: "object",
-        members: [["a", { t: "number", text: "1.50" }], ["a", {
+        at: 0,
+        members: [["a", { t: "number", text: "1.50", at: 6 }, 1], ["a", {
           t: "array",
-          items: [{ t: "number", text: "1e2" }],
-        }]],
+          items: [{ t: "number", text: "1e2", at: 18 }],
+          at: 17,
+        }, 12]],
       },
     });
   });

@@ -127,7 +127,7 @@ describe("re-check before answering: processes that change during a slow kubelet
     host: PluginHost,
     changedPid: number,
     witnessPid: number,
-    act: () => Promise<void>,
+    act: () => void | Promise<void>,
   ): Promise<{ changed: Outcome; witness: Outcome }> {
     kubelet.setFault({ delayMs: KUBELET_DELAY_MS });
     try {
@@ -166,7 +166,7 @@ describe("re-check before answering: processes that change during a slow kubelet
   it("(1) moved to the root cgroup → FAILED_PRECONDITION; the unchanged process gets its selectors", async () => {
     const pod = await startPod();
     const host = await loadPlugin();
-    const { changed, witness } = await duringSlowAnswer(host, pod.changed.pid, pod.witness.pid, async () => {
+    const { changed, witness } = await duringSlowAnswer(host, pod.changed.pid, pod.witness.pid, () => {
       pod.move(pod.changed.pid, "");
       assert.ok(!Deno.readTextFileSync(`/proc/${pod.changed.pid}/cgroup`).includes(pod.containerId));
     });
