@@ -22,7 +22,7 @@ const PID = 4242;
 
 /** A platform whose locator puts every PID in the same container; `gate` holds locate calls while set. */
 function scriptedPlatform() {
-  const location: ContainerLocation = { podUid: POD_UID, containerId: CONTAINER_ID };
+  const location: ContainerLocation = { podUid: POD_UID, containerId: CONTAINER_ID, startTime: "4242" };
   const state = {
     gate: null as Promise<void> | null,
     locatorOptions: [] as LocatorOptions[],
