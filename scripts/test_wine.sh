@@ -49,7 +49,7 @@ trap 'rm -rf "$work"' EXIT
 # 1. The Windows suites under deno.exe. --no-config: they use only node: built-ins and relative imports,
 #    and deno.exe must not touch the Linux-installed node_modules/ or deno.lock.
 deno_exe test -A --no-config --no-prompt "--junit-path=$(to_wine_path "$work/windows.xml")" "${args[@]}" \
-  tests/windows/ tests/wine/winapi_ffi_wine.ts tests/wine/job_lookup_wine.ts </dev/null
+  tests/windows/ tests/wine/winapi_ffi_wine.ts tests/wine/job_lookup_wine.ts tests/wine/locate_cli_wine.ts </dev/null
 rc=$?
 
 # 2. The plugin under Wine, driven from Linux. The plugin runs from a bundle of mod.ts (what a Windows

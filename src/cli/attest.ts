@@ -1,7 +1,8 @@
 /**
  * `attest`: runs the whole attestation pipeline for one process, outside spire-agent, with the plugin's
- * own configuration file. For humans it prints each step (locator result, kubelet URL, matched pod and
- * container, selectors); with `--json` it prints one object, `{"selectors": [...]}` or `{"error": "..."}`.
+ * own configuration file, through the same runtime the plugin uses. For humans it prints each step of that
+ * one attestation (locator result, kubelet URL, matched pod and container, selectors); with `--json` it
+ * prints one object, `{"selectors": [...]}` or `{"error": "..."}`.
  *
  * ```
  * attest --pid <N> --config <file.hcl> [--json] [--proc-root <dir>]
@@ -22,7 +23,8 @@ import type { Config } from "../config/types.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
 import { platformFor } from "../platform/mod.ts";
-import type { ContainerLocation, Platform } from "../platform/types.ts";
+import type { Platform } from "../platform/types.ts";
+import type { AttestResult } from "../core/attest.ts";
 import { createRuntime } from "../runtime.ts";
 
 /** The usage line, also part of the error for bad arguments. */
@@ -98,7 +100,7 @@ async function loadConfig(path: string, getenv: (name: string) => string | undef
   return config;
 }
 
-function describeLocation(pid: number, loc: ContainerLocation): string {
+function describeLocation(pid: number, loc: Pick<AttestResult, "podUid" | "containerId">): string {
   if (loc.containerId === null) return `pid ${pid} is not in a container`;
   const pod = loc.podUid === null ? "pod UID unknown (matched by container ID)" : `pod UID ${loc.podUid}`;
   return `pid ${pid}: ${pod}, container ID ${loc.containerId}`;
@@ -137,19 +139,12 @@ export async function runAttest(args: string[], io: AttestIo = {}): Promise<numb
     const parsed = parse(args);
     const config = await loadConfig(parsed.configPath, getenv);
     const platform = io.platform ?? platformFor();
-    const locator = platform.createLocator({
-      useNewContainerLocator: config.useNewContainerLocator,
-      kubeletCgroupRoot: config.kubeletCgroupRoot,
-      verbose: config.verboseContainerLocatorLogs,
-      logger,
-      procRoot: parsed.procRoot,
-    });
-    const location = await locator.locate(parsed.pid);
-    human(`locator:   ${describeLocation(parsed.pid, location)}`);
     runtime = createRuntime({ platform, logger, procRoot: parsed.procRoot, hostname: io.hostname });
     await runtime.apply(config);
-    human(`kubelet:   ${runtime.kubeletUrl}`);
+    // One attestation, and the report is read off its result, so the two can never disagree.
     const result = await runtime.attestDetailed(parsed.pid, new AbortController().signal);
+    human(`locator:   ${describeLocation(parsed.pid, result)}`);
+    human(`kubelet:   ${runtime.kubeletUrl}`);
     if (result.pod !== null) {
       human(
         `pod:       ${result.pod.namespace}/${result.pod.name} (UID ${result.pod.uid}), ` +

@@ -1,16 +1,18 @@
 /**
- * `locate`: a diagnosis command that runs the Linux container locator on one process and prints the result
- * as one JSON object on one line, for operators to paste into bug reports.
+ * `locate`: a diagnosis command that runs the platform's container locator (Linux: cgroups and mountinfo;
+ * Windows: the container's job object) on one process and prints the result as one JSON object on one
+ * line, for operators to paste into bug reports.
  *
  * ```
- * locate --pid <N> [--root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]
+ * locate --pid <N> [--proc-root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]
  * ```
  *
  * - success (exit 0): `{"podUid": string|null, "containerId": string|null}` (`null` where not found; both
  *   `null` means "not in a container", which the attestor answers with no selectors);
  * - failure (exit 1), including bad arguments: `{"error": "<message>"}`.
  *
- * `--root` reads `<dir>/proc/<N>/...` instead of `/proc/<N>/...`; `--legacy` selects the legacy matchers
+ * `--proc-root` reads `<dir>/proc/<N>/...` instead of `/proc/<N>/...` (Linux; the plugin's and `attest`'s
+ * option of the same name); `--legacy` selects the legacy matchers
  * (`use_new_container_locator = false`); `--kubelet-cgroup-root` is the `kubelet_cgroup_root` key (the only
  * kubelet `--cgroup-root` whose pod cgroups are trusted; by default `/`, `/kubelet` and `/kubepods`); `--verbose` writes the lines considered and the decision as hclog
  * JSON lines on stderr (`verbose_container_locator_logs = true`). stdout only ever holds the one object.
@@ -24,12 +26,13 @@ import { writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { AttestorError } from "../errors.ts";
 import { createHclogLogger, nullLogger } from "../log.ts";
+import { platformFor } from "../platform/mod.ts";
+import type { Platform } from "../platform/types.ts";
 import { parseCgroupRoot } from "../platform/unix/anchor.ts";
-import { createUnixLocator } from "../platform/unix/locator.ts";
 
 /** The usage line, also part of the error for bad arguments. */
 export const LOCATE_USAGE =
-  "usage: locate --pid <N> [--root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]";
+  "usage: locate --pid <N> [--proc-root <dir>] [--kubelet-cgroup-root <path>] [--legacy] [--verbose]";
 
 /** Where {@linkcode runLocate} writes. Both default to the process's own streams. */
 export interface LocateIo {
@@ -37,6 +40,8 @@ export interface LocateIo {
   stdout?: (s: string) => void;
   /** Receives verbose log lines (with `--verbose`). */
   stderr?: (s: string) => void;
+  /** The platform whose locator runs. @default {platformFor()} */
+  platform?: Platform;
 }
 
 function badArguments(reason: string): AttestorError {
@@ -45,8 +50,8 @@ function badArguments(reason: string): AttestorError {
 
 interface LocateArgs {
   readonly pid: number;
-  readonly root: string;
-  readonly cgroupRoots: readonly string[] | undefined;
+  readonly procRoot: string;
+  readonly kubeletCgroupRoot: string | null;
   readonly legacy: boolean;
   readonly verbose: boolean;
 }
@@ -58,7 +63,7 @@ function parse(args: string[]): LocateArgs {
       args,
       options: {
         pid: { type: "string" },
-        root: { type: "string" },
+        "proc-root": { type: "string" },
         "kubelet-cgroup-root": { type: "string" },
         legacy: { type: "boolean" },
         verbose: { type: "boolean" },
@@ -70,7 +75,7 @@ function parse(args: string[]): LocateArgs {
     throw badArguments(err instanceof Error ? err.message : String(err));
   }
   const pid = parsePidOption(values.pid, badArguments);
-  if (values.root === "") throw badArguments("--root must not be empty");
+  if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
   const cgroupRoot = values["kubelet-cgroup-root"];
   if (cgroupRoot !== undefined) {
     try {
@@ -81,8 +86,8 @@ function parse(args: string[]): LocateArgs {
   }
   return {
     pid,
-    root: values.root ?? "/",
-    cgroupRoots: cgroupRoot === undefined ? undefined : [cgroupRoot],
+    procRoot: values["proc-root"] ?? "/",
+    kubeletCgroupRoot: cgroupRoot ?? null,
     legacy: values.legacy ?? false,
     verbose: values.verbose ?? false,
   };
@@ -95,7 +100,7 @@ function parse(args: string[]): LocateArgs {
  * ```ts ignore
  * import { runLocate } from "./locate.ts";
  * let out = "";
- * const code = await runLocate(["--pid", "4242", "--root", "tests/testdata/proc/containerd-cgroupfs-v1-burstable"], {
+ * const code = await runLocate(["--pid", "4242", "--proc-root", "tests/testdata/proc/containerd-cgroupfs-v1-burstable"], {
  *   stdout: (s) => (out += s),
  * });
  * // code === 0, out === '{"podUid":"…","containerId":"…"}\n'
@@ -108,16 +113,17 @@ function parse(args: string[]): LocateArgs {
 export async function runLocate(args: string[], io: LocateIo = {}): Promise<number> {
   const stdout = io.stdout ?? ((s: string) => writeAllSync(Deno.stdout, s));
   try {
-    const { pid, root, cgroupRoots, legacy, verbose } = parse(args);
+    const { pid, procRoot, kubeletCgroupRoot, legacy, verbose } = parse(args);
     const logger = verbose
       ? createHclogLogger({ module: "k8s-attestor.locate", write: io.stderr })
       : nullLogger;
-    const locator = createUnixLocator({
-      root,
+    const platform = io.platform ?? platformFor();
+    const locator = platform.createLocator({
       useNewContainerLocator: !legacy,
+      kubeletCgroupRoot,
       verbose,
       logger,
-      cgroupRoots,
+      procRoot,
     });
     const { podUid, containerId } = await locator.locate(pid);
     stdout(JSON.stringify({ podUid, containerId }) + "\n");

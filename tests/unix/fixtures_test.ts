@@ -22,7 +22,7 @@ function withRoot(e: ExpectedError, root: string): ExpectedError {
 }
 
 async function libraryOutcome(root: string, pid: number, legacy: boolean) {
-  const locator = createUnixLocator({ root, useNewContainerLocator: !legacy });
+  const locator = createUnixLocator({ procRoot: root, useNewContainerLocator: !legacy });
   try {
     return await locator.locate(pid);
   } catch (err) {
@@ -51,7 +51,7 @@ describe("fixture corpus", () => {
         });
         it(`${label} locator via runLocate`, async () => {
           let out = "";
-          const args = ["--pid", String(c.pid), "--root", root, ...(legacy ? ["--legacy"] : [])];
+          const args = ["--pid", String(c.pid), "--proc-root", root, ...(legacy ? ["--legacy"] : [])];
           const code = await runLocate(args, { stdout: (s) => (out += s) });
           assert.ok(out.endsWith("\n") && out.indexOf("\n") === out.length - 1, "exactly one line");
           if (isError(expected)) {

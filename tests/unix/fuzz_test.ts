@@ -9,18 +9,34 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AttestorError } from "../../src/errors.ts";
 import { parseCgroupFile } from "../../src/platform/unix/cgroup.ts";
-import { extractFromPath, IdMerger } from "../../src/platform/unix/extract.ts";
-import { legacyMatchPath, LegacyMerger } from "../../src/platform/unix/legacy.ts";
+import { createPodPathMatcher } from "../../src/platform/unix/anchor.ts";
+import { extractFromPath } from "../../src/platform/unix/extract.ts";
+import { legacyMatchPath } from "../../src/platform/unix/legacy.ts";
+import { parseMountinfo } from "../../src/platform/unix/mountinfo.ts";
+import { decideFromCgroup, decideFromMountinfo, type DecideOptions } from "../../src/platform/unix/decide.ts";
+import { nullLogger } from "../../src/log.ts";
+import type { ContainerLocation } from "../../src/platform/types.ts";
 import { MAX_LINE_BYTES } from "../../src/platform/unix/lines.ts";
-import { isCandidateCgroupMount, parseMountinfo } from "../../src/platform/unix/mountinfo.ts";
 import { createUnixLocator } from "../../src/platform/unix/locator.ts";
 import { chars, int, pick, rng } from "./_rng.ts";
 
 const PROC_ROOT = fileURLToPath(new URL("../testdata/proc/", import.meta.url));
 const HEX64 = /^[0-9A-Fa-f]{64}$/;
+const HASH32 = /^[0-9A-Fa-f]{32}$/;
 const DASHED_UID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
-/** Runs the new and legacy pipelines on a cgroup text and a mountinfo text, checking the invariants. */
+const MATCHER = createPodPathMatcher();
+const decide = (legacy: boolean): DecideOptions => ({
+  matcher: MATCHER,
+  legacy,
+  verbose: false,
+  logger: nullLogger,
+});
+
+/**
+ * Runs the locator's own decisions (`decide.ts`, the same functions the locator calls) on a cgroup text
+ * and a mountinfo text, for the new and the legacy locator, checking the invariants.
+ */
 function runPipelines(cgroup: string, mountinfo: string): { outcomes: number; errors: number } {
   let outcomes = 0, errors = 0;
   const attempt = (fn: () => void) => {
@@ -29,34 +45,41 @@ function runPipelines(cgroup: string, mountinfo: string): { outcomes: number; er
       outcomes++;
     } catch (err) {
       if (!(err instanceof AttestorError)) throw err;
-      assert.ok(["INTERNAL", "FAILED_PRECONDITION"].includes(err.code), err.code);
+      assert.ok(["INTERNAL", "FAILED_PRECONDITION", "PERMISSION_DENIED"].includes(err.code), err.code);
       errors++;
     }
   };
-  attempt(() => {
-    const m = new IdMerger();
-    for (const e of parseCgroupFile(cgroup, "cgroup")) m.add(extractFromPath(e.path));
-    checkNew(m.podUid, m.containerId, cgroup);
-  });
-  attempt(() => {
-    const m = new IdMerger();
-    for (const mount of parseMountinfo(mountinfo, "mountinfo")) {
-      if (isCandidateCgroupMount(mount)) m.add(extractFromPath(mount.root));
-    }
-    checkNew(m.podUid, m.containerId, mountinfo);
-  });
-  attempt(() => {
-    const m = new LegacyMerger();
-    for (const e of parseCgroupFile(cgroup, "cgroup")) {
-      const r = legacyMatchPath(e.path);
-      if (r.kind === "match") m.add(r.podUid, r.containerId);
-    }
-    if (m.containerId !== "") {
-      assert.match(m.containerId, HEX64);
-      assert.ok(cgroup.includes(m.containerId));
-    } else assert.equal(m.podUid, "");
-  });
+  for (const legacy of [false, true]) {
+    attempt(() => {
+      const d = decideFromCgroup({ path: "cgroup", text: cgroup }, decide(legacy));
+      if (d.kind === "consult-mountinfo") {
+        assert.equal(legacy, false, "only the new locator falls back");
+        assert.ok(parseCgroupFile(cgroup, "cgroup").every((e) => e.path === "/"));
+        return;
+      }
+      checkLocation(d.location, cgroup, () => parseCgroupFile(cgroup, "cgroup").map((e) => e.path));
+    });
+  }
+  attempt(() =>
+    checkLocation(
+      decideFromMountinfo({ path: "mountinfo", text: mountinfo }, decide(false)).location,
+      mountinfo,
+      () => parseMountinfo(mountinfo, "mountinfo").map((m) => m.root),
+    )
+  );
   return { outcomes, errors };
+}
+
+/** A location's invariants: IDs in their shapes, taken from the input, and only from an anchored path. */
+function checkLocation(loc: ContainerLocation, text: string, paths: () => string[]): void {
+  checkNew(loc.podUid ?? "", loc.containerId ?? "", text);
+  if (loc.containerId !== null) {
+    const anchored = paths().some((p) => {
+      const m = MATCHER.match(p);
+      return m.kind === "container" && m.containerId === loc.containerId;
+    });
+    assert.ok(anchored, "the container ID comes from an anchored path");
+  }
 }
 
 function checkNew(podUid: string, containerId: string, text: string): void {
@@ -67,7 +90,7 @@ function checkNew(podUid: string, containerId: string, text: string): void {
   assert.match(containerId, HEX64);
   assert.ok(text.includes(containerId), "the container ID comes from the input");
   if (podUid !== "") {
-    assert.match(podUid, DASHED_UID);
+    assert.ok(DASHED_UID.test(podUid) || HASH32.test(podUid), podUid); // legacy keeps a static pod's hash
     const rendered = new RegExp(`pod${podUid.replaceAll("-", "[-_]")}`);
     assert.ok(rendered.test(text), "the pod UID comes from the input, in - or _ form");
   }
@@ -170,13 +193,12 @@ describe("fuzz: parsers and extractors", () => {
       runPipelines(a, b);
       iterations++;
       try {
-        const m = new IdMerger();
-        for (const e of parseCgroupFile(a, "c")) m.add(extractFromPath(e.path));
-        if (m.containerId !== "") found++;
+        const d = decideFromCgroup({ path: "c", text: a }, decide(false));
+        if (d.kind === "decided" && d.location.containerId !== null) found++;
       } catch { /* counted above */ }
     }
     assert.equal(iterations, 6000);
-    assert.ok(found > 500, `mutations still yield IDs (${found}), so the invariants were checked`);
+    assert.ok(found > 300, `mutations still yield anchored IDs (${found}), so the invariants were checked`);
   });
 
   it("adversarial inputs at the line limit finish (no catastrophic backtracking)", () => {
@@ -210,8 +232,16 @@ describe("fuzz: parsers and extractors", () => {
         assert.ok(["match", "none", "ambiguous"].includes(r1.kind));
         const ids = extractFromPath(path);
         assert.ok(ids.containerId === "" || HEX64.test(ids.containerId));
+        assert.ok(["container", "none", "outside"].includes(MATCHER.match(path).kind));
         const entries = parseCgroupFile(`0::${path}\n`, "c");
         assert.equal(entries.length, 1);
+        for (const legacy of [false, true]) {
+          try {
+            decideFromCgroup({ path: "c", text: `0::${path}\n` }, decide(legacy));
+          } catch (err) {
+            assert.ok(err instanceof AttestorError, String(err));
+          }
+        }
         const mounts = parseMountinfo(`1 2 0:1 ${path} /m rw - cgroup2 c rw\n`, "m");
         assert.equal(mounts[0].root, path);
         iterations++;
@@ -235,7 +265,7 @@ describe("fuzz: whole locator over files", () => {
         if (int(r, 8) !== 0) await Deno.writeTextFile(join(dir, "mountinfo"), mutate(r, pick(r, texts)));
         for (const useNewContainerLocator of [true, false]) {
           try {
-            const loc = await createUnixLocator({ root, useNewContainerLocator }).locate(1000 + i);
+            const loc = await createUnixLocator({ procRoot: root, useNewContainerLocator }).locate(1000 + i);
             assert.ok(loc.containerId === null || HEX64.test(loc.containerId));
             assert.ok(loc.containerId !== null || loc.podUid === null);
             ok++;

@@ -51,7 +51,7 @@ describe("createUnixLocator: errors and bounds", () => {
   });
 
   it("rejects invalid PIDs with INVALID_ARGUMENT", async () => {
-    const locator = createUnixLocator({ root });
+    const locator = createUnixLocator({ procRoot: root });
     for (const pid of [0, -1, 1.5, Number.NaN, 2 ** 60]) {
       const err = await rejection(locator.locate(pid));
       assert.equal(err.code, "INVALID_ARGUMENT", String(pid));
@@ -59,7 +59,7 @@ describe("createUnixLocator: errors and bounds", () => {
   });
 
   it("reports a PID without a directory as NOT_FOUND naming the PID", async () => {
-    const err = await rejection(createUnixLocator({ root }).locate(424242));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(424242));
     assert.equal(err.code, "NOT_FOUND");
     assert.match(err.message, /^process 424242 does not exist/);
   });
@@ -67,12 +67,12 @@ describe("createUnixLocator: errors and bounds", () => {
   it("treats a regular file in place of the process directory as NOT_FOUND", async () => {
     await Deno.mkdir(join(root, "proc"), { recursive: true });
     await Deno.writeTextFile(join(root, "proc", "77"), "");
-    assert.equal((await rejection(createUnixLocator({ root }).locate(77))).code, "NOT_FOUND");
+    assert.equal((await rejection(createUnixLocator({ procRoot: root }).locate(77))).code, "NOT_FOUND");
   });
 
   it("rejects a line over 64 KiB naming the file and line, and accepts 65535 bytes", async () => {
     await writeProc(10, { cgroup: `0::/\n1:pids:/${"a".repeat(65535)}\n` });
-    const err = await rejection(createUnixLocator({ root }).locate(10));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(10));
     assert.equal(err.code, "INTERNAL");
     assert.equal(
       err.message,
@@ -80,13 +80,16 @@ describe("createUnixLocator: errors and bounds", () => {
         "(bufio.Scanner: token too long)",
     );
     await writeProc(11, { cgroup: `0::/${"a".repeat(65531)}\n1:pids:/kubepods/pod${UID}/${CID}\n` });
-    assert.deepEqual(await createUnixLocator({ root }).locate(11), { podUid: UID, containerId: CID });
+    assert.deepEqual(await createUnixLocator({ procRoot: root }).locate(11), {
+      podUid: UID,
+      containerId: CID,
+    });
   });
 
   it("rejects an oversized cgroup file without reading it all", async () => {
     const line = `1:pids:/kubepods/pod${UID}/${CID}\n`;
     await writeProc(12, { cgroup: line.repeat(Math.ceil((MAX_CGROUP_FILE_BYTES + 1) / line.length)) });
-    const err = await rejection(createUnixLocator({ root }).locate(12));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(12));
     assert.equal(err.code, "INTERNAL");
     assert.equal(
       err.message,
@@ -100,7 +103,7 @@ describe("createUnixLocator: errors and bounds", () => {
       mountinfo: `1 2 0:1 /${"x".repeat(70000)} /m rw - cgroup2 c rw\n`,
     });
     await initialUserNamespace(13);
-    const err = await rejection(createUnixLocator({ root }).locate(13));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(13));
     assert.equal(err.code, "INTERNAL");
     assert.match(
       err.message,
@@ -110,7 +113,7 @@ describe("createUnixLocator: errors and bounds", () => {
 
   it("reports an unreadable cgroup file (a directory) as INTERNAL naming the file", async () => {
     await Deno.mkdir(join(pidDir(14), "cgroup"), { recursive: true });
-    const err = await rejection(createUnixLocator({ root }).locate(14));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(14));
     assert.equal(err.code, "INTERNAL");
     assert.ok(
       err.message.startsWith(`unable to obtain cgroups: reading "${pidDir(14)}/cgroup": `),
@@ -124,7 +127,7 @@ describe("createUnixLocator: errors and bounds", () => {
     await writeProc(15, {
       cgroup: new Uint8Array([...encode("1:pids:/kubepods/"), 0xff, 0xfe, ...encode(`pod${UID}/${CID}\n`)]),
     });
-    const err = await rejection(createUnixLocator({ root }).locate(15));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(15));
     assert.equal(err.code, "PERMISSION_DENIED");
     assert.ok(
       err.message.includes(`names pod ${UID} but is not under the kubelet's pod cgroups`),
@@ -139,12 +142,15 @@ describe("createUnixLocator: errors and bounds", () => {
         ...encode(`pod${UID}\n`),
       ]),
     });
-    assert.deepEqual(await createUnixLocator({ root }).locate(17), { podUid: UID, containerId: CID });
+    assert.deepEqual(await createUnixLocator({ procRoot: root }).locate(17), {
+      podUid: UID,
+      containerId: CID,
+    });
   });
 
   it("honours an aborted signal", async () => {
     await writeProc(16, { cgroup: "0::/\n" });
-    const err = await rejection(createUnixLocator({ root }).locate(16, AbortSignal.abort()));
+    const err = await rejection(createUnixLocator({ procRoot: root }).locate(16, AbortSignal.abort()));
     assert.equal(err.code, "CANCELLED");
   });
 });
@@ -153,7 +159,7 @@ describe("createUnixLocator: verbose logs", () => {
   it("logs every cgroup line and the decision at debug level", async () => {
     const { logger, entries } = captureLogger();
     const root = join(PROC_ROOT, "containerd-systemd-hybrid-guaranteed");
-    const got = await createUnixLocator({ root, verbose: true, logger }).locate(777);
+    const got = await createUnixLocator({ procRoot: root, verbose: true, logger }).locate(777);
     const considered = entries.filter((e) => e["@message"] === "PID cgroup entry considered");
     assert.deepEqual(considered.map((e) => e.line), [...Array(13).keys()].map((i) => i + 1));
     assert.ok(considered.every((e) => e["@level"] === "debug" && e.pid === 777));
@@ -173,7 +179,7 @@ describe("createUnixLocator: verbose logs", () => {
   it("logs skipped and considered mounts in the fallback", async () => {
     const { logger, entries } = captureLogger();
     const root = join(PROC_ROOT, "cgroupns-v1-mountinfo-fallback-systemd");
-    await createUnixLocator({ root, verbose: true, logger }).locate(9005);
+    await createUnixLocator({ procRoot: root, verbose: true, logger }).locate(9005);
     const mounts = entries.filter((e) => String(e["@message"]).startsWith("PID mount"));
     assert.ok(mounts.some((e) => e.reason === "not a cgroup mount"));
     assert.ok(mounts.some((e) => e.reason === "cgroup mount at /" && e.type === "cgroup2"));
@@ -184,7 +190,7 @@ describe("createUnixLocator: verbose logs", () => {
   it("logs the conflicting entry before failing", async () => {
     const { logger, entries } = captureLogger();
     const root = join(PROC_ROOT, "conflict-container-id");
-    await rejection(createUnixLocator({ root, verbose: true, logger }).locate(301));
+    await rejection(createUnixLocator({ procRoot: root, verbose: true, logger }).locate(301));
     const last = entries.at(-1)!;
     assert.equal(last.action, "conflict");
     assert.equal(last.line, 2);
@@ -192,12 +198,12 @@ describe("createUnixLocator: verbose logs", () => {
 
   it("logs nothing at debug level when not verbose, but warns on an ambiguous legacy path", async () => {
     const { logger, entries } = captureLogger();
-    await createUnixLocator({ root: join(PROC_ROOT, "containerd-cgroupfs-v1-burstable"), logger }).locate(
+    await createUnixLocator({ procRoot: join(PROC_ROOT, "containerd-cgroupfs-v1-burstable"), logger }).locate(
       4242,
     );
     assert.equal(entries.length, 0);
     await createUnixLocator({
-      root: join(PROC_ROOT, "static-pod-crio-both-legacy-rules"),
+      procRoot: join(PROC_ROOT, "static-pod-crio-both-legacy-rules"),
       useNewContainerLocator: false,
       logger,
     }).locate(401);
@@ -231,7 +237,7 @@ describe("runLocate arguments", () => {
     [["--pid", "4294967296"], /--pid must be a positive 32-bit integer/],
     [["--pid", "1", "--bogus"], /Unknown option '--bogus'/],
     [["--pid", "1", "extra"], /Unexpected argument 'extra'/],
-    [["--pid", "1", "--root", ""], /--root must not be empty/],
+    [["--pid", "1", "--proc-root", ""], /--proc-root must not be empty/],
   ];
   for (const [args, pattern] of cases) {
     it(`rejects ${JSON.stringify(args)}`, async () => {
@@ -246,7 +252,7 @@ describe("runLocate arguments", () => {
   it("writes verbose logs to stderr and keeps stdout to one line", async () => {
     let out = "", err = "";
     const root = join(PROC_ROOT, "kind-macos-unified");
-    const code = await runLocate(["--pid", "8081", "--root", root, "--verbose"], {
+    const code = await runLocate(["--pid", "8081", "--proc-root", root, "--verbose"], {
       stdout: (s) => (out += s),
       stderr: (s) => (err += s),
     });
@@ -270,7 +276,7 @@ describe("locate as a process", () => {
   }
   it("exits 0 with the JSON object", async () => {
     const root = join(PROC_ROOT, "crio-no-pod-uid-v2");
-    const { code, stdout } = await run(["--pid", "6003", "--root", root]);
+    const { code, stdout } = await run(["--pid", "6003", "--proc-root", root]);
     assert.equal(code, 0);
     const { podUid, containerId } = JSON.parse(stdout);
     assert.equal(podUid, null);
@@ -278,7 +284,7 @@ describe("locate as a process", () => {
   });
   it("exits 1 with the error object", async () => {
     const root = join(PROC_ROOT, "conflict-container-id");
-    const { code, stdout } = await run(["--pid", "301", "--root", root]);
+    const { code, stdout } = await run(["--pid", "301", "--proc-root", root]);
     assert.equal(code, 1);
     assert.match(
       JSON.parse(stdout).error,

@@ -139,7 +139,7 @@ describe("the locator reads the start time before and after the cgroup file", ()
       const fifo = join(dir, "cgroup");
       const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
       assert.equal(mk.code, 0, "mkfifo");
-      const located = createUnixLocator({ root }).locate(pid);
+      const located = createUnixLocator({ procRoot: root }).locate(pid);
       // Opening the FIFO for writing completes once the locator has opened it for reading, i.e. after its
       // first read of the stat file.
       const writer = await Deno.open(fifo, { write: true });
@@ -187,7 +187,10 @@ describe("the locator reads the start time before and after the cgroup file", ()
     try {
       await Deno.mkdir(join(root, "proc", "2004"), { recursive: true });
       await Deno.writeTextFile(join(root, "proc", "2004", "cgroup"), POD_CGROUP);
-      assert.deepEqual(await createUnixLocator({ root }).locate(2004), { podUid: UID, containerId: CID });
+      assert.deepEqual(await createUnixLocator({ procRoot: root }).locate(2004), {
+        podUid: UID,
+        containerId: CID,
+      });
     } finally {
       await Deno.remove(root, { recursive: true });
     }
@@ -199,7 +202,7 @@ describe("the locator reads the start time before and after the cgroup file", ()
       await Deno.mkdir(join(root, "proc", "2005"), { recursive: true });
       await Deno.writeTextFile(join(root, "proc", "2005", "cgroup"), POD_CGROUP);
       await Deno.writeTextFile(join(root, "proc", "2005", "stat"), "2005 (app S 1\n");
-      await assert.rejects(createUnixLocator({ root }).locate(2005), {
+      await assert.rejects(createUnixLocator({ procRoot: root }).locate(2005), {
         code: "INTERNAL",
         message: new RegExp(`^unable to read process start time: ".*/proc/2005/stat": no "\\(comm\\)" field`),
       });

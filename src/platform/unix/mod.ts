@@ -28,7 +28,7 @@ export const unixPlatform: Platform = {
   transport: "unix",
   createLocator(options: LocatorOptions) {
     return createUnixLocator({
-      root: options.procRoot,
+      procRoot: options.procRoot,
       useNewContainerLocator: options.useNewContainerLocator,
       verbose: options.verbose,
       logger: options.logger,
