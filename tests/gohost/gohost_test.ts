@@ -11,7 +11,7 @@ import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { procStatLine } from "../../src/testing/fake_proc.ts";
-import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_host.ts";
+import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_process.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 
 const HOST = join(REPO_ROOT, ".gohost", "gohost");
