@@ -15,14 +15,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { AttestorError } from "../../src/errors.ts";
 import { windowsPlatform } from "../../src/platform/windows/mod.ts";
 import { PROCESS_QUERY_LIMITED_INFORMATION } from "../../src/platform/windows/structs.ts";
 import { createFfiWinApi } from "../../src/platform/windows/winapi_ffi.ts";
 import { rejectsWithAttestorError } from "../../src/testing/assert_error.ts";
 import { type RecordedLine, recordingLogger } from "../../src/testing/recording_logger.ts";
-import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
+import { startVmcompute } from "./fixtures/start_vmcompute.ts";
 
 const ID_1 = "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const ID_2 = "deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567";
@@ -35,19 +34,8 @@ interface Helper {
   stop(): Promise<void>;
 }
 
-async function startVmcompute(ids: string[]): Promise<Helper> {
-  const exe = Deno.env.get("K8S_ATTESTOR_VMCOMPUTE_EXE");
-  if (!exe) throw new Error("K8S_ATTESTOR_VMCOMPUTE_EXE is not set (run through scripts/test_wine.sh)");
-  const script = fileURLToPath(new URL("./fixtures/vmcompute_helper.ts", import.meta.url));
-  const { info, stop } = await startVmcomputeHelper<Omit<Helper, "stop">>([
-    exe,
-    "run",
-    "-A",
-    "--no-config",
-    "--quiet",
-    script,
-    ...ids,
-  ]);
+async function startHelper(ids: string[]): Promise<Helper> {
+  const { info, stop } = await startVmcompute<Omit<Helper, "stop">>(ids);
   return { ...info, stop };
 }
 
@@ -67,8 +55,8 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
   let double: Helper;
 
   before(async () => {
-    single = await startVmcompute([ID_1]);
-    double = await startVmcompute([ID_2, ID_3]);
+    single = await startHelper([ID_1]);
+    double = await startHelper([ID_2, ID_3]);
   });
 
   after(async () => {
