@@ -1,5 +1,5 @@
 /**
- * The plugin itself under Wine, driven from Linux: the fake spire-agent (tests/support/host.ts) starts the
+ * The plugin itself under Wine, driven from Linux: the fake spire-agent (src/testing/plugin_host.ts) starts the
  * bundled plugin with the Windows deno.exe, does the go-plugin handshake over TCP, Init and Configure
  * (pointing at a Linux-side fake kubelet), attests the child of a vmcompute.exe stand-in that sits in a
  * `\Container_<id>` job, and unloads; Shutdown must end the process.
