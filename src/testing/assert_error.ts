@@ -43,9 +43,12 @@ export function assertAttestorError(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AttestorError } from "../errors.ts";
  * import { rejectsWithAttestorError } from "./assert_error.ts";
- * await rejectsWithAttestorError(Promise.reject(new AttestorError("CANCELLED", "gone")), "CANCELLED", "gone");
+ * const cancelled = () => Promise.reject(new AttestorError("CANCELLED", "gone"));
+ * await rejectsWithAttestorError(cancelled(), "CANCELLED", "gone");
+ * await assert.rejects(rejectsWithAttestorError(cancelled(), "INTERNAL", "gone"), assert.AssertionError);
  * ```
  *
  * @param promise The operation.
