@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { runDemo } from "../../src/demo/main.ts";
-import { REPO_ROOT } from "../../src/testing/plugin_host.ts";
+import { REPO_ROOT } from "../../src/testing/plugin_process.ts";
 import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
 
 describe("the bundled plugin under the release permissions", { skip: Deno.build.os !== "linux" }, () => {

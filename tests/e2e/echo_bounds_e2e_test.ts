@@ -7,73 +7,30 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
-import {
-  type CgroupHierarchy,
-  detectCgroupSupport,
-  type KubepodsCgroup,
-  kubepodsPath,
-  placeInCgroup,
-} from "../../src/testing/cgroups.ts";
+import { demoPodList } from "../../src/demo/pods.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { PluginHost } from "../../src/testing/plugin_host.ts";
+import type { PluginHost } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+import { disposeAll, loadPlugin, unloadCleanly } from "./_agent.ts";
+import { cgroupSupport, startWorkload, type Workload } from "./_workload.ts";
 
-const support = await detectCgroupSupport();
-const skip = typeof support === "string" ? `SKIPPED (real cgroups unavailable): ${support}` : false;
-if (skip) console.error(`\n*** ${skip} ***\n`);
+const { hierarchies, skip } = await cgroupSupport();
 
 const NODE = "node-echo";
 const UNAVAILABLE = 14;
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 
-interface Workload {
-  readonly pid: number;
-  readonly podUid: string;
-  readonly containerId: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `sleep` in a fresh burstable kubepods cgroup (systemd naming on v2, cgroupfs on v1). */
-async function startWorkload(hierarchy: CgroupHierarchy): Promise<Workload> {
-  const podUid = crypto.randomUUID();
-  const containerId = randomContainerId();
-  const child = new Deno.Command("sleep", { args: ["120"], stdin: "null", stdout: "null", stderr: "null" })
-    .spawn();
-  let cgroup: KubepodsCgroup | null = null;
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await cgroup?.remove();
-  };
-  try {
-    const driver = hierarchy.version === 2 ? "systemd" : "cgroupfs";
-    cgroup = await placeInCgroup(
-      hierarchy,
-      kubepodsPath(driver, "burstable", podUid, containerId),
-      child.pid,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { pid: child.pid, podUid, containerId, stop };
-}
-
 describe("a huge kubelet-supplied label key is never echoed whole (real cgroups + plugin)", { skip }, () => {
-  const hierarchies = typeof support === "string" ? [] : support;
   let kubelet: FakeKubelet;
   const workloads: Workload[] = [];
-  let host: PluginHost | null = null;
+  const hosts: PluginHost[] = [];
 
   before(async () => {
     kubelet = await startFakeKubelet();
   });
 
   after(async () => {
-    await host?.dispose();
+    await disposeAll(hosts);
     for (const w of workloads) await w.stop();
     await kubelet?.stop();
   });
@@ -95,8 +52,7 @@ describe("a huge kubelet-supplied label key is never echoed whole (real cgroups 
     });
     kubelet.setPods({ kind: "PodList", apiVersion: "v1", items: [web, good.items.find(isWeb)] });
 
-    host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-    await host.load({ hcl: `kubelet_read_only_port = ${kubelet.port}\n`, trustDomain: "example.org" });
+    const host = await loadPlugin(`kubelet_read_only_port = ${kubelet.port}\n`, hosts);
 
     await assert.rejects(host.client.attest(victim.pid), (e: { code: number; details: string }) => {
       assert.equal(e.code, UNAVAILABLE, e.details?.slice(0, 200));
@@ -114,9 +70,7 @@ describe("a huge kubelet-supplied label key is never echoed whole (real cgroups 
       expectedWebAppSelectors(bystander.podUid, NODE),
     );
 
-    const exit = await host.unload();
-    assert.deepEqual({ code: exit.code, killed: exit.killed }, { code: 0, killed: false });
-    assert.deepEqual(host.logProblems(), []);
+    await unloadCleanly(host);
     const logged = host.logEntries().filter((entry) => JSON.stringify(entry).includes("LLLL"));
     assert.ok(logged.length > 0, "the failure is logged");
     for (const line of host.stderrLines) {

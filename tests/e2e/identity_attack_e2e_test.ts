@@ -13,28 +13,23 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { hostname } from "node:os";
 import { join } from "node:path";
-import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
-import { createTestPki, type TestPki } from "../../src/testing/certs.ts";
-import {
-  type CgroupHierarchy,
-  detectCgroupSupport,
-  type KubepodsCgroup,
-  kubepodsPath,
-  placeInCgroup,
-} from "../../src/testing/cgroups.ts";
-import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { PluginHost } from "../../src/testing/plugin_host.ts";
+import { demoPodList } from "../../src/demo/pods.ts";
+import type { CgroupHierarchy } from "../../src/testing/cgroups.ts";
+import type { PluginHost } from "../../src/testing/plugin_host.ts";
+import { startTlsKubelet, type TlsKubelet } from "../../src/testing/tls_kubelet.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+import { disposeAll, loadPlugin } from "./_agent.ts";
+import { cgroupSupport, kill, startWorkload, type Workload } from "./_workload.ts";
 
 const ATTACKER_UID = 65534;
 const NODE = "node-attack";
 const PERMISSION_DENIED = 7;
 
-async function whyNot(): Promise<string | false> {
-  const support = await detectCgroupSupport();
-  if (typeof support === "string") return support;
+const { hierarchies, skip: noCgroups } = await cgroupSupport("identity attack tests: ");
+
+/** Why the attacks cannot be staged here (tools missing, no unprivileged user namespaces), or `false`. */
+async function attackRefusal(): Promise<string | false> {
   for (const tool of ["setpriv", "unshare", "mount"]) {
     const found = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
       .output();
@@ -53,10 +48,9 @@ async function whyNot(): Promise<string | false> {
   return false;
 }
 
-const skip = await whyNot();
-if (skip) console.error(`\n*** identity attack tests SKIPPED: ${skip} ***\n`);
-const support = await detectCgroupSupport();
-const hierarchies: CgroupHierarchy[] = typeof support === "string" ? [] : support;
+const refused = noCgroups ? false : await attackRefusal();
+if (refused) console.error(`\n*** identity attack tests SKIPPED: ${refused} ***\n`);
+const skip = noCgroups || refused;
 
 /** Every mounted cgroup hierarchy (v1 controllers and the unified one), for moving a process to `/`. */
 function allHierarchyMounts(): string[] {
@@ -89,12 +83,7 @@ async function startAttacker(work: string, name: string, script: string): Promis
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status.catch(() => {});
-  };
+  const stop = () => kill(child);
   return {
     pid: child.pid,
     async go() {
@@ -117,59 +106,36 @@ async function startAttacker(work: string, name: string, script: string): Promis
 }
 
 describe("identity attacks by an unprivileged node user, through the real plugin", { skip }, () => {
-  let pki: TestPki;
-  let kubelet: FakeKubelet;
-  let tokenPath: string;
+  let tls: TlsKubelet;
   let work: string;
   let host: PluginHost;
   let legacyHost: PluginHost;
+  const hosts: PluginHost[] = [];
   const cleanups: (() => Promise<void>)[] = [];
-  const victim = { podUid: crypto.randomUUID(), containerId: randomContainerId(), pid: 0 };
-  let victimCgroup: KubepodsCgroup;
+  // The victim: a real process in the real kubepods cgroup of its pod.
+  let victim: Workload;
 
   before(async () => {
     if (skip) return;
-    work = await Deno.makeTempDir({ prefix: "k8s-attestor-attack-" });
+    victim = await startWorkload(hierarchies[0]);
+    tls = await startTlsKubelet({
+      token: "attack-token",
+      pods: demoPodList({ podUid: victim.podUid, containerId: victim.containerId, nodeName: NODE }),
+      prefix: "k8s-attestor-attack-",
+    });
+    work = tls.dir;
     await Deno.chmod(work, 0o755);
-    pki = await createTestPki();
-    const cert = await pki.issueServerCert("kubelet", { dns: [hostname()], ip: ["127.0.0.1"] });
-    tokenPath = join(work, "token");
-    await Deno.writeTextFile(tokenPath, "attack-token\n");
-    kubelet = await startFakeKubelet({
-      tls: { cert: cert.cert, key: cert.key },
-      auth: { kind: "token", tokenPath },
-    });
-    kubelet.setPods(demoPodList({ ...victim, nodeName: NODE }));
-    // The victim: a real process in the real kubepods cgroup of its pod.
-    const child = new Deno.Command("sleep", { args: ["120"], stdin: "null", stdout: "null", stderr: "null" })
-      .spawn();
-    victim.pid = child.pid;
-    cleanups.push(async () => {
-      child.kill("SIGKILL");
-      await child.status;
-    });
-    const h = hierarchies[0];
-    victimCgroup = await placeInCgroup(
-      h,
-      kubepodsPath(h.version === 2 ? "systemd" : "cgroupfs", "burstable", victim.podUid, victim.containerId),
-      child.pid,
-    );
-    const config = (extra: string) =>
-      `kubelet_secure_port = ${kubelet.port}\nkubelet_ca_path = "${pki.ca.certPath}"\n` +
-      `token_path = "${tokenPath}"\nmax_poll_attempts = 2\npoll_retry_interval = "50ms"\n${extra}`;
-    host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-    await host.load({ hcl: config(""), trustDomain: "example.org" });
-    legacyHost = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-    await legacyHost.load({ hcl: config("use_new_container_locator = false\n"), trustDomain: "example.org" });
+    const config = (extra: string[]) =>
+      tls.hcl(["max_poll_attempts = 2", 'poll_retry_interval = "50ms"', ...extra]);
+    host = await loadPlugin(config([]), hosts);
+    legacyHost = await loadPlugin(config(["use_new_container_locator = false"]), hosts);
   });
 
   after(async () => {
-    for (const h of [host, legacyHost]) await h?.dispose();
+    await disposeAll(hosts);
     for (const c of cleanups.reverse()) await c();
-    await victimCgroup?.remove();
-    await kubelet?.stop();
-    await pki?.cleanup();
-    if (work) await Deno.remove(work, { recursive: true });
+    await victim?.stop();
+    await tls?.stop();
   });
 
   async function expectVictimSelectors(): Promise<void> {
@@ -254,7 +220,7 @@ describe("identity attacks by an unprivileged node user, through the real plugin
 
   it("a bind mount of the pod's cgroup in an unprivileged user namespace gets no selectors", async () => {
     const h = hierarchies[0];
-    const victimDir = join(h.mountPoint, victimCgroup.path);
+    const victimDir = join(h.mountPoint, victim.cgroupPath);
     const mountPoint = join(work, "mnt-userns");
     await Deno.mkdir(mountPoint);
     await Deno.chmod(mountPoint, 0o777);
@@ -274,7 +240,7 @@ describe("identity attacks by an unprivileged node user, through the real plugin
     assert.ok(cgroupLines.every((l) => l.endsWith(":/")), cgroupLines.join("\n"));
     const mountinfo = await Deno.readTextFile(`/proc/${attacker.pid}/mountinfo`);
     assert.ok(
-      mountinfo.includes(` ${victimCgroup.path} ${mountPoint} `),
+      mountinfo.includes(` ${victim.cgroupPath} ${mountPoint} `),
       "the forged mount is in its mountinfo",
     );
     assert.notEqual(
@@ -289,7 +255,7 @@ describe("identity attacks by an unprivileged node user, through the real plugin
     // The legitimate use of the mountinfo fallback: a process at the root of our cgroup namespace whose
     // cgroup mount, made by root, names its container.
     const h = hierarchies[0];
-    const victimDir = join(h.mountPoint, victimCgroup.path);
+    const victimDir = join(h.mountPoint, victim.cgroupPath);
     const mountPoint = await Deno.makeTempDir({ dir: work, prefix: "mnt-root-" });
     const ready = join(mountPoint + ".ready");
     const child = new Deno.Command("unshare", {
@@ -305,10 +271,7 @@ describe("identity attacks by an unprivileged node user, through the real plugin
       stdout: "null",
       stderr: "null",
     }).spawn();
-    cleanups.push(async () => {
-      child.kill("SIGKILL");
-      await child.status;
-    });
+    cleanups.push(() => kill(child));
     for (const m of allHierarchyMounts()) await Deno.writeTextFile(join(m, "cgroup.procs"), `${child.pid}\n`);
     for (let i = 0; i < 500; i++) {
       if (await Deno.stat(ready).then(() => true, () => false)) break;

@@ -8,15 +8,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { demoPodList } from "../../src/demo/pods.ts";
-import { detectCgroupSupport } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { PluginHost } from "../../src/testing/plugin_host.ts";
+import type { PluginHost } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
-import { startWorkload, type Workload } from "./_workload.ts";
+import { loadPlugin, unloadThenDispose } from "./_agent.ts";
+import { cgroupSupport, startWorkload, type Workload } from "./_workload.ts";
 
-const support = await detectCgroupSupport();
-const skip = typeof support === "string" ? `SKIPPED (real cgroups unavailable): ${support}` : false;
-if (skip) console.error(`\n*** ${skip} ***\n`);
+const { hierarchies, skip } = await cgroupSupport();
 
 const NODE = "node-e2e";
 const BYSTANDER_NAME = "web-7c9d8f6b5-bystdr";
@@ -51,28 +49,23 @@ function attacker(edit: (item: Item) => void): Item {
 describe("ambiguous pod lists end to end: real cgroups + kubelet + plugin over go-plugin", { skip }, () => {
   let kubelet: FakeKubelet;
   let host: PluginHost;
+  const hosts: PluginHost[] = [];
   let victim: Workload;
   let bystander: Workload;
 
   before(async () => {
-    if (typeof support === "string") return;
-    victim = await startWorkload(support[0]);
-    bystander = await startWorkload(support[0]);
+    if (skip) return;
+    victim = await startWorkload(hierarchies[0]);
+    bystander = await startWorkload(hierarchies[0]);
     kubelet = await startFakeKubelet({ pods: podList(victim, bystander) });
-    host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-    await host.load({
-      hcl: `kubelet_read_only_port = ${kubelet.port}\npoll_retry_interval = "10ms"\nmax_poll_attempts = 2\n`,
-      trustDomain: "example.org",
-    });
+    host = await loadPlugin(
+      `kubelet_read_only_port = ${kubelet.port}\npoll_retry_interval = "10ms"\nmax_poll_attempts = 2\n`,
+      hosts,
+    );
   });
 
   after(async () => {
-    if (host) {
-      const exit = await host.unload();
-      assert.equal(exit.code, 0);
-      assert.deepEqual(host.logProblems(), []);
-      await host.dispose();
-    }
+    await unloadThenDispose(host, hosts);
     await victim?.stop();
     await bystander?.stop();
     await kubelet?.stop();

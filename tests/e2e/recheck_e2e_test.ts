@@ -10,25 +10,19 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
-import {
-  type CgroupHierarchy,
-  detectCgroupSupport,
-  type KubepodsCgroup,
-  kubepodsPath,
-  placeInCgroup,
-} from "../../src/testing/cgroups.ts";
+import { type KubepodsCgroup, placeInCgroup } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { PluginHost } from "../../src/testing/plugin_host.ts";
+import type { PluginHost } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+import { disposeAll, loadPlugin as load } from "./_agent.ts";
+import { cgroupSupport, kill, spawnSleep, workloadCgroupPath } from "./_workload.ts";
 
 const NS_LAST_PID = "/proc/sys/kernel/ns_last_pid";
 /** How long the kubelet holds each answer: ample time to act, and the act is checked to finish first. */
 const KUBELET_DELAY_MS = 2500;
 const NODE = "node-recheck";
 
-const support = await detectCgroupSupport();
-const skip = typeof support === "string" ? `SKIPPED (real cgroups unavailable): ${support}` : false;
-if (skip) console.error(`\n*** re-check e2e: ${skip} ***\n`);
+const { hierarchies, skip } = await cgroupSupport("re-check e2e: ");
 
 /** Why PIDs cannot be steered here, or `false`: writes the current value back, which changes nothing. */
 function nsLastPidRefusal(): string | false {
@@ -56,16 +50,8 @@ function outcome(call: Promise<string[]>): Promise<Outcome> {
   );
 }
 
-function spawnSleep(): Deno.ChildProcess {
-  return new Deno.Command("sleep", { args: ["300"], stdin: "null", stdout: "null", stderr: "null" }).spawn();
-}
-
-async function kill(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGKILL");
-  } catch { /* already gone */ }
-  await child.status;
-}
+/** How long the `sleep` processes run: longer than any test. */
+const SLEEP_SECONDS = 300;
 
 /** `/proc/<pid>/stat` field 22 for a `sleep` process (its comm has no spaces or parentheses). */
 function startTime(pid: number): string {
@@ -73,8 +59,9 @@ function startTime(pid: number): string {
 }
 
 describe("re-check before answering: processes that change during a slow kubelet answer", { skip }, () => {
-  const hierarchy = typeof support === "string" ? undefined : support[0] as CgroupHierarchy;
+  const hierarchy = hierarchies[0];
   let kubelet: FakeKubelet;
+  const hosts: PluginHost[] = [];
   const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
@@ -82,6 +69,7 @@ describe("re-check before answering: processes that change during a slow kubelet
   });
 
   after(async () => {
+    await disposeAll(hosts);
     for (const c of cleanups.reverse()) await c();
     await kubelet?.stop();
   });
@@ -90,10 +78,9 @@ describe("re-check before answering: processes that change during a slow kubelet
   async function startPod() {
     const podUid = crypto.randomUUID();
     const containerId = randomContainerId();
-    const driver = hierarchy!.version === 2 ? "systemd" : "cgroupfs";
-    const path = kubepodsPath(driver, "burstable", podUid, containerId);
-    const changed = spawnSleep();
-    const witness = spawnSleep();
+    const path = workloadCgroupPath(hierarchy, podUid, containerId);
+    const changed = spawnSleep(SLEEP_SECONDS);
+    const witness = spawnSleep(SLEEP_SECONDS);
     const extra: Deno.ChildProcess[] = [];
     let cgroup: KubepodsCgroup | null = null;
     const cleanup = async () => {
@@ -101,22 +88,21 @@ describe("re-check before answering: processes that change during a slow kubelet
       await cgroup?.remove();
     };
     cleanups.push(cleanup);
-    cgroup = await placeInCgroup(hierarchy!, path, changed.pid);
+    cgroup = await placeInCgroup(hierarchy, path, changed.pid);
     const move = (pid: number, to: string) =>
-      Deno.writeTextFileSync(`${hierarchy!.mountPoint}${to}/cgroup.procs`, `${pid}\n`);
+      Deno.writeTextFileSync(`${hierarchy.mountPoint}${to}/cgroup.procs`, `${pid}\n`);
     move(witness.pid, cgroup.path);
     kubelet.setPods(demoPodList({ podUid, containerId, nodeName: NODE }));
     return { podUid, containerId, path: cgroup.path, changed, witness, extra, move };
   }
+  type Pod = Awaited<ReturnType<typeof startPod>>;
 
-  async function loadPlugin(): Promise<PluginHost> {
-    const host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-    cleanups.push(() => host.dispose());
+  function loadPlugin(): Promise<PluginHost> {
     // A short retry interval: the list fetched by an earlier call is never reused from the cache.
-    await host.load({
-      hcl: `kubelet_read_only_port = ${kubelet.port}\nnode_name = "${NODE}"\npoll_retry_interval = "50ms"\n`,
-    });
-    return host;
+    return load(
+      `kubelet_read_only_port = ${kubelet.port}\nnode_name = "${NODE}"\npoll_retry_interval = "50ms"\n`,
+      hosts,
+    );
   }
 
   /**
@@ -150,17 +136,23 @@ describe("re-check before answering: processes that change during a slow kubelet
     assert.match(got.details, details);
   }
 
-  /** Kills `victim` and starts a process that gets its PID; `null` when other processes kept taking it. */
-  async function reusePid(victim: Deno.ChildProcess): Promise<Deno.ChildProcess | null> {
-    const pid = victim.pid;
-    await kill(victim);
+  /**
+   * Kills the pod's changed process and starts a host process that gets its PID (kept in `pod.extra`);
+   * fails when other processes kept taking the PID.
+   */
+  async function reusePid(pod: Pod): Promise<void> {
+    const pid = pod.changed.pid;
+    await kill(pod.changed);
     for (let attempt = 0; attempt < 200; attempt++) {
       Deno.writeTextFileSync(NS_LAST_PID, String(pid - 1));
-      const next = spawnSleep();
-      if (next.pid === pid) return next;
+      const next = spawnSleep(SLEEP_SECONDS);
+      if (next.pid === pid) {
+        pod.extra.push(next);
+        return;
+      }
       await kill(next); // another process on the machine took the PID first; try again
     }
-    return null;
+    assert.fail(`could not give PID ${pid} to a new process in 200 attempts`);
   }
 
   it("(1) moved to the root cgroup → FAILED_PRECONDITION; the unchanged process gets its selectors", async () => {
@@ -198,58 +190,48 @@ describe("re-check before answering: processes that change during a slow kubelet
     assert.deepEqual(witness, { selectors: expectedWebAppSelectors(pod.podUid, NODE) });
   });
 
-  it(
-    "(3) killed and its PID given to a new host process → FAILED_PRECONDITION",
-    { skip: reuseSkip },
-    async () => {
-      const pod = await startPod();
-      const host = await loadPlugin();
-      const pid = pod.changed.pid;
-      const before = startTime(pid);
-      let after = "";
-      const { changed, witness } = await duringSlowAnswer(host, pid, pod.witness.pid, async () => {
-        const next = await reusePid(pod.changed);
-        assert.ok(next, `could not give PID ${pid} to a new process in 200 attempts`);
-        pod.extra.push(next);
-        after = startTime(pid);
-        assert.notEqual(after, before);
-        assert.ok(!Deno.readTextFileSync(`/proc/${pid}/cgroup`).includes(pod.containerId), "a host process");
-      });
-      assertError(
-        changed,
-        9,
-        new RegExp(
-          `^process ${pid} changed during attestation: PID ${pid} now belongs to another process \\(start ` +
-            `time ${before} when located, ${after} now\\)$`,
-        ),
-      );
-      assert.deepEqual(witness, { selectors: expectedWebAppSelectors(pod.podUid, NODE) });
-    },
-  );
-
-  it("(3b) the PID given to a new process put into the same container → still FAILED_PRECONDITION", {
-    skip: reuseSkip,
-  }, async () => {
+  /**
+   * A PID reuse case: while the kubelet answer is held, the changed process dies and its PID goes to a new
+   * process, which `place` may move and checks. The PID must get FAILED_PRECONDITION naming both start
+   * times, and the unchanged process exactly its selectors.
+   */
+  async function pidReuseCase(place: (pod: Pod, pid: number) => void): Promise<void> {
     const pod = await startPod();
     const host = await loadPlugin();
     const pid = pod.changed.pid;
     const before = startTime(pid);
     let after = "";
     const { changed, witness } = await duringSlowAnswer(host, pid, pod.witness.pid, async () => {
-      const next = await reusePid(pod.changed);
-      assert.ok(next, `could not give PID ${pid} to a new process in 200 attempts`);
-      pod.extra.push(next);
-      pod.move(pid, pod.path); // same pod, same container: only the start time tells it apart
+      await reusePid(pod);
+      place(pod, pid);
       after = startTime(pid);
-      assert.ok(Deno.readTextFileSync(`/proc/${pid}/cgroup`).includes(pod.containerId));
+      assert.notEqual(after, before);
     });
     assertError(
       changed,
       9,
       new RegExp(
-        `^process ${pid} changed during attestation: PID ${pid} now belongs to another process \\(start time ${before} when located, ${after} now\\)$`,
+        `^process ${pid} changed during attestation: PID ${pid} now belongs to another process \\(start ` +
+          `time ${before} when located, ${after} now\\)$`,
       ),
     );
     assert.deepEqual(witness, { selectors: expectedWebAppSelectors(pod.podUid, NODE) });
-  });
+  }
+
+  it(
+    "(3) killed and its PID given to a new host process → FAILED_PRECONDITION",
+    { skip: reuseSkip },
+    () =>
+      pidReuseCase((pod, pid) => {
+        assert.ok(!Deno.readTextFileSync(`/proc/${pid}/cgroup`).includes(pod.containerId), "a host process");
+      }),
+  );
+
+  it("(3b) the PID given to a new process put into the same container → still FAILED_PRECONDITION", {
+    skip: reuseSkip,
+  }, () =>
+    pidReuseCase((pod, pid) => {
+      pod.move(pid, pod.path); // same pod, same container: only the start time tells it apart
+      assert.ok(Deno.readTextFileSync(`/proc/${pid}/cgroup`).includes(pod.containerId));
+    }));
 });

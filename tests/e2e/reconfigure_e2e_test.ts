@@ -8,15 +8,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { demoPodList } from "../../src/demo/pods.ts";
-import { detectCgroupSupport } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
-import { PluginHost } from "../../src/testing/plugin_host.ts";
+import type { PluginHost } from "../../src/testing/plugin_host.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
-import { startWorkload, type Workload } from "./_workload.ts";
+import { disposeAll, loadPlugin, unloadCleanly } from "./_agent.ts";
+import { cgroupSupport, startWorkload, type Workload } from "./_workload.ts";
 
-const support = await detectCgroupSupport();
-const skip = typeof support === "string" ? `SKIPPED (real cgroups unavailable): ${support}` : false;
-if (skip) console.error(`\n*** ${skip} ***\n`);
+const { hierarchies, skip } = await cgroupSupport();
 
 describe(
   "Configure is a clean cut end to end: real cgroup + two kubelets + plugin over go-plugin",
@@ -27,12 +25,12 @@ describe(
     const hosts: PluginHost[] = [];
 
     before(async () => {
-      if (typeof support === "string") return;
-      workload = await startWorkload(support[0]);
+      if (skip) return;
+      workload = await startWorkload(hierarchies[0]);
     });
 
     after(async () => {
-      for (const host of hosts) await host.dispose();
+      await disposeAll(hosts);
       await workload?.stop();
       for (const k of kubelets) await k.stop();
     });
@@ -50,23 +48,9 @@ describe(
     const hcl = (k: FakeKubelet) =>
       `kubelet_read_only_port = ${k.port}\npoll_retry_interval = "1h"\nmax_poll_attempts = 3\n`;
 
-    async function loadPlugin(k: FakeKubelet): Promise<PluginHost> {
-      const host = await PluginHost.start({ env: { MY_NODE_NAME: undefined } });
-      hosts.push(host);
-      await host.load({ hcl: hcl(k), trustDomain: "example.org" });
-      return host;
-    }
-
-    async function unloadCleanly(host: PluginHost): Promise<void> {
-      const exit = await host.unload();
-      assert.equal(exit.code, 0);
-      assert.equal(exit.killed, false);
-      assert.deepEqual(host.logProblems(), []);
-    }
-
     it("after Configure to kubelet B the next attest asks B and answers with B's pods", async () => {
       const [a, b] = [await kubeletOn("node-a"), await kubeletOn("node-b")];
-      const host = await loadPlugin(a);
+      const host = await loadPlugin(hcl(a), hosts);
       assert.deepEqual(
         await host.client.attest(workload.pid),
         expectedWebAppSelectors(workload.podUid, "node-a"),
@@ -84,7 +68,7 @@ describe(
     it("an attest waiting on a slow kubelet A when Configure returns does not answer with A's list", async () => {
       const [a, b] = [await kubeletOn("node-a"), await kubeletOn("node-b")];
       a.setFault({ delayMs: 3_000 });
-      const host = await loadPlugin(a);
+      const host = await loadPlugin(hcl(a), hosts);
       const waiting = host.client.attest(workload.pid).then(
         (selectors) => ({ selectors, error: null }),
         (error: { code: number; details: string }) => ({ selectors: null, error }),

@@ -11,7 +11,7 @@ import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { procStatLine } from "../../src/testing/fake_proc.ts";
-import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_host.ts";
+import { DEFAULT_PLUGIN_COMMAND, REPO_ROOT } from "../../src/testing/plugin_process.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 
 const HOST = join(REPO_ROOT, ".gohost", "gohost");
@@ -71,6 +71,11 @@ async function runHost(args: string[]): Promise<HostRun> {
   };
 }
 
+/** The host's arguments: the configuration file, then one `-attest <pid>=<expectation>` per entry. */
+function attestArgs(hclFile: string, attests: readonly string[]): string[] {
+  return ["-hcl-file", hclFile, ...attests.flatMap((a) => ["-attest", a])];
+}
+
 function describeRun(run: HostRun): string {
   return `exit ${run.code}\n--- stdout\n${run.lines.join("\n")}\n--- stderr (tail)\n${
     run.stderr.slice(-4000)
@@ -113,14 +118,11 @@ describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin
   it("passes every check: load, Init, Configure, Attest, concurrency, errors, Deinit, clean exit, 20 cycles", async () => {
     assert.equal(expectedWebAppSelectors(podUid, NODE).length, 21);
     const run = await runHost([
-      "-hcl-file",
-      hclFile,
-      "-attest",
-      `${WORKLOAD_PID}=selectors:${selectorFile}`,
-      "-attest",
-      `${HOST_PID}=empty`,
-      "-attest",
-      `${MISSING_PID}=code:NotFound`,
+      ...attestArgs(hclFile, [
+        `${WORKLOAD_PID}=selectors:${selectorFile}`,
+        `${HOST_PID}=empty`,
+        `${MISSING_PID}=code:NotFound`,
+      ]),
       "-concurrent",
       "100",
       "-cycles",
@@ -163,12 +165,7 @@ describe("Go go-plugin host (real go-plugin client + grpc-go) against the plugin
     // The plugin itself exits 0; the wrapper shell turns that into exit status 7, which the host must see.
     const wrapped = ["/bin/sh", "-c", '"$0" "$@"; exit 7', ...pluginCommand(root)];
     const run = await runHost([
-      "-hcl-file",
-      hclFile,
-      "-attest",
-      `${WORKLOAD_PID}=selectors:${selectorFile}`,
-      "-attest",
-      `${HOST_PID}=code:NotFound`,
+      ...attestArgs(hclFile, [`${WORKLOAD_PID}=selectors:${selectorFile}`, `${HOST_PID}=code:NotFound`]),
       "-concurrent",
       "2",
       "-latency-calls",

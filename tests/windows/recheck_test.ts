@@ -7,57 +7,19 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createAttestCore } from "../../src/core/attest.ts";
-import { AttestorError, type ErrorCode } from "../../src/errors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
 import type { PodListSource } from "../../src/kubelet/types.ts";
 import { nullLogger } from "../../src/log.ts";
 import { JobContainerLocator } from "../../src/platform/windows/job_locator.ts";
+import { rejectsWithAttestorError as rejectsWith } from "../../src/testing/assert_error.ts";
 import { defaultCreationTime, FakeWindows, ID_A, ID_B } from "./fake_winapi.ts";
+import { VMCOMPUTE, WORKLOAD } from "./_job_locator.ts";
+import { podList, winWebPod, winWebSelectors } from "./_win_web_pod.ts";
 
-const WORKLOAD = 42;
-const VMCOMPUTE = 3;
-const POD_UID = "0b5c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3";
-
-const PODS = JSON.stringify({
-  kind: "PodList",
-  apiVersion: "v1",
-  metadata: {},
-  items: [{
-    metadata: { name: "win-web-0", namespace: "shop", uid: POD_UID, labels: { app: "win-web" } },
-    spec: {
-      nodeName: "win-node-1",
-      serviceAccountName: "win-web",
-      containers: [{ name: "web", image: "mcr.example/web:ltsc2022" }],
-    },
-    status: {
-      phase: "Running",
-      containerStatuses: [{
-        name: "web",
-        image: "mcr.example/web:ltsc2022",
-        imageID: "",
-        containerID: `containerd://${ID_A}`,
-        ready: true,
-      }],
-    },
-  }],
-});
+const PODS = JSON.stringify(podList(winWebPod({ containerId: ID_A })));
 
 /** The pod's and the `web` container's selectors, written out by hand. */
-const WEB_SELECTORS = [
-  "container-image:",
-  "container-image:mcr.example/web:ltsc2022",
-  "container-name:web",
-  "node-name:win-node-1",
-  "ns:shop",
-  "pod-image-count:1",
-  "pod-image:",
-  "pod-image:mcr.example/web:ltsc2022",
-  "pod-init-image-count:0",
-  "pod-label:app:win-web",
-  "pod-name:win-web-0",
-  `pod-uid:${POD_UID}`,
-  "sa:win-web",
-].sort();
+const WEB_SELECTORS = winWebSelectors();
 
 /** vmcompute holding the workload's container job (and an empty second container job). */
 function host(): FakeWindows {
@@ -91,16 +53,6 @@ function coreOver(fake: FakeWindows, duringFetch: (fake: FakeWindows) => void = 
     pods,
     logger: nullLogger,
     config: { maxPollAttempts: 3, disableContainerSelectors: false },
-  });
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: string | RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
   });
 }
 

@@ -15,13 +15,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { AttestorError } from "../../src/errors.ts";
-import type { LogFields, Logger } from "../../src/log.ts";
 import { windowsPlatform } from "../../src/platform/windows/mod.ts";
 import { PROCESS_QUERY_LIMITED_INFORMATION } from "../../src/platform/windows/structs.ts";
 import { createFfiWinApi } from "../../src/platform/windows/winapi_ffi.ts";
-import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
+import { rejectsWithAttestorError } from "../../src/testing/assert_error.ts";
+import { type RecordedLine, recordingLogger } from "../../src/testing/recording_logger.ts";
+import { startVmcompute } from "./fixtures/start_vmcompute.ts";
 
 const ID_1 = "c0ffee0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const ID_2 = "deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567";
@@ -34,19 +34,8 @@ interface Helper {
   stop(): Promise<void>;
 }
 
-async function startVmcompute(ids: string[]): Promise<Helper> {
-  const exe = Deno.env.get("K8S_ATTESTOR_VMCOMPUTE_EXE");
-  if (!exe) throw new Error("K8S_ATTESTOR_VMCOMPUTE_EXE is not set (run through scripts/test_wine.sh)");
-  const script = fileURLToPath(new URL("./fixtures/vmcompute_helper.ts", import.meta.url));
-  const { info, stop } = await startVmcomputeHelper<Omit<Helper, "stop">>([
-    exe,
-    "run",
-    "-A",
-    "--no-config",
-    "--quiet",
-    script,
-    ...ids,
-  ]);
+async function startHelper(ids: string[]): Promise<Helper> {
+  const { info, stop } = await startVmcompute<Omit<Helper, "stop">>(ids);
   return { ...info, stop };
 }
 
@@ -61,19 +50,13 @@ function startTime(pid: number): string {
   }
 }
 
-function recordingLogger(lines: string[]): Logger {
-  const emit = (message: string, _fields?: LogFields) => void lines.push(message);
-  const logger: Logger = { debug: emit, info: emit, warn: emit, error: emit, with: () => logger };
-  return logger;
-}
-
 describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
   let single: Helper;
   let double: Helper;
 
   before(async () => {
-    single = await startVmcompute([ID_1]);
-    double = await startVmcompute([ID_2, ID_3]);
+    single = await startHelper([ID_1]);
+    double = await startHelper([ID_2, ID_3]);
   });
 
   after(async () => {
@@ -87,7 +70,7 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
   });
 
   it("maps the child's PID to its container ID", async () => {
-    const logs: string[] = [];
+    const logs: RecordedLine[] = [];
     const locator = windowsPlatform.createLocator({
       useNewContainerLocator: true,
       verbose: true,
@@ -99,7 +82,8 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
       startTime: startTime(single.childPid),
     });
     // Wine difference: IsProcessInJob needs PROCESS_QUERY_INFORMATION there.
-    assert.ok(logs.some((l) => /IsProcessInJob was denied/.test(l)), logs.join("\n"));
+    const messages = logs.map((l) => l.message);
+    assert.ok(messages.some((m) => /IsProcessInJob was denied/.test(m)), messages.join("\n"));
   });
 
   it("returns null for processes in no container job", async () => {
@@ -145,14 +129,10 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
       verbose: false,
       logger: recordingLogger([]),
     });
-    await assert.rejects(locator.locate(0xFFFF_FFF0), (err: unknown) => {
-      assert.ok(err instanceof AttestorError);
-      assert.equal(err.code, "NOT_FOUND");
-      assert.match(
-        err.message,
-        /failed to open child process: process 4294967280 does not exist \(OpenProcess: /,
-      );
-      return true;
-    });
+    await rejectsWithAttestorError(
+      locator.locate(0xFFFF_FFF0),
+      "NOT_FOUND",
+      /failed to open child process: process 4294967280 does not exist \(OpenProcess: /,
+    );
   });
 });

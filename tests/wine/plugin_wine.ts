@@ -1,5 +1,5 @@
 /**
- * The plugin itself under Wine, driven from Linux: the fake spire-agent (tests/support/host.ts) starts the
+ * The plugin itself under Wine, driven from Linux: the fake spire-agent (src/testing/plugin_host.ts) starts the
  * bundled plugin with the Windows deno.exe, does the go-plugin handshake over TCP, Init and Configure
  * (pointing at a Linux-side fake kubelet), attests the child of a vmcompute.exe stand-in that sits in a
  * `\Container_<id>` job, and unloads; Shutdown must end the process.
@@ -15,13 +15,14 @@ import assert from "node:assert/strict";
 import { PluginHost, REPO_ROOT } from "../../src/testing/plugin_host.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
+import { podList, type WinWebPod, winWebPod, winWebSelectors } from "../windows/_win_web_pod.ts";
 import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
 /** The container of the process that exits while the kubelet answer is held. */
 const EXITING_CONTAINER_ID = "e7170123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
-const WIN_WEB_UID = "0b5c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3";
 const EXITING_UID = "5f0c5d1e-9a8b-4c7d-8e6f-1a2b3c4d5e6f";
+const IMAGE_ID = `mcr.example/web@sha256:${"1".repeat(64)}`;
 
 function env(name: string): string {
   const value = Deno.env.get(name);
@@ -29,65 +30,20 @@ function env(name: string): string {
   return value;
 }
 
-function podList() {
-  return {
-    kind: "PodList",
-    apiVersion: "v1",
-    metadata: {},
-    items: [winWebPod()],
-  };
+/** win-web-0, whose `web` container runs in the vmcompute stand-in's job. */
+function winWeb(): WinWebPod {
+  return winWebPod({ containerId: CONTAINER_ID, imageId: IMAGE_ID, startedAt: "2026-11-27T00:00:00Z" });
 }
 
 /** The selectors of win-web-0's `web` container, written out by hand. */
-const WIN_WEB_SELECTORS = [
-  `container-image:mcr.example/web@sha256:${"1".repeat(64)}`,
-  "container-image:mcr.example/web:ltsc2022",
-  "container-name:web",
-  "node-name:win-node-1",
-  "ns:shop",
-  "pod-image-count:1",
-  `pod-image:mcr.example/web@sha256:${"1".repeat(64)}`,
-  "pod-image:mcr.example/web:ltsc2022",
-  "pod-init-image-count:0",
-  "pod-label:app:win-web",
-  "pod-name:win-web-0",
-  `pod-uid:${WIN_WEB_UID}`,
-  "sa:win-web",
-].sort();
+const WIN_WEB_SELECTORS = winWebSelectors(IMAGE_ID);
 
 /** A second pod, whose container's process exits while the kubelet answer is held. */
-function exitingPod() {
-  const pod = winWebPod();
+function exitingPod(): WinWebPod {
+  const pod = winWeb();
   pod.metadata = { name: "exiting-0", namespace: "shop", uid: EXITING_UID, labels: { app: "exiting" } };
   pod.status.containerStatuses[0].containerID = `containerd://${EXITING_CONTAINER_ID}`;
   return pod;
-}
-
-function winWebPod() {
-  return {
-    metadata: {
-      name: "win-web-0",
-      namespace: "shop",
-      uid: WIN_WEB_UID,
-      labels: { app: "win-web" },
-    },
-    spec: {
-      nodeName: "win-node-1",
-      serviceAccountName: "win-web",
-      containers: [{ name: "web", image: "mcr.example/web:ltsc2022" }],
-    },
-    status: {
-      phase: "Running",
-      containerStatuses: [{
-        name: "web",
-        image: "mcr.example/web:ltsc2022",
-        imageID: "mcr.example/web@sha256:" + "1".repeat(64),
-        containerID: `containerd://${CONTAINER_ID}`,
-        ready: true,
-        state: { running: { startedAt: "2026-11-27T00:00:00Z" } },
-      }],
-    },
-  };
 }
 
 interface Vmcompute {
@@ -138,7 +94,7 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
   const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
-    kubelet = await startFakeKubelet({ pods: podList() });
+    kubelet = await startFakeKubelet({ pods: podList(winWeb()) });
     vmcompute = await startVmcompute();
   });
 
@@ -175,7 +131,7 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
   it("a container process that exits while the kubelet answer is held gets NOT_FOUND; another gets its selectors", async () => {
     const exiting = await startVmcompute(EXITING_CONTAINER_ID);
     cleanups.push(() => exiting.stop());
-    kubelet.setPods({ ...podList(), items: [winWebPod(), exitingPod()] });
+    kubelet.setPods(podList(winWeb(), exitingPod()));
     const plugin = await startPlugin();
     cleanups.push(() => plugin.dispose());
     await plugin.load({
