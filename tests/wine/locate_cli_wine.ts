@@ -9,9 +9,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { runLocate } from "../../src/cli/locate.ts";
-import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
+import { startVmcompute } from "./fixtures/start_vmcompute.ts";
 
 const ID = "0bada55e0123456789abcdef0123456789abcdef0123456789abcdef01234567";
 
@@ -19,18 +18,7 @@ describe("locate (CLI) under Wine", () => {
   let helper: { info: { helperPid: number; childPid: number }; stop(): Promise<void> };
 
   before(async () => {
-    const exe = Deno.env.get("K8S_ATTESTOR_VMCOMPUTE_EXE");
-    if (!exe) throw new Error("K8S_ATTESTOR_VMCOMPUTE_EXE is not set (run through scripts/test_wine.sh)");
-    const script = fileURLToPath(new URL("./fixtures/vmcompute_helper.ts", import.meta.url));
-    helper = await startVmcomputeHelper<{ helperPid: number; childPid: number }>([
-      exe,
-      "run",
-      "-A",
-      "--no-config",
-      "--quiet",
-      script,
-      ID,
-    ]);
+    helper = await startVmcompute<{ helperPid: number; childPid: number }>([ID]);
   });
 
   after(async () => {
