@@ -8,15 +8,15 @@
 
 import { AttestorError, toAttestorError } from "../errors.ts";
 import type { Config } from "../config/types.ts";
-import { FETCHER_CLOSED_MESSAGE } from "../kubelet/fetcher.ts";
-import type {
-  ContainerMatch,
-  PodInfo,
-  PodListConflict,
-  PodListSnapshot,
-  PodListSource,
-  PodRef,
-} from "../kubelet/types.ts";
+import {
+  type ContainerMatch,
+  FETCHER_CLOSED_MESSAGE,
+  type PodInfo,
+  type PodListConflict,
+  type PodListSnapshot,
+  type PodListSource,
+  type PodRef,
+} from "./types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "../platform/types.ts";
 import { confirmSameProcess } from "./recheck.ts";

@@ -10,7 +10,7 @@
 import { AttestorError, toAttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { parsePodList } from "./pods.ts";
-import type { PodListSnapshot, PodListSource } from "./types.ts";
+import { FETCHER_CLOSED_MESSAGE, type PodListSnapshot, type PodListSource } from "../core/types.ts";
 
 /** Time source and timers, injectable for fake-time tests. */
 export interface FetcherClock {
@@ -56,9 +56,6 @@ interface Waiter {
   resolve(snapshot: PodListSnapshot): void;
   reject(err: AttestorError): void;
 }
-
-/** The message every call gets once the fetcher is closed. */
-export const FETCHER_CLOSED_MESSAGE = "pod list fetcher is closed";
 
 function checkInterval(ms: number): void {
   if (!Number.isFinite(ms) || ms < 0) {

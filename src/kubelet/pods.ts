@@ -16,7 +16,7 @@ import type {
   PodListConflict,
   PodListSnapshot,
   PodRef,
-} from "./types.ts";
+} from "../core/types.ts";
 
 /** A parsed pod list plus the counters a caller logs as warnings. */
 export interface ParsedPodList extends PodListSnapshot {

@@ -7,7 +7,7 @@
 
 import { AttestorError } from "../../src/errors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
-import type { PodListSnapshot, PodListSource } from "../../src/kubelet/types.ts";
+import type { PodListSnapshot, PodListSource } from "../../src/core/types.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
 import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createAttestCore } from "../../src/core/attest.ts";
 import { confirmSameProcess } from "../../src/core/recheck.ts";
 import { AttestorError, type ErrorCode } from "../../src/errors.ts";
-import type { PodListSource } from "../../src/kubelet/types.ts";
+import type { PodListSource } from "../../src/core/types.ts";
 import { nullLogger } from "../../src/log.ts";
 import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
 import { editBody, FakePodList, type FakeStep, fixture } from "./fakes.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createAttestCore } from "../../src/core/attest.ts";
 import { AttestorError, type ErrorCode } from "../../src/errors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
-import type { PodListSource } from "../../src/kubelet/types.ts";
+import type { PodListSource } from "../../src/core/types.ts";
 import { nullLogger } from "../../src/log.ts";
 import { JobContainerLocator } from "../../src/platform/windows/job_locator.ts";
 import { defaultCreationTime, FakeWindows, ID_A, ID_B } from "./fake_winapi.ts";
