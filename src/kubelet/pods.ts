@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AttestorError } from "../errors.ts";
+import { AttestorError, errorMessage } from "../errors.ts";
 import type {
   ContainerKind,
   ContainerMatch,
@@ -323,7 +323,7 @@ export function parsePodList(body: string, version: number): ParsedPodList {
   try {
     root = JSON.parse(body);
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     throw unavailable(`unable to parse kubelet response: ${text}`, err);
   }
   if (!isObject(root)) throw unavailable("invalid kubelet response: expected an object");
