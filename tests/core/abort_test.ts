@@ -15,6 +15,7 @@ import {
   withTimeout,
 } from "../../src/core/abort.ts";
 import { AttestorError } from "../../src/errors.ts";
+import { countingController } from "./fakes.ts";
 
 const WAIT: AbortTexts = { deadline: "late", cancelled: "stopped", passAttestorError: false };
 
@@ -54,17 +55,11 @@ describe("abortError", () => {
 
 describe("raceAbort", () => {
   it("settles with the operation while the signal is quiet, and removes its listener", async () => {
-    const controller = new AbortController();
-    let added = 0, removed = 0;
+    const { controller, counts } = countingController();
     const signal = controller.signal;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((...args: Parameters<typeof add>) => (added++, add(...args))) as typeof add;
-    signal.removeEventListener =
-      ((...args: Parameters<typeof remove>) => (removed++, remove(...args))) as typeof remove;
     assert.equal(await raceAbort(Promise.resolve(7), signal), 7);
     await assert.rejects(raceAbort(Promise.reject(new Error("own")), signal), /own/);
-    assert.deepEqual([added, removed], [2, 2]);
+    assert.deepEqual(counts, { added: 2, removed: 2 });
   });
 
   it("rejects as soon as the signal aborts, with the layer's texts, and swallows the late rejection", async () => {
