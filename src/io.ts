@@ -5,6 +5,7 @@
  */
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Something with a synchronous `write`, such as `Deno.stdout` or `Deno.stderr`. */
 export interface SyncWriter {
@@ -59,9 +60,69 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
 export const MAX_SMALL_FILE_BYTES = 1024 * 1024;
 
 /**
+ * Thrown by {@linkcode readBoundedTextFile} for a file holding more than the limit. Its message is
+ * `larger than <n> bytes`.
+ */
+export class FileTooLargeError extends Error {
+  /** The limit that was exceeded. */
+  readonly maxBytes: number;
+
+  /** @param maxBytes The limit that was exceeded. */
+  constructor(maxBytes: number) {
+    super(`larger than ${maxBytes} bytes`);
+    this.name = "FileTooLargeError";
+    this.maxBytes = maxBytes;
+  }
+}
+
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Reads a whole text file of at most `maxBytes` bytes: the one bounded reader of the plugin. The file is read
+ * in chunks until end of file (so `/proc` files, which report a size of 0, work), and one byte past the limit
+ * is an error, so hostile input costs at most `maxBytes` of memory whatever the file claims. Invalid UTF-8 is
+ * replaced with U+FFFD. File-system errors are rethrown as they are (`Deno.errors.NotFound`, ...).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileTooLargeError, readBoundedTextFile } from "./io.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "hello");
+ * assert.equal(await readBoundedTextFile(path, 5), "hello");
+ * await assert.rejects(readBoundedTextFile(path, 4), FileTooLargeError);
+ * await Deno.remove(path);
+ * ```
+ *
+ * @param path The file.
+ * @param maxBytes The largest accepted size.
+ * @returns The contents as text.
+ * @throws {FileTooLargeError} When the file holds more than `maxBytes` bytes.
+ */
+export async function readBoundedTextFile(path: string, maxBytes: number): Promise<string> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buf = new Uint8Array(Math.min(READ_CHUNK_BYTES, maxBytes + 1));
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      total += n;
+      if (total > maxBytes) throw new FileTooLargeError(maxBytes);
+      chunks.push(buf.slice(0, n));
+    }
+    return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, total));
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * Reads a small text file (credentials, configuration) with a size bound: only regular files, at most
- * `maxBytes`, so a path pointing at a FIFO, a device or a huge file cannot hang or exhaust the plugin.
- * File-system errors are rethrown as they are (`Deno.errors.NotFound`, ...).
+ * `maxBytes` (see {@linkcode readBoundedTextFile}), so a path pointing at a FIFO, a device or a huge file
+ * cannot hang or exhaust the plugin. File-system errors are rethrown as they are (`Deno.errors.NotFound`,
+ * ...).
  *
  * @example
  * ```ts ignore
@@ -72,7 +133,7 @@ export const MAX_SMALL_FILE_BYTES = 1024 * 1024;
  * @param path The file.
  * @param maxBytes The limit. @default {MAX_SMALL_FILE_BYTES}
  * @returns The contents as UTF-8 text.
- * @throws {Error} `not a regular file` or `larger than <n> bytes`.
+ * @throws {Error} `not a regular file`, or a {@linkcode FileTooLargeError} `larger than <n> bytes`.
  */
 export async function readSmallTextFile(
   path: string,
@@ -80,21 +141,6 @@ export async function readSmallTextFile(
 ): Promise<string> {
   const info = await Deno.stat(path);
   if (!info.isFile) throw new Error("not a regular file");
-  if (info.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-  const file = await Deno.open(path, { read: true });
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const buf = new Uint8Array(64 * 1024);
-    for (;;) {
-      const n = await file.read(buf);
-      if (n === null) break;
-      total += n;
-      if (total > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-      chunks.push(buf.slice(0, n));
-    }
-    return new TextDecoder().decode(concatBytes(chunks, total));
-  } finally {
-    file.close();
-  }
+  if (info.size > maxBytes) throw new FileTooLargeError(maxBytes);
+  return await readBoundedTextFile(path, maxBytes);
 }

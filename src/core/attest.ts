@@ -7,16 +7,17 @@
  */
 
 import { AttestorError, toAttestorError } from "../errors.ts";
+import { abortError, raceAbort } from "./abort.ts";
 import type { Config } from "../config/types.ts";
-import { FETCHER_CLOSED_MESSAGE } from "../kubelet/fetcher.ts";
-import type {
-  ContainerMatch,
-  PodInfo,
-  PodListConflict,
-  PodListSnapshot,
-  PodListSource,
-  PodRef,
-} from "../kubelet/types.ts";
+import {
+  type ContainerMatch,
+  FETCHER_CLOSED_MESSAGE,
+  type PodInfo,
+  type PodListConflict,
+  type PodListSnapshot,
+  type PodListSource,
+  type PodRef,
+} from "./types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "../platform/types.ts";
 import { confirmSameProcess } from "./recheck.ts";
@@ -68,40 +69,6 @@ export interface AttestCore {
   attest(pid: number, signal?: AbortSignal): Promise<string[]>;
   /** As {@linkcode AttestCore.attest}, with the locator result and the matched pod and container. */
   attestDetailed(pid: number, signal?: AbortSignal): Promise<AttestResult>;
-}
-
-/**
- * The error for an aborted call: `DEADLINE_EXCEEDED "context deadline exceeded"` when the signal's reason is
- * a `TimeoutError` (as `AbortSignal.timeout` gives), the reason itself when it is an `AttestorError`, else
- * `CANCELLED "context canceled"`.
- *
- * @param signal An aborted signal.
- * @returns The error to throw.
- */
-export function abortError(signal: AbortSignal): AttestorError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof AttestorError) return reason;
-  if (reason instanceof Error && reason.name === "TimeoutError") {
-    return new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded", { cause: reason });
-  }
-  return new AttestorError("CANCELLED", "context canceled", { cause: reason });
-}
-
-/** Settles with `promise`, or rejects with {@linkcode abortError} as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {}); // the abandoned operation may still reject later
-    return Promise.reject(abortError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(abortError(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** The outcome of looking at one snapshot. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ContainerStatusInfo, PodInfo } from "../kubelet/types.ts";
+import type { ContainerStatusInfo, PodInfo } from "./types.ts";
 
 /**
  * Compares two strings by Unicode code point, which is the byte order of their UTF-8 encodings (the order

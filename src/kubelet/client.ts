@@ -8,18 +8,24 @@
  * @module
  */
 
-import * as http from "node:http";
-import * as https from "node:https";
 import { isIP } from "node:net";
 import { hostname as osHostname } from "node:os";
-import * as tls from "node:tls";
 import type { Config } from "../config/types.ts";
 import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
-import { verifyChainToRoots } from "./tls_verify.ts";
 import { redactedPrefix, redactionMargin, redactSecrets } from "./redact.ts";
-import { concatBytes, readSmallTextFile } from "../io.ts";
+import {
+  decodePodsBody,
+  type KubeletEndpoint,
+  type PodsRequestTarget,
+  type RawResponse,
+  requestOnce,
+  tlsOptions,
+} from "./request.ts";
+import { readSmallTextFile } from "../io.ts";
+
+export type { KubeletEndpoint } from "./request.ts";
 
 /** Default request timeout: 10 s, as upstream. */
 export const DEFAULT_KUBELET_TIMEOUT_MS = 10_000;
@@ -30,20 +36,6 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
  * secrets are removed before the cut.
  */
 const STATUS_BODY_BYTES = 1024;
-
-/** Where and how the client connects, derived from the configuration. */
-export interface KubeletEndpoint {
-  /** The full URL, e.g. `https://node-1:10250/pods`. */
-  readonly url: string;
-  /** True for the secure port. */
-  readonly secure: boolean;
-  /** The host connected to (no brackets). */
-  readonly host: string;
-  /** The port. */
-  readonly port: number;
-  /** The node name the certificate must match, or "" (127.0.0.1 without a node name, or read-only port). */
-  readonly nodeName: string;
-}
 
 /**
  * Computes the kubelet endpoint: the read-only port gives `http://127.0.0.1:<port>/pods` (the node name is
@@ -122,55 +114,53 @@ function scrub(err: unknown, secrets: readonly string[]): unknown {
   return message === err.message ? err : new AttestorError(err.code, message);
 }
 
-/** Builds the TLS options of one request from the current credentials. */
-function tlsOptions(
+/**
+ * How much of a non-200 body is read: the part the error shows plus the redaction margin of the secrets the
+ * fetch used, so that they are removed before the cut.
+ */
+function errorBodyLimit(secrets: readonly string[]): number {
+  return STATUS_BODY_BYTES + redactionMargin(secrets);
+}
+
+/** The error for a non-200 answer: the status and the first KiB of the body, secrets removed. */
+function statusError(res: RawResponse, secrets: readonly string[], url: string): AttestorError {
+  const text = redactedPrefix(res.body, secrets, STATUS_BODY_BYTES).trimEnd();
+  return new AttestorError(
+    "UNAVAILABLE",
+    `unexpected status code on pods response: ${res.status} ${text} (GET ${url})`,
+  );
+}
+
+/**
+ * The secure port's setup: loads the credentials (upstream's Configure-time errors) into a reloading store
+ * and determines the name the kubelet certificate must carry (the node name, else the machine's hostname);
+ * warns once when verification is skipped.
+ */
+async function prepareSecurePort(
   endpoint: KubeletEndpoint,
-  creds: KubeletCredentials,
-  skipVerify: boolean,
-  expectedName: string,
-): https.RequestOptions {
-  const options: https.RequestOptions = {};
-  const sniName = isIP(expectedName) === 0 && expectedName !== "" ? expectedName : undefined;
-  if (sniName) options.servername = sniName;
-  if (skipVerify) {
-    options.rejectUnauthorized = false;
-  } else {
-    options.rejectUnauthorized = true;
-    options.ca = creds.caPem ?? undefined;
-    const roots = creds.caCerts;
-    // Must return (never throw) an Error: a throwing checkServerIdentity crashes Deno.
-    options.checkServerIdentity = (_host, cert) => {
-      try {
-        const chain = verifyChainToRoots(cert, roots, new Date());
-        if (chain !== null) return new Error(chain);
-        const nameErr = tls.checkServerIdentity(expectedName, cert);
-        if (nameErr) {
-          const which = endpoint.nodeName !== "" ? "node name" : "hostname";
-          return new Error(
-            `kubelet certificate is not valid for ${which} "${expectedName}": ${nameErr.message}`,
-          );
-        }
-        return undefined;
-      } catch (err) {
-        return new Error(
-          `unable to verify the kubelet certificate: ${err instanceof Error ? err.message : err}`,
-        );
-      }
-    };
+  config: Config,
+  options: KubeletClientOptions,
+  deps: Required<Pick<KubeletClientOptions, "logger" | "now" | "resolvePath" | "readFile">>,
+): Promise<{ store: CredentialStore; expectedName: string }> {
+  const { logger, now, resolvePath, readFile } = deps;
+  const initial = await loadKubeletCredentials(config, { resolvePath, readFile });
+  const store = new CredentialStore({ config, initial, logger, now, resolvePath, readFile });
+  const expectedName = endpoint.nodeName !== "" ? endpoint.nodeName : (options.hostname ?? osHostname());
+  if (config.skipKubeletVerification) {
+    logger.warn(
+      "Kubelet certificate verification is disabled (skip_kubelet_verification); the kubelet's identity is not checked",
+      {
+        url: endpoint.url,
+      },
+    );
+  } else if (expectedName === "") {
+    throw new AttestorError(
+      "INVALID_ARGUMENT",
+      "unable to determine the machine's hostname to verify the kubelet certificate; set node_name",
+    );
   }
-  if (creds.authMode === "client-certificate") {
-    options.cert = creds.certPem ?? undefined;
-    options.key = creds.keyPem ?? undefined;
-  }
-  return options;
+  return { store, expectedName };
 }
-
-interface RawResponse {
-  status: number;
-  body: Uint8Array;
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Creates a kubelet client, loading the credential files at once (upstream's Configure-time errors, code
@@ -209,183 +199,33 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
   }
   const endpoint = kubeletEndpoint(config);
   const url = endpoint.url;
-
-  let store: CredentialStore | null = null;
-  let expectedName = "";
-  if (endpoint.secure) {
-    const initial = await loadKubeletCredentials(config, { resolvePath, readFile });
-    store = new CredentialStore({ config, initial, logger, now, resolvePath, readFile });
-    expectedName = endpoint.nodeName !== "" ? endpoint.nodeName : (options.hostname ?? osHostname());
-    if (config.skipKubeletVerification) {
-      logger.warn(
-        "Kubelet certificate verification is disabled (skip_kubelet_verification); the kubelet's identity is not checked",
-        {
-          url,
-        },
-      );
-    } else if (expectedName === "") {
-      throw new AttestorError(
-        "INVALID_ARGUMENT",
-        "unable to determine the machine's hostname to verify the kubelet certificate; set node_name",
-      );
-    }
-  }
-
-  // One fetch, including a retry after a 401, gets `timeoutMs` in all: `deadline` is when it started plus that.
-  // A non-200 body is read up to `errorBodyLimit` bytes (the cut plus the redaction margin).
-  const requestOnce = (
-    creds: KubeletCredentials | null,
-    deadline: number,
-    errorBodyLimit: number,
-    signal?: AbortSignal,
-  ): Promise<RawResponse> => {
-    return new Promise<RawResponse>((resolve, reject) => {
-      const cancelled = () => new AttestorError("CANCELLED", `kubelet request cancelled: ${url}`);
-      if (signal?.aborted) {
-        reject(cancelled());
-        return;
-      }
-      let settled = false;
-      let req: http.ClientRequest | null = null;
-      const timer = setTimeout(() => {
-        finish(
-          new AttestorError(
-            "UNAVAILABLE",
-            `unable to perform request: ${url}: timed out after ${timeoutMs} ms`,
-          ),
-        );
-      }, Math.max(0, deadline - performance.now()));
-      const onAbort = () => finish(cancelled());
-      signal?.addEventListener("abort", onAbort, { once: true });
-      function finish(err: AttestorError | null, value?: RawResponse): void {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        req?.destroy();
-        if (err) reject(err);
-        else resolve(value!);
-      }
-
-      const headers: Record<string, string> = { accept: "application/json" };
-      if (creds?.authMode === "token" && creds.token) headers.authorization = `Bearer ${creds.token}`;
-      const base: http.RequestOptions = {
-        host: endpoint.host,
-        port: endpoint.port,
-        path: "/pods",
-        method: "GET",
-        agent: false,
-        headers,
-      };
-      const onResponse = (res: http.IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        const limit = status === 200 ? maxBodyBytes : errorBodyLimit;
-        const declared = Number(res.headers["content-length"]);
-        if (status === 200 && Number.isFinite(declared) && declared > maxBodyBytes) {
-          finish(
-            new AttestorError(
-              "UNAVAILABLE",
-              `unable to read pods response: ${url}: body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes`,
-            ),
-          );
-          return;
-        }
-        const chunks: Uint8Array[] = [];
-        let total = 0;
-        res.on("data", (chunk: Uint8Array) => {
-          if (settled) return;
-          if (total + chunk.length > limit) {
-            if (status !== 200) {
-              chunks.push(chunk.subarray(0, limit - total));
-              total = limit;
-              finish(null, { status, body: concatBytes(chunks, total) });
-              return;
-            }
-            finish(
-              new AttestorError(
-                "UNAVAILABLE",
-                `unable to read pods response: ${url}: body exceeds the limit of ${maxBodyBytes} bytes`,
-              ),
-            );
-            return;
-          }
-          chunks.push(chunk);
-          total += chunk.length;
-        });
-        res.on("end", () => {
-          if (!res.complete) {
-            finish(new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: body truncated`));
-            return;
-          }
-          finish(null, { status, body: concatBytes(chunks, total) });
-        });
-        res.on("aborted", () => {
-          finish(
-            new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: connection closed early`),
-          );
-        });
-        res.on("error", (err: Error) => {
-          finish(new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: ${err.message}`));
-        });
-      };
-      try {
-        req = endpoint.secure && creds
-          ? https.request(
-            { ...base, ...tlsOptions(endpoint, creds, config.skipKubeletVerification, expectedName) },
-            onResponse,
-          )
-          : http.request(base, onResponse);
-      } catch (err) {
-        finish(
-          new AttestorError(
-            "UNAVAILABLE",
-            `unable to create request: ${url}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        );
-        return;
-      }
-      req.on("error", (err: Error) => {
-        finish(
-          new AttestorError("UNAVAILABLE", `unable to perform request: ${url}: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      });
-      req.end();
-    });
-  };
-
-  const statusError = (res: RawResponse, secrets: readonly string[]): AttestorError => {
-    const text = redactedPrefix(res.body, secrets, STATUS_BODY_BYTES).trimEnd();
-    return new AttestorError(
-      "UNAVAILABLE",
-      `unexpected status code on pods response: ${res.status} ${text} (GET ${url})`,
-    );
+  const { store, expectedName } = endpoint.secure
+    ? await prepareSecurePort(endpoint, config, options, { logger, now, resolvePath, readFile })
+    : { store: null, expectedName: "" };
+  const target: PodsRequestTarget = {
+    endpoint,
+    tlsOptions: (creds) => tlsOptions(endpoint, creds, config.skipKubeletVerification, expectedName),
+    timeoutMs,
+    maxBodyBytes,
   };
 
   return {
     url,
     async fetchPods(signal?: AbortSignal): Promise<string> {
+      // One fetch, including a retry after a 401, gets `timeoutMs` in all.
       const deadline = performance.now() + timeoutMs;
       let creds = store ? await store.current() : null;
       const secrets = secretsOf(creds);
       try {
-        let res = await requestOnce(creds, deadline, STATUS_BODY_BYTES + redactionMargin(secrets), signal);
+        let res = await requestOnce(target, creds, deadline, errorBodyLimit(secrets), signal);
         if (res.status === 401 && store && await store.refreshToken()) {
           logger.info("Kubelet answered 401; retrying once with the re-read token", { url });
           creds = store.credentials;
           secrets.push(...secretsOf(creds));
-          res = await requestOnce(creds, deadline, STATUS_BODY_BYTES + redactionMargin(secrets), signal);
+          res = await requestOnce(target, creds, deadline, errorBodyLimit(secrets), signal);
         }
-        if (res.status !== 200) throw statusError(res, secrets);
-        try {
-          return decoder.decode(res.body);
-        } catch {
-          throw new AttestorError(
-            "UNAVAILABLE",
-            `unable to read pods response: ${url}: body is not valid UTF-8`,
-          );
-        }
+        if (res.status !== 200) throw statusError(res, secrets, url);
+        return decodePodsBody(res.body, url);
       } catch (err) {
         throw scrub(err, secrets);
       }

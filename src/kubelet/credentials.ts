@@ -8,7 +8,7 @@
 
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Config } from "../config/types.ts";
-import { AttestorError } from "../errors.ts";
+import { AttestorError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { readSmallTextFile } from "../io.ts";
 
@@ -68,7 +68,7 @@ function osErrorText(err: unknown, path: string): string {
   if (err instanceof Deno.errors.NotFound) return `open ${path}: no such file or directory`;
   if (err instanceof Deno.errors.PermissionDenied) return `open ${path}: permission denied`;
   if (err instanceof Deno.errors.IsADirectory) return `read ${path}: is a directory`;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return `open ${path}: ${message}`;
 }
 
@@ -101,7 +101,7 @@ export function parseCaBundle(pem: string): { certs: X509Certificate[]; pem: str
     try {
       certs.push(new X509Certificate(block.text));
     } catch (err) {
-      throw new Error(`x509: malformed certificate: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`x509: malformed certificate: ${errorMessage(err)}`);
     }
   }
   return { certs, pem: blocks.map((b) => b.text).join("\n") + "\n" };
@@ -135,7 +135,7 @@ function checkKeyPair(certPem: string, keyPem: string): void {
   try {
     leaf = new X509Certificate(certs[0].text);
   } catch (err) {
-    throw new Error(`x509: malformed certificate: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`x509: malformed certificate: ${errorMessage(err)}`);
   }
   let key;
   try {
@@ -203,7 +203,7 @@ export async function loadKubeletCredentials(
     } catch (err) {
       throw new AttestorError(
         "INVALID_ARGUMENT",
-        `unable to parse kubelet CA: ${err instanceof Error ? err.message : String(err)}`,
+        `unable to parse kubelet CA: ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -220,7 +220,7 @@ export async function loadKubeletCredentials(
     } catch (err) {
       throw new AttestorError(
         "INVALID_ARGUMENT",
-        `unable to load keypair: ${err instanceof Error ? err.message : String(err)}`,
+        `unable to load keypair: ${errorMessage(err)}`,
       );
     }
   } else if (authMode === "token") {
@@ -296,7 +296,7 @@ export class CredentialStore {
         this.#lastFailure = null;
       }
     } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
+      const text = errorMessage(err);
       if (text !== this.#lastFailure) {
         this.#logger.warn("Unable to reload kubelet client credentials; keeping the last good ones", {
           error: text,
@@ -320,7 +320,7 @@ export class CredentialStore {
       token = await loadToken(this.#config, this.#access);
     } catch (err) {
       this.#logger.warn("Unable to re-read the kubelet token after a 401; keeping the last good one", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       });
       return false;
     }

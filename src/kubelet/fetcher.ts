@@ -7,10 +7,11 @@
  * @module
  */
 
+import { abortError, type AbortTexts, onAbort } from "../core/abort.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { parsePodList } from "./pods.ts";
-import type { PodListSnapshot, PodListSource } from "./types.ts";
+import { FETCHER_CLOSED_MESSAGE, type PodListSnapshot, type PodListSource } from "../core/types.ts";
 
 /** Time source and timers, injectable for fake-time tests. */
 export interface FetcherClock {
@@ -57,9 +58,6 @@ interface Waiter {
   reject(err: AttestorError): void;
 }
 
-/** The message every call gets once the fetcher is closed. */
-export const FETCHER_CLOSED_MESSAGE = "pod list fetcher is closed";
-
 function checkInterval(ms: number): void {
   if (!Number.isFinite(ms) || ms < 0) {
     throw new RangeError(
@@ -68,15 +66,12 @@ function checkInterval(ms: number): void {
   }
 }
 
-function cancelError(signal: AbortSignal): AttestorError {
-  const reason = signal.reason;
-  const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
-  return new AttestorError(
-    timeout ? "DEADLINE_EXCEEDED" : "CANCELLED",
-    timeout ? "deadline exceeded while waiting for the pod list" : "cancelled while waiting for the pod list",
-    { cause: reason },
-  );
-}
+/** How a waiter's abort is worded (whatever the reason, also an `AttestorError`). */
+const WAIT_ABORT_TEXTS: AbortTexts = {
+  deadline: "deadline exceeded while waiting for the pod list",
+  cancelled: "cancelled while waiting for the pod list",
+  passAttestorError: false,
+};
 
 /**
  * The shared, versioned, single-flight pod-list source.
@@ -151,7 +146,7 @@ export class PodListFetcher implements PodListSource {
    */
   fetchNext(afterVersion: number, signal?: AbortSignal): Promise<PodListSnapshot> {
     if (this.#closed) return Promise.reject(new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE));
-    if (signal?.aborted) return Promise.reject(cancelError(signal));
+    if (signal?.aborted) return Promise.reject(abortError(signal, WAIT_ABORT_TEXTS));
     const latest = this.version;
     if (!Number.isInteger(afterVersion) || afterVersion < 0 || afterVersion > latest) {
       return Promise.reject(
@@ -169,23 +164,22 @@ export class PodListFetcher implements PodListSource {
       return Promise.resolve(cached);
     }
     return new Promise<PodListSnapshot>((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.#waiters.delete(waiter)) return;
-        if (this.#waiters.size === 0) this.#stopTimer();
-        reject(cancelError(signal!));
-      };
       const waiter: Waiter = {
         afterVersion,
         resolve: (snapshot) => {
-          signal?.removeEventListener("abort", onAbort);
+          stop();
           resolve(snapshot);
         },
         reject: (err) => {
-          signal?.removeEventListener("abort", onAbort);
+          stop();
           reject(err);
         },
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const stop = onAbort(signal, () => {
+        if (!this.#waiters.delete(waiter)) return;
+        if (this.#waiters.size === 0) this.#stopTimer();
+        reject(abortError(signal!, WAIT_ABORT_TEXTS));
+      });
       this.#waiters.add(waiter);
       this.#schedule();
     });

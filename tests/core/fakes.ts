@@ -1,13 +1,15 @@
 /**
- * Fakes for the attestor core's system edges (the kubelet pod-list source and the container locator), and a
- * capturing logger. Test-only.
+ * Fakes for the attestor core's system edges (the kubelet pod-list source and the container locator), a
+ * capturing logger, a core wired to them, and the error assertion the core tests share. Test-only.
  *
  * @module
  */
 
-import { AttestorError } from "../../src/errors.ts";
+import assert from "node:assert/strict";
+import { type AttestCoreConfig, createAttestCore } from "../../src/core/attest.ts";
+import { AttestorError, type ErrorCode } from "../../src/errors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
-import type { PodListSnapshot, PodListSource } from "../../src/kubelet/types.ts";
+import type { PodListSnapshot, PodListSource } from "../../src/core/types.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
 import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
 
@@ -128,4 +130,63 @@ export function capturingLogger(lines: LogLine[], base: LogFields = {}): Logger 
 /** The kubelet error the fetcher would raise. */
 export function kubeletError(text = "unable to perform request: connection refused"): AttestorError {
   return new AttestorError("UNAVAILABLE", text);
+}
+
+/** How many abort listeners were added to and removed from a signal of {@linkcode countingController}. */
+export interface ListenerCounts {
+  added: number;
+  removed: number;
+}
+
+/** An `AbortController` whose signal counts `addEventListener` and `removeEventListener` calls. */
+export function countingController(): { controller: AbortController; counts: ListenerCounts } {
+  const controller = new AbortController();
+  const counts: ListenerCounts = { added: 0, removed: 0 };
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener =
+    ((...args: Parameters<typeof add>) => (counts.added++, add(...args))) as typeof add;
+  signal.removeEventListener =
+    ((...args: Parameters<typeof remove>) => (counts.removed++, remove(...args))) as typeof remove;
+  return { controller, counts };
+}
+
+/** What {@linkcode fakeCore} wires together. */
+export interface FakeCoreSetup {
+  /** The locator's first answer (it repeats). */
+  location: ContainerLocation | Error | "hang";
+  /** The pod-list source's answers. */
+  steps: FakeStep[];
+  /** Overrides of `maxPollAttempts: 5, disableContainerSelectors: false`. */
+  config?: Partial<AttestCoreConfig>;
+}
+
+/** A core over a {@linkcode FakeLocator} and a {@linkcode FakePodList}, logging into `lines`. */
+export function fakeCore({ location, steps, config }: FakeCoreSetup) {
+  const lines: LogLine[] = [];
+  const locator = new FakeLocator(location);
+  const pods = new FakePodList(steps);
+  const core = createAttestCore({
+    locator,
+    pods,
+    logger: capturingLogger(lines),
+    config: { maxPollAttempts: 5, disableContainerSelectors: false, ...config },
+  });
+  return { core, pods, locator, lines };
+}
+
+/** Awaits `promise`, which must reject with an {@linkcode AttestorError} of `code` and `message`. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  message: string | RegExp,
+): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
 }

@@ -8,44 +8,30 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createAttestCore } from "../../src/core/attest.ts";
 import { confirmSameProcess } from "../../src/core/recheck.ts";
-import { AttestorError, type ErrorCode } from "../../src/errors.ts";
-import type { PodListSource } from "../../src/kubelet/types.ts";
+import { AttestorError } from "../../src/errors.ts";
+import type { PodListSource } from "../../src/core/types.ts";
 import { nullLogger } from "../../src/log.ts";
 import type { ContainerLocation, ContainerLocator } from "../../src/platform/types.ts";
-import { editBody, FakePodList, type FakeStep, fixture } from "./fakes.ts";
+import { FakePodList, type FakeStep, rejectsWith } from "./fakes.ts";
+import {
+  NODE,
+  PENDING_CID,
+  PENDING_UID,
+  PROXY_CID,
+  SHELL_CID,
+  SHELL_CONTAINER,
+  SHELL_UID,
+  sorted,
+  WEB_CID,
+  WEB_UID,
+  workerStarted,
+} from "./_node_pods.ts";
 
-// node_pods.json
-const SHELL_UID = "70059539-e0ba-4dc3-b4e7-44107d7e1e13";
-const SHELL_CID = "13b5cb0aa47935a47b641f417b3308957f09ef12ef0c08ad5bd9ad62a7421e54";
-const WEB_UID = "97590cb7-0b9a-4e8c-93dd-52049be46458";
-const WEB_CID = "a4f34af38f111c852711ab083b842958f5aa9547bced562d146ea5d634b7490c";
-const PROXY_CID = "98b24e342bfc4765f1a0af6fe288ed7269ab51fb17c705d45ffba089581a2ba0";
-const PENDING_UID = "046a0f81-2650-447c-99cf-6c854014d51d";
-const PENDING_CID = "0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6"; // not listed
-const NODE = fixture("node_pods.json");
 /** node_pods.json once the pending worker's container has started. */
-const RUNNING = editBody(NODE, (list) => {
-  const worker = list.items.find((p) => (p.metadata as { uid: string }).uid === PENDING_UID)!;
-  const status = worker.status as { containerStatuses: Record<string, unknown>[] };
-  status.containerStatuses[0].containerID = `containerd://${PENDING_CID}`;
-});
+const RUNNING = workerStarted(PENDING_CID);
 const PID = 4242;
 
-/** The `default/shell` pod's `shell` container, written out by hand. */
-const SHELL_SELECTORS = [
-  "container-image:",
-  "container-image:docker.io/library/busybox:1.36",
-  "container-name:shell",
-  "node-name:node-a",
-  "ns:default",
-  "pod-image-count:1",
-  "pod-image:",
-  "pod-image:docker.io/library/busybox:1.36",
-  "pod-init-image-count:0",
-  "pod-name:shell",
-  `pod-uid:${SHELL_UID}`,
-  "sa:",
-].sort();
+const SHELL_SELECTORS = sorted(SHELL_CONTAINER);
 
 const IN_SHELL: ContainerLocation = { podUid: SHELL_UID, containerId: SHELL_CID, startTime: "1000" };
 
@@ -89,16 +75,6 @@ function world(options: {
     config: { maxPollAttempts: 5, disableContainerSelectors: options.disableContainerSelectors ?? false },
   });
   return { core, events, state };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: string | RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
 }
 
 describe("attest: the process is re-checked after the pod list matched", () => {

@@ -8,7 +8,7 @@ import {
   sortSelectors,
 } from "../../src/core/selectors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
-import type { PodInfo } from "../../src/kubelet/types.ts";
+import type { PodInfo } from "../../src/core/types.ts";
 
 const FIXTURES = new URL("../testdata/pods/", import.meta.url);
 const blogList = parsePodList(Deno.readTextFileSync(new URL("blog_list.json", FIXTURES)), 1);

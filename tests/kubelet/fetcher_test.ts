@@ -5,10 +5,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FETCHER_CLOSED_MESSAGE, PodListFetcher } from "../../src/kubelet/fetcher.ts";
+import { PodListFetcher } from "../../src/kubelet/fetcher.ts";
 import { createKubeletClient } from "../../src/kubelet/client.ts";
 import { AttestorError } from "../../src/errors.ts";
-import type { PodListSnapshot } from "../../src/kubelet/types.ts";
+import { FETCHER_CLOSED_MESSAGE, type PodListSnapshot } from "../../src/core/types.ts";
 import { startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { FakeClock, flush } from "./_fake_clock.ts";
 import { testConfig } from "./_config.ts";

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createAttestCore } from "../../src/core/attest.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
-import type { PodListSource } from "../../src/kubelet/types.ts";
+import type { PodListSource } from "../../src/core/types.ts";
 import { nullLogger } from "../../src/log.ts";
 import { JobContainerLocator } from "../../src/platform/windows/job_locator.ts";
 import { rejectsWithAttestorError as rejectsWith } from "../../src/testing/assert_error.ts";

@@ -4,17 +4,15 @@
  * @module
  */
 
-import { AttestorError } from "../../errors.ts";
+import { AttestorError, errorMessage } from "../../errors.ts";
 import { quote } from "./lines.ts";
-import { concatBytes } from "../../io.ts";
-
-const decoder = new TextDecoder();
+import { FileTooLargeError, readBoundedTextFile } from "../../io.ts";
 
 /**
- * Reads a whole text file of at most `maxBytes` bytes. `/proc` files report a size of 0, so the file is read
- * in chunks until end of file; one byte past the limit is an error, so hostile input costs at most
- * `maxBytes` of memory. Invalid UTF-8 is replaced with U+FFFD, which is neither a hex digit nor a word
- * character, so it cannot create or hide an ID.
+ * Reads a whole text file of at most `maxBytes` bytes with the shared bounded reader
+ * ({@linkcode readBoundedTextFile}: chunks until end of file, as `/proc` files report a size of 0; one byte
+ * past the limit is an error, so hostile input costs at most `maxBytes` of memory). Invalid UTF-8 is replaced
+ * with U+FFFD, which is neither a hex digit nor a word character, so it cannot create or hide an ID.
  *
  * @param path The file.
  * @param maxBytes The largest accepted size.
@@ -28,39 +26,19 @@ export async function readBoundedText(
   maxBytes: number,
   describe: string,
 ): Promise<string | null> {
-  let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    return await readBoundedTextFile(path, maxBytes);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw osError(err, path, describe);
-  }
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const buf = new Uint8Array(Math.min(64 * 1024, maxBytes + 1));
-    for (;;) {
-      const n = await file.read(buf);
-      if (n === null) break;
-      total += n;
-      if (total > maxBytes) {
-        throw new AttestorError("INTERNAL", `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`);
-      }
-      chunks.push(buf.slice(0, n));
+    if (err instanceof FileTooLargeError) {
+      throw new AttestorError("INTERNAL", `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`);
     }
-    const bytes = chunks.length === 1 ? chunks[0] : concatBytes(chunks, total);
-    return decoder.decode(bytes);
-  } catch (err) {
-    if (err instanceof AttestorError) throw err;
-    if (err instanceof Deno.errors.NotFound) return null; // ESRCH-style races surface as NotFound on /proc
+    if (err instanceof Deno.errors.NotFound) return null; // also ESRCH-style races on /proc while reading
     throw osError(err, path, describe);
-  } finally {
-    file.close();
   }
 }
 
 function osError(err: unknown, path: string, describe: string): AttestorError {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   const code = err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
     ? "PERMISSION_DENIED"
     : "INTERNAL";

@@ -1,6 +1,8 @@
 /**
- * The projection of a kubelet `/pods` response that the attestor works on. The kubelet client parses the
- * JSON once into these shapes, keeping only what selectors need, indexed by pod UID and by container ID.
+ * The attestor core's domain types and its pod-list port: the projection of a kubelet `/pods` response that
+ * the core works on, and the source it asks for pod lists. The kubelet adapter (`src/kubelet/`) implements
+ * them: it parses the JSON once into these shapes, keeping only what selectors need, indexed by pod UID and
+ * by container ID. Nothing here imports an adapter.
  *
  * @module
  */
@@ -120,6 +122,12 @@ export interface PodListSnapshot {
    */
   readonly ambiguousContainerIds: ReadonlyMap<string, PodListConflict>;
 }
+
+/**
+ * The message a {@linkcode PodListSource} rejects every call with once it is closed (code `UNAVAILABLE`): the
+ * core ends a call at once on it instead of retrying.
+ */
+export const FETCHER_CLOSED_MESSAGE = "pod list fetcher is closed";
 
 /**
  * The shared pod-list source (the fetcher). `fetchNext(afterVersion)` resolves with a snapshot whose version
