@@ -20,7 +20,7 @@ import { readSmallTextFile, writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
 import type { Config } from "../config/types.ts";
-import { AttestorError, toAttestorError } from "../errors.ts";
+import { AttestorError, errorMessage, toAttestorError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
 import { platformFor } from "../platform/mod.ts";
 import type { Platform } from "../platform/types.ts";
@@ -70,7 +70,7 @@ function parse(args: string[]): AttestArgs {
       allowPositionals: false,
     }));
   } catch (err) {
-    throw badArguments(err instanceof Error ? err.message : String(err));
+    throw badArguments(errorMessage(err));
   }
   const pid = parsePidOption(values.pid, badArguments);
   if (values.config === undefined || values.config === "") throw badArguments("missing --config");

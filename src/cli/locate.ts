@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { clipText } from "../clip.ts";
 import { writeAllSync } from "../io.ts";
 import { parsePidOption } from "./pid.ts";
-import { AttestorError } from "../errors.ts";
+import { AttestorError, errorMessage } from "../errors.ts";
 import { createHclogLogger, nullLogger } from "../log.ts";
 import { platformFor } from "../platform/mod.ts";
 import type { Platform } from "../platform/types.ts";
@@ -72,7 +72,7 @@ function parse(args: string[]): LocateArgs {
       allowPositionals: false,
     }));
   } catch (err) {
-    throw badArguments(err instanceof Error ? err.message : String(err));
+    throw badArguments(errorMessage(err));
   }
   const pid = parsePidOption(values.pid, badArguments);
   if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
@@ -129,7 +129,7 @@ export async function runLocate(args: string[], io: LocateIo = {}): Promise<numb
     stdout(JSON.stringify({ podUid, containerId }) + "\n");
     return 0;
   } catch (err) {
-    const message = clipText(err instanceof Error ? err.message : String(err));
+    const message = clipText(errorMessage(err));
     try {
       stdout(JSON.stringify({ error: message }) + "\n");
     } catch {

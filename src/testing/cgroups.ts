@@ -7,6 +7,8 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
+
 /** A cgroup hierarchy usable for placing processes. */
 export interface CgroupHierarchy {
   /** The mount point, e.g. `/sys/fs/cgroup/unified` or `/sys/fs/cgroup/pids`. */
@@ -78,7 +80,7 @@ export async function detectCgroupSupport(): Promise<CgroupHierarchy[] | string>
       await Deno.remove(probe);
       usable.push(h);
     } catch (err) {
-      reasons.push(`${h.mountPoint}: ${err instanceof Error ? err.message : String(err)}`);
+      reasons.push(`${h.mountPoint}: ${errorMessage(err)}`);
     }
   }
   return usable.length > 0 ? usable : `cannot create cgroups (${reasons.join("; ")})`;

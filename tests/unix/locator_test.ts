@@ -152,6 +152,12 @@ describe("createUnixLocator: errors and bounds", () => {
     await writeProc(16, { cgroup: "0::/\n" });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(16, AbortSignal.abort()));
     assert.equal(err.code, "CANCELLED");
+    assert.equal(err.message, "context canceled");
+    // A deadline is reported as one, as the core reports it.
+    const timeout = AbortSignal.abort(new DOMException("signal timed out", "TimeoutError"));
+    const late = await rejection(createUnixLocator({ procRoot: root }).locate(16, timeout));
+    assert.equal(late.code, "DEADLINE_EXCEEDED");
+    assert.equal(late.message, "context deadline exceeded");
   });
 });
 

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { abortError } from "../../core/abort.ts";
 import { AttestorError, toAttestorError } from "../../errors.ts";
 import { type Logger, nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
@@ -43,8 +44,9 @@ export interface UnixLocatorOptions {
   readonly cgroupRoots?: readonly string[];
 }
 
+/** Throws the call's abort error (`DEADLINE_EXCEEDED` for a timeout, else `CANCELLED`) once aborted. */
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AttestorError("CANCELLED", "context canceled");
+  if (signal?.aborted) throw abortError(signal);
 }
 
 /**

@@ -26,7 +26,8 @@
  * @module
  */
 
-import { AttestorError, type ErrorCode } from "../../errors.ts";
+import { isTimeoutReason } from "../../core/abort.ts";
+import { AttestorError, type ErrorCode, errorMessage } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
@@ -130,7 +131,7 @@ export class JobContainerLocator implements ContainerLocator {
       try {
         this.#api = typeof source === "function" ? source() : source;
       } catch (err) {
-        throw fail("FAILED_PRECONDITION", `the Windows API is unavailable: ${messageOf(err)}`, err);
+        throw fail("FAILED_PRECONDITION", `the Windows API is unavailable: ${errorMessage(err)}`, err);
       }
     }
     return this.#api;
@@ -351,7 +352,7 @@ function closeQuietly(api: WinApi, handle: Handle, log: Logger): void {
   try {
     api.closeHandle(handle);
   } catch (err) {
-    log.debug("failed to close a handle", { handle: handle.toString(), error: messageOf(err) });
+    log.debug("failed to close a handle", { handle: handle.toString(), error: errorMessage(err) });
   }
 }
 
@@ -366,7 +367,7 @@ function call<T>(prefix: string, fn: () => T): T {
 function wrap(prefix: string, err: unknown): AttestorError {
   if (err instanceof AttestorError) return err;
   const code: ErrorCode = err instanceof WinApiError && err.accessDenied ? "PERMISSION_DENIED" : "INTERNAL";
-  return fail(code, `${prefix}: ${messageOf(err)}`, err);
+  return fail(code, `${prefix}: ${errorMessage(err)}`, err);
 }
 
 function fail(code: ErrorCode, message: string, cause?: unknown): AttestorError {
@@ -378,9 +379,7 @@ function fail(code: ErrorCode, message: string, cause?: unknown): AttestorError 
 }
 
 function checkAbort(signal: AbortSignal | undefined, pid: number): void {
-  if (signal?.aborted) throw fail("CANCELLED", `the lookup of process ${pid} was cancelled`);
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!signal?.aborted) return;
+  const timedOut = isTimeoutReason(signal.reason);
+  throw fail(timedOut ? "DEADLINE_EXCEEDED" : "CANCELLED", `the lookup of process ${pid} was cancelled`);
 }
