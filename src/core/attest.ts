@@ -19,7 +19,7 @@ import {
   type PodRef,
 } from "./types.ts";
 import type { Logger } from "../log.ts";
-import type { ContainerLocator } from "../platform/types.ts";
+import type { ContainerLocator } from "./locator_port.ts";
 import { confirmSameProcess } from "./recheck.ts";
 import { buildSelectors } from "./selectors.ts";
 

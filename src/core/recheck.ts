@@ -6,7 +6,7 @@
  */
 
 import { AttestorError } from "../errors.ts";
-import type { ContainerLocation } from "../platform/types.ts";
+import type { ContainerLocation } from "./locator_port.ts";
 
 function where(location: ContainerLocation): string {
   if (location.containerId === null) return "no container";

@@ -1,57 +1,16 @@
 /**
  * The platform abstraction: how a PID becomes a (pod UID, container ID) pair, and the few other things
- * that differ between a Linux node and a Windows hostprocess container. The core depends only on these
- * types; `src/platform/mod.ts` picks the implementation in exactly one place.
+ * that differ between a Linux node and a Windows hostprocess container. The port the core calls,
+ * `ContainerLocator`, is the core's own (`src/core/locator_port.ts`, re-exported here); `src/platform/mod.ts`
+ * picks the implementation in exactly one place.
  *
  * @module
  */
 
 import type { Logger } from "../log.ts";
+import type { ContainerLocator } from "../core/locator_port.ts";
 
-/**
- * Where a process runs. `containerId === null` means "not in a container": the attestor then returns no
- * selectors (success), as upstream does. `podUid` is known on Linux when the cgroup path names the pod; it
- * is always `null` on Windows.
- */
-export interface ContainerLocation {
-  /** The pod UID (dashed form), or `null` when the path does not name one. */
-  readonly podUid: string | null;
-  /** The container ID exactly as found (hex case preserved), or `null` when not in a container. */
-  readonly containerId: string | null;
-  /**
-   * When the located process started, as an opaque decimal string that is only compared for equality: it
-   * tells the process that held the PID during this lookup from any later process given the same PID.
-   *
-   * - Linux: `starttime` (field 22 of `/proc/<pid>/stat`, clock ticks since boot), read **before and after**
-   *   the cgroup and mountinfo reads; the lookup fails when the two differ (or when the process vanished
-   *   in between), so the location belongs to the process with this start time. Absent only under a test
-   *   proc root that has no `stat` file.
-   * - Windows: the creation time (`GetProcessTimes`, 100 ns units since 1601) of the process handle that
-   *   the whole job lookup runs on; an open handle keeps the PID from being reused, so one read suffices.
-   *
-   * The attestor core locates the process again after the pod list matched and answers only when the start
-   * time, pod UID and container ID are unchanged (`src/core/recheck.ts`); it refuses a location without a
-   * start time.
-   */
-  readonly startTime?: string;
-}
-
-/**
- * Finds the pod and container of a process. Implementations throw `AttestorError` with code `NOT_FOUND`
- * for a process that does not exist, `FAILED_PRECONDITION` for conflicting IDs, `PERMISSION_DENIED` when
- * the OS refuses access and `INTERNAL` for unreadable or malformed input, always naming the file or call.
- */
-export interface ContainerLocator {
-  /**
-   * Locates `pid`.
-   *
-   * @param pid The process ID.
-   * @param signal Aborts the lookup.
-   * @returns The location; `containerId` is `null` when the process is not in a container; `startTime`
-   *   identifies the process instance the location belongs to.
-   */
-  locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation>;
-}
+export type { ContainerLocation, ContainerLocator } from "../core/locator_port.ts";
 
 /** Options that select and tune a platform's locator. */
 export interface LocatorOptions {

@@ -11,13 +11,12 @@ import { fileURLToPath } from "node:url";
 const SRC = new URL("../../src/", import.meta.url);
 const CORE = new URL("core/", SRC);
 
-/** What the core may import, relative to src/: itself, the error and log types, and two type-only ports. */
+/** What the core may import, relative to src/: itself, the error and log types, and the config type. */
 const ALLOWED = [
   /^core\/[a-z_]+\.ts$/,
   /^errors\.ts$/,
   /^log\.ts$/,
   /^config\/types\.ts$/,
-  /^platform\/types\.ts$/,
 ];
 
 /** Every module specifier of `text`: static imports, re-exports and dynamic imports. */
