@@ -95,6 +95,15 @@ function ephemeralDenied(match: ContainerMatch, containerId: string): AttestorEr
   );
 }
 
+/** The error for a container the kubelet lists under another pod than the one its cgroup path names. */
+function ownerMismatch(match: ContainerMatch, podUid: string, containerId: string): AttestorError {
+  return new AttestorError(
+    "FAILED_PRECONDITION",
+    `container ID ${JSON.stringify(containerId)} is listed by ${describePod(match.pod)}, but the process's ` +
+      `cgroup path names pod UID ${JSON.stringify(podUid)}; refusing to attest either`,
+  );
+}
+
 function describePod(pod: PodRef): string {
   return `pod ${JSON.stringify(`${pod.namespace}/${pod.name}`)} (${
     pod.uid === "" ? "no UID" : `UID ${JSON.stringify(pod.uid)}`
@@ -141,7 +150,9 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   from the same list, so one bad item cannot deny attestation to the whole node.
  * - **Pod UID known** (from the cgroup path): only the pod with exactly that `metadata.uid` is examined; the
  *   container must be in *that* pod (exact container ID, `containerStatuses` first, then
- *   `initContainerStatuses`).
+ *   `initContainerStatuses`). A container ID the list holds under *another* pod fails at once with
+ *   `FAILED_PRECONDITION "container ID … is listed by pod …, but the process's cgroup path names pod UID …"`
+ *   (upstream polls, and with `disableContainerSelectors` hands out the path's pod).
  * - **Pod UID unknown** (static pods under the new locator, cri-o, Windows): the one pod holding the exact
  *   container ID.
  * - A pod that has to be examined but could not be decoded (see `invalidPods`; without a pod UID that is every
@@ -237,6 +248,9 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         if (match.kind === "ephemeral") throw ephemeralDenied(match, containerId);
         return { found: true, pod, container: match };
       }
+      // The container is listed, but by another pod: the cgroup path and the kubelet disagree about whose
+      // container this is. Never let the path's pod UID win (with disable_container_selectors it would).
+      if (candidates.length > 0) throw ownerMismatch(candidates[0], podUid, containerId);
       return disableContainerSelectors ? { found: true, pod, container: null } : NOT_FOUND;
     }
 

@@ -236,13 +236,13 @@ describe("attest: disable_container_selectors", () => {
     assert.deepEqual(pods.calls, [0]);
   });
 
-  it("pod UID known but the container ID belongs to another pod → that pod's UID decides", async () => {
+  it("pod UID known but the container ID belongs to another pod → refused, not the path's pod", async () => {
     const { core } = fakeCore({
       location: { podUid: WEB_UID, containerId: SHELL_CID },
       steps: [NODE],
       config: disabled,
     });
-    assert.deepEqual(await core.attest(1), sorted(WEB_POD));
+    await assert.rejects(core.attest(1), { code: "FAILED_PRECONDITION" });
   });
 
   it("pod not listed until the third list → polls while the pod is missing", async () => {

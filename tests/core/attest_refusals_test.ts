@@ -44,10 +44,6 @@ describe("attest: no match is never a guess", () => {
       containerId: WEB_CID.toUpperCase(),
     }],
     ["a container ID that is a prefix of a listed one", { podUid: null, containerId: WEB_CID.slice(0, 63) }],
-    ["a container ID found under another pod than the cgroup names", {
-      podUid: WEB_UID,
-      containerId: EXPORTER_CID,
-    }],
     ["a pod UID that differs only in case", { podUid: WEB_UID.toUpperCase(), containerId: WEB_CID }],
     ["a pending pod whose container has no containerID yet", {
       podUid: PENDING_UID,
@@ -251,6 +247,46 @@ describe("attest: an identity claimed by two items of the pod list is an error (
     const { core } = fakeCore({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
     assert.ok((await core.attest(1)).includes(`pod-uid:${WEB_UID}`));
   });
+});
+
+describe("attest: a container listed under another pod than its cgroup path names", () => {
+  it("FAILED_PRECONDITION at once for a real container of another pod", async () => {
+    const { core, pods } = fakeCore({
+      location: { podUid: WEB_UID, containerId: EXPORTER_CID },
+      steps: [NODE],
+      config: { maxPollAttempts: 4 },
+    });
+    await assert.rejects(core.attest(1), (err: unknown) => {
+      assert.ok(err instanceof AttestorError && err.code === "FAILED_PRECONDITION", String(err));
+      assert.match(err.message, new RegExp(`^container ID "${EXPORTER_CID}" is listed by pod `));
+      return true;
+    });
+    assert.deepEqual(pods.calls, [0]);
+  });
+
+  for (const disableContainerSelectors of [false, true]) {
+    it(`FAILED_PRECONDITION at once, never the path's pod (disable=${disableContainerSelectors})`, async () => {
+      // The process sits in API's container but its cgroup path names WEB (e.g. a layout nested by a
+      // workload): the kubelet says the container is API's.
+      const apiContainer = "c".repeat(64);
+      const body = editBody(NODE, (list) => {
+        const status = podOf(list, API_UID).status as { containerStatuses: { containerID: string }[] };
+        status.containerStatuses[0].containerID = `containerd://${apiContainer}`;
+      });
+      const { core, pods } = fakeCore({
+        location: { podUid: WEB_UID, containerId: apiContainer },
+        steps: [body],
+        config: { disableContainerSelectors },
+      });
+      await rejectsWith(
+        core.attest(1),
+        "FAILED_PRECONDITION",
+        `container ID "${apiContainer}" is listed by pod "shop/api-6f7c9d8b5-qm4zt" (UID "${API_UID}"), but the ` +
+          `process's cgroup path names pod UID "${WEB_UID}"; refusing to attest either`,
+      );
+      assert.deepEqual(pods.calls, [0]);
+    });
+  }
 });
 
 describe("attest: ephemeral containers are denied", () => {

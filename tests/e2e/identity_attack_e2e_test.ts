@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoPodList } from "../../src/demo/pods.ts";
-import type { CgroupHierarchy } from "../../src/testing/cgroups.ts";
+import { type CgroupHierarchy, kubepodsPath } from "../../src/testing/cgroups.ts";
 import type { PluginHost } from "../../src/testing/plugin_host.ts";
 import { startTlsKubelet, type TlsKubelet } from "../../src/testing/tls_kubelet.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
@@ -148,9 +148,22 @@ describe("identity attacks by an unprivileged node user, through the real plugin
    * Delegates a fresh cgroup directory to the attacker uid (chowned, with its `cgroup.procs`, as systemd
    * does), moves the attacker there as root, and lets it create `forged` below it and move itself in.
    */
-  async function delegatedAttack(h: CgroupHierarchy, forged: string): Promise<Attacker> {
-    const delegated = join(h.mountPoint, `k8s_attestor_delegated_${Deno.pid}_${cleanups.length}`);
-    await Deno.mkdir(delegated);
+  async function delegatedAttack(
+    h: CgroupHierarchy,
+    forged: string,
+    under = `k8s_attestor_delegated_${Deno.pid}_${cleanups.length}`,
+  ): Promise<Attacker> {
+    const delegated = join(h.mountPoint, under);
+    // Create the delegated directory and any missing parent, and remove what was created afterwards.
+    const created: string[] = [];
+    for (let dir = delegated; dir !== h.mountPoint; dir = join(dir, "..")) {
+      if (await Deno.stat(dir).then(() => true, () => false)) break;
+      created.unshift(dir);
+    }
+    for (const dir of created) await Deno.mkdir(dir);
+    cleanups.push(async () => {
+      for (const dir of created.slice(0, -1).reverse()) await Deno.remove(dir).catch(() => {});
+    });
     for (const f of ["", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "tasks"]) {
       await Deno.chown(join(delegated, f), ATTACKER_UID, ATTACKER_UID).catch(() => {}); // v1 has no .threads
     }
@@ -208,6 +221,56 @@ describe("identity attacks by an unprivileged node user, through the real plugin
       for (const p of [host, legacyHost]) {
         await assert.rejects(p.client.attest(attacker.pid), { code: PERMISSION_DENIED });
       }
+      await expectVictimSelectors();
+    });
+
+    it(`a writable cgroup of another docker container nesting the pod's layout gets PermissionDenied (${label})`, async () => {
+      // Only the agent's own node container (kind on cgroup v1) may stand in front of a layout.
+      const dockerId = "d".repeat(56) + String(Deno.pid).padStart(8, "0").slice(-8);
+      const forged = `kubepods/besteffort/pod${uid()}/${victim.containerId}`;
+      const attacker = await delegatedAttack(h, forged, `docker/${dockerId}`);
+      for (const p of [host, legacyHost]) {
+        await assert.rejects(p.client.attest(attacker.pid), { code: PERMISSION_DENIED });
+      }
+      await expectVictimSelectors();
+    });
+
+    it(`a container nesting another pod's UID below its own cgroup gets no identity (${label})`, async () => {
+      // The attacker's own container (pod A, container CA) has a writable cgroup; below it, it creates
+      // --/pod<victim>/<CA>: the legacy pattern would read the victim's UID, and with
+      // disable_container_selectors the victim's pod selectors would follow.
+      const podA = crypto.randomUUID();
+      const containerA = "a".repeat(48) + String(Deno.pid).padStart(16, "0").slice(-16);
+      const listA = demoPodList({ podUid: podA, containerId: containerA, nodeName: NODE });
+      const listV = demoPodList({ podUid: victim.podUid, containerId: victim.containerId, nodeName: NODE });
+      const itemA = (listA.items as { metadata: { uid: string } }[]).find((i) => i.metadata.uid === podA)!;
+      const webA: Record<string, unknown> = { ...itemA };
+      webA.metadata = { ...(webA.metadata as Record<string, unknown>), name: "attacker-pod" };
+      tls.kubelet.setPods({ ...listV, items: [...listV.items, webA] });
+      cleanups.push(() => Promise.resolve(tls.kubelet.setPods(listV)));
+      const own = kubepodsPath(h.version === 2 ? "systemd" : "cgroupfs", "besteffort", podA, containerA);
+      const attacker = await delegatedAttack(h, `--/pod${uid()}/${containerA}`, own.slice(1));
+      const disabled = await loadPlugin(
+        tls.hcl([
+          "max_poll_attempts = 2",
+          'poll_retry_interval = "50ms"',
+          "disable_container_selectors = true",
+        ]),
+        hosts,
+      );
+      const disabledLegacy = await loadPlugin(
+        tls.hcl([
+          "max_poll_attempts = 2",
+          'poll_retry_interval = "50ms"',
+          "disable_container_selectors = true",
+          "use_new_container_locator = false",
+        ]),
+        hosts,
+      );
+      // The new locator reads only the kubelet's positions: the attacker's own pod, never the victim's.
+      const own_ = await disabled.client.attest(attacker.pid);
+      assert.ok(own_.includes(`pod-uid:${podA}`) && !own_.includes(`pod-uid:${victim.podUid}`), own_.join());
+      await assert.rejects(disabledLegacy.client.attest(attacker.pid), { code: 9 /* FAILED_PRECONDITION */ });
       await expectVictimSelectors();
     });
 

@@ -50,11 +50,6 @@ describe("anchored layouts that are accepted", () => {
     ],
     ["Docker Desktop /kubepods", `/kubepods/kubepods/besteffort/pod${UID}/${CID}`, inPod],
     [
-      "kind on v1: node container in front",
-      `/docker/${"e".repeat(64)}/kubepods/besteffort/pod${UID}/${CID}`,
-      inPod,
-    ],
-    [
       "systemd name used as a cgroupfs path",
       `/kubepods-besteffort-pod${UID_}.slice:cri-containerd:${CID}`,
       inPod,
@@ -86,6 +81,15 @@ describe("anchored layouts that are accepted", () => {
   for (const [name, path, expected] of cases) {
     it(name, () => assert.deepEqual(ids(path), expected, path));
   }
+
+  it("kind on v1: the agent's own node container in front, and no other", () => {
+    const own = "e".repeat(64), other = "f".repeat(64);
+    const m = createPodPathMatcher(undefined, [own]);
+    assert.deepEqual(ids(`/docker/${own}/kubepods/besteffort/pod${UID}/${CID}`, m), inPod);
+    assert.equal(ids(`/docker/${other}/kubepods/besteffort/pod${UID}/${CID}`, m), "outside");
+    assert.equal(ids(`/docker/${own}/kubepods/besteffort/pod${UID}/${CID}`), "outside", "not by default");
+    assert.equal(ids(`/../docker/${own}/kubepods/besteffort/pod${UID}/${CID}`, m), "outside", "not relative");
+  });
 
   it("names the layout that matched", () => {
     const m = defaults.match(`/kubelet/kubepods/burstable/pod${UID}/${CID}`);
@@ -160,6 +164,10 @@ describe("paths that are refused (outside the kubelet's pod cgroups)", () => {
     ],
     ["a relative path without a layout", `/../evil/pod${UID}/${CID}`],
     ["a node container that is not docker's", `/lxc/${"e".repeat(64)}/kubepods/pod${UID}/${CID}`],
+    [
+      "a docker container that is not the agent's node",
+      `/docker/${"e".repeat(64)}/kubepods/pod${UID}/${CID}`,
+    ],
     ["two node containers", `/docker/${"e".repeat(64)}/docker/${"f".repeat(64)}/kubepods/pod${UID}/${CID}`],
     ["a root that is not configured", `/custom/kubepods/pod${UID}/${CID}`],
     ["not absolute", `kubepods/pod${UID}/${CID}`],

@@ -201,7 +201,8 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
   {
     name: "kind-docker-nested-v1",
     pid: 8080,
-    description: "kind: node container nests kubepods under /docker/<node-id>",
+    description:
+      "kind: node container nests kubepods under /docker/<node-id>, which is the agent's own (proc/self/cgroup)",
     expected: {
       podUid: "5c925e1f-ac75-4811-a004-2bb1fc8f7382",
       containerId: "0e721d224d7817c50d2ff547a1007797ba7e09a654feaf868470ac9a83b79adb",
@@ -723,7 +724,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     legacy: {
       code: "FAILED_PRECONDITION",
       message:
-        'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/kubepods/besteffort/pod11111111-2222-4333-8444-555555555555/0000000000000000000000000000000000000000000000000000000000000001" ({root}/proc/4004/cgroup:1): the legacy pattern finds container 0000000000000000000000000000000000000000000000000000000000000001, but the container segment of the kubelet layout is 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
+        'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/kubepods/besteffort/pod11111111-2222-4333-8444-555555555555/0000000000000000000000000000000000000000000000000000000000000001" ({root}/proc/4004/cgroup:1): the legacy patterns find pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 0000000000000000000000000000000000000000000000000000000000000001, but the kubelet layout has pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
     },
   },
   {
@@ -833,5 +834,42 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
     },
     legacy: { podUid: null, containerId: null },
+  },
+  {
+    name: "forged-other-docker-container",
+    pid: 4008,
+    description:
+      "a docker container (not the agent's own node container) whose writable cgroup nests a pod's layout: refused",
+    expected: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/docker/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4008/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+    legacy: {
+      code: "PERMISSION_DENIED",
+      message: outsideMessage(
+        "/docker/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+        "{root}/proc/4008/cgroup:1",
+        "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      ),
+    },
+  },
+  {
+    name: "forged-legacy-pod-below-container",
+    pid: 4009,
+    description:
+      "a container nests --/pod<other>/<own id> below its own cgroup: the legacy pattern would read the other pod's UID; refused",
+    expected: {
+      podUid: "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11",
+      containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    },
+    legacy: {
+      code: "FAILED_PRECONDITION",
+      message:
+        'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/--/pod11111111-2222-4333-8444-555555555555/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b" ({root}/proc/4009/cgroup:1): the legacy patterns find pod "11111111-2222-4333-8444-555555555555" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b, but the kubelet layout has pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
+    },
   },
 ];

@@ -25,7 +25,9 @@
  *   cgroupfs `<id>` or `crio-<id>`, and cri-o's `crio-conmon-<id>.scope` monitor.
  * - Segments below the container (a container that manages its own cgroup subtree) are allowed and never read.
  * - A nested node container, `/docker/<64 hex>` (kind and minikube on cgroup v1 without cgroup namespaces),
- *   may precede the layout: those directories are created by dockerd, as root.
+ *   may precede an absolute layout only when it is the agent's own node container (`nodeContainers`, read
+ *   by the locator from the agent's own `/proc/self/cgroup`): what lies inside another docker container's
+ *   cgroup is made by whoever can write that container's cgroupfs, not by a kubelet we trust.
  * - A path that starts with `..` comes from a process outside the reader's cgroup namespace; the kernel
  *   renders it relative to the reader's namespace root. What follows the `..` run must be a whole layout or
  *   its tail from any level down (`burstable/pod<uid>/<id>`, `pod<uid>/<id>`, `crio-<id>.scope`): its first
@@ -49,6 +51,11 @@ export type PodPathMatch =
     readonly podUid: string;
     /** The container ID, case preserved. */
     readonly containerId: string;
+    /**
+     * The UID text of the pod segment as written (dashed, or a 32-hex static-pod hash), `""` when the layout
+     * has no pod segment (a relative path from the container level).
+     */
+    readonly podKey: string;
     /** The layout that matched, for verbose logs (e.g. `systemd /kubelet burstable`). */
     readonly layout: string;
   }
@@ -65,6 +72,8 @@ export type PodPathMatch =
 export interface PodPathMatcher {
   /** The accepted kubelet cgroup roots, as `/`-joined paths, for messages. */
   readonly roots: readonly string[];
+  /** The node containers (`/docker/<id>`) accepted in front of a layout. */
+  readonly nodeContainers: readonly string[];
   /**
    * Classifies one cgroup path (the third field of a `/proc/<pid>/cgroup` line) or cgroup mount root.
    *
@@ -77,23 +86,28 @@ export interface PodPathMatcher {
 /** The kubelet cgroup roots accepted when `kubelet_cgroup_root` is not configured. */
 export const DEFAULT_CGROUP_ROOTS: readonly string[] = Object.freeze(["/", "/kubelet", "/kubepods"]);
 
-const HEX64 = /^[0-9A-Fa-f]{64}$/;
 const CONTAINER_SEGMENT = /^(?:[a-z][a-z0-9-]*-)?([0-9A-Fa-f]{64})(?:\.scope)?$/;
 const UUID_DASHED = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
 const UUID_UNDERSCORED = "[0-9A-Fa-f]{8}_[0-9A-Fa-f]{4}_[0-9A-Fa-f]{4}_[0-9A-Fa-f]{4}_[0-9A-Fa-f]{12}";
 const HASH32 = "[0-9A-Fa-f]{32}";
-const CGROUPFS_POD = new RegExp(`^pod(?:(${UUID_DASHED})|${HASH32})$`);
+const CGROUPFS_POD = new RegExp(`^pod(?:(${UUID_DASHED})|(${HASH32}))$`);
 const SEGMENT_OF_ROOT = /^[A-Za-z0-9_][A-Za-z0-9_.]*$/;
 const QOS_CLASSES = ["", "burstable", "besteffort"] as const;
+
+/** What a pod segment names: the dashed UID (`""` for a static pod's hash) and the UID text as written. */
+interface PodSegment {
+  readonly podUid: string;
+  readonly podKey: string;
+}
 
 /** One position of a layout: a literal segment, the pod segment or the container segment. */
 type Slot =
   | { readonly kind: "literal"; readonly text: string }
-  | { readonly kind: "pod"; readonly test: (segment: string) => string | null }
+  | { readonly kind: "pod"; readonly test: (segment: string) => PodSegment | null }
   | { readonly kind: "container" }
   | {
     readonly kind: "colon";
-    readonly test: (segment: string) => { podUid: string; containerId: string } | null;
+    readonly test: (segment: string) => (PodSegment & { containerId: string }) | null;
   };
 
 interface Layout {
@@ -139,20 +153,22 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The systemd pod slice name test: `<parent>-pod<uid_>.slice`, returning the dashed UID or `""`. */
-function systemdPodTest(parent: string): (segment: string) => string | null {
-  const re = new RegExp(`^${escapeRegExp(parent)}-pod(?:(${UUID_UNDERSCORED})|${HASH32})\\.slice$`);
+/** The systemd pod slice name test: `<parent>-pod<uid_>.slice`. */
+function systemdPodTest(parent: string): (segment: string) => PodSegment | null {
+  const re = new RegExp(`^${escapeRegExp(parent)}-pod(?:(${UUID_UNDERSCORED})|(${HASH32}))\\.slice$`);
   return (segment) => {
     const m = re.exec(segment);
     if (!m) return null;
-    return m[1] === undefined ? "" : m[1].replaceAll("_", "-");
+    return m[1] === undefined
+      ? { podUid: "", podKey: m[2] }
+      : { podUid: m[1].replaceAll("_", "-"), podKey: m[1] };
   };
 }
 
-function cgroupfsPodTest(segment: string): string | null {
+function cgroupfsPodTest(segment: string): PodSegment | null {
   const m = CGROUPFS_POD.exec(segment);
   if (!m) return null;
-  return m[1] ?? "";
+  return m[1] === undefined ? { podUid: "", podKey: m[2] } : { podUid: m[1], podKey: m[1] };
 }
 
 function layoutsFor(root: CgroupRoot): Layout[] {
@@ -201,8 +217,8 @@ function layoutsFor(root: CgroupRoot): Layout[] {
         test: (segment) => {
           const m = colon.exec(segment);
           if (!m) return null;
-          const podUid = podTest(m[1]);
-          return podUid === null ? null : { podUid, containerId: m[2] };
+          const pod = podTest(m[1]);
+          return pod === null ? null : { ...pod, containerId: m[2] };
         },
       }],
     });
@@ -219,8 +235,8 @@ function matchLayout(
   layout: Layout,
   segments: readonly string[],
   first: number,
-): { podUid: string; containerId: string } | "none" | null {
-  let podUid = "";
+): { podUid: string; podKey: string; containerId: string } | "none" | null {
+  let pod: PodSegment = { podUid: "", podKey: "" };
   let s = 0;
   for (let i = first; i < layout.slots.length; i++, s++) {
     if (s >= segments.length) return "none";
@@ -231,14 +247,14 @@ function matchLayout(
         if (segment !== slot.text) return null;
         break;
       case "pod": {
-        const uid = slot.test(segment);
-        if (uid === null) return null;
-        podUid = uid;
+        const found = slot.test(segment);
+        if (found === null) return null;
+        pod = found;
         break;
       }
       case "container": {
         const m = CONTAINER_SEGMENT.exec(segment);
-        return m ? { podUid, containerId: m[1] } : null;
+        return m ? { ...pod, containerId: m[1] } : null;
       }
       case "colon":
         return slot.test(segment);
@@ -268,10 +284,15 @@ function matchLayout(
  * ```
  *
  * @param roots Accepted kubelet `--cgroup-root` values (cgroupfs form). @default {DEFAULT_CGROUP_ROOTS}
+ * @param nodeContainers The IDs of docker node containers accepted in front of an absolute layout: only the
+ * agent's own (kind on cgroup v1). @default {[]}
  * @returns The matcher.
  * @throws {Error} When a root is not valid (see {@linkcode parseCgroupRoot}).
  */
-export function createPodPathMatcher(roots: readonly string[] = DEFAULT_CGROUP_ROOTS): PodPathMatcher {
+export function createPodPathMatcher(
+  roots: readonly string[] = DEFAULT_CGROUP_ROOTS,
+  nodeContainers: readonly string[] = [],
+): PodPathMatcher {
   const layouts = roots.flatMap((r) => layoutsFor(parseCgroupRoot(r)));
 
   function matchFrom(segments: readonly string[], relative: boolean): PodPathMatch | null {
@@ -285,7 +306,13 @@ export function createPodPathMatcher(roots: readonly string[] = DEFAULT_CGROUP_R
           sawNone = true;
           continue;
         }
-        return { kind: "container", podUid: r.podUid, containerId: r.containerId, layout: layout.name };
+        return {
+          kind: "container",
+          podUid: r.podUid,
+          containerId: r.containerId,
+          podKey: r.podKey,
+          layout: layout.name,
+        };
       }
     }
     return sawNone ? NONE : null;
@@ -303,15 +330,41 @@ export function createPodPathMatcher(roots: readonly string[] = DEFAULT_CGROUP_R
     const rest = up > 0 ? segments.slice(up) : segments;
     const direct = matchFrom(rest, up > 0);
     if (direct !== null) return direct;
-    // A nested node container (/docker/<id>) in front of the layout.
-    if (rest.length > 2 && rest[0] === "docker" && HEX64.test(rest[1])) {
+    // The agent's own node container (/docker/<id>) in front of an absolute layout.
+    if (up === 0 && rest.length > 2 && rest[0] === "docker" && nodeContainers.includes(rest[1])) {
       const nested = matchFrom(rest.slice(2), false);
       if (nested !== null) return nested;
     }
     return OUTSIDE;
   }
 
-  return { roots: Object.freeze([...roots]), match };
+  return { roots: Object.freeze([...roots]), nodeContainers: Object.freeze([...nodeContainers]), match };
+}
+
+/**
+ * The docker node container the agent itself runs in, from the agent's own cgroup file: the `<id>` of
+ * `/docker/<64 hex>/…` when every path that starts so names the same one (kind on cgroup v1), else none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ownNodeContainers } from "./anchor.ts";
+ * const id = "e".repeat(64);
+ * assert.deepEqual(ownNodeContainers(`1:name=systemd:/docker/${id}/kubepods/pod1/x\n0::/\n`), [id]);
+ * assert.deepEqual(ownNodeContainers("0::/kubepods.slice/x\n"), []);
+ * ```
+ *
+ * @param ownCgroupFile The text of the agent's `/proc/self/cgroup`.
+ * @returns `[id]`, or `[]`.
+ */
+export function ownNodeContainers(ownCgroupFile: string): string[] {
+  const ids = new Set<string>();
+  for (const line of ownCgroupFile.split("\n")) {
+    const path = line.split(":").slice(2).join(":");
+    const m = /^\/docker\/([0-9A-Fa-f]{64})(?:\/|$)/.exec(path);
+    if (m) ids.add(m[1]);
+  }
+  return ids.size === 1 ? [...ids] : [];
 }
 
 const NONE: PodPathMatch = Object.freeze({ kind: "none" });

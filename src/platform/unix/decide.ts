@@ -167,11 +167,17 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
       if (verbose) logger.debug("PID cgroup entry considered", { ...fields, action: "no match" });
       continue;
     }
-    if (r.containerId !== anchored.ids.containerId) {
+    // The legacy patterns read the whole path, segments below the container included; they must find the
+    // very pod and container at the kubelet's positions, or a container could nest another pod's name.
+    const podKey = anchored.podKey.replaceAll("_", "-");
+    if (r.containerId !== anchored.ids.containerId || r.podUid !== podKey) {
       throw new AttestorError(
         "FAILED_PRECONDITION",
-        `cgroup path ${quote(entry.path)} (${file.path}:${entry.line}): the legacy pattern finds container ` +
-          `${r.containerId}, but the container segment of the kubelet layout is ${anchored.ids.containerId}`,
+        `cgroup path ${quote(entry.path)} (${file.path}:${entry.line}): the legacy patterns find pod ` +
+          `${quote(r.podUid)} and container ${r.containerId}, but the kubelet layout has pod ${
+            quote(podKey)
+          } ` +
+          `and container ${anchored.ids.containerId}`,
       );
     }
     const logged = { ...fields, rule: r.rule, pod_uid: r.podUid, container_id: r.containerId };
@@ -305,23 +311,30 @@ function anchoredIds(
   path: string,
   origin: Origin,
   namesPod: (path: string) => string,
-): { ids: PathIds; layout: string } {
+): Anchored {
   const m = matcher.match(path);
   if (m.kind === "container") {
-    return { ids: { podUid: m.podUid, containerId: m.containerId }, layout: m.layout };
+    return { ids: { podUid: m.podUid, containerId: m.containerId }, podKey: m.podKey, layout: m.layout };
   }
   if (m.kind === "outside") {
     const podUid = namesPod(path);
     if (podUid !== "") throw outsideError(path, podUid, origin, matcher);
-    return { ids: NO_IDS, layout: "outside kubelet pod cgroups" };
+    return { ids: NO_IDS, podKey: "", layout: "outside kubelet pod cgroups" };
   }
-  return { ids: NO_IDS, layout: "no container" };
+  return { ids: NO_IDS, podKey: "", layout: "no container" };
+}
+
+/** What {@linkcode anchoredIds} found: the IDs, the pod segment's UID text and the layout's name. */
+interface Anchored {
+  readonly ids: PathIds;
+  readonly podKey: string;
+  readonly layout: string;
 }
 
 /** One-entry memo over {@linkcode anchoredIds}: a cgroup v1 file repeats one path on most lines. */
 function createClassifier(matcher: PodPathMatcher, namesPod: (path: string) => string) {
   let lastPath: string | undefined;
-  let last: { ids: PathIds; layout: string } = { ids: NO_IDS, layout: "" };
+  let last: Anchored = { ids: NO_IDS, podKey: "", layout: "" };
   return (path: string, origin: Origin) => {
     if (path !== lastPath) {
       last = anchoredIds(matcher, path, origin, namesPod);

@@ -10,7 +10,12 @@ import { abortError } from "../../core/abort.ts";
 import { AttestorError, toAttestorError } from "../../errors.ts";
 import { type Logger, nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
-import { createPodPathMatcher, DEFAULT_CGROUP_ROOTS } from "./anchor.ts";
+import {
+  createPodPathMatcher,
+  DEFAULT_CGROUP_ROOTS,
+  ownNodeContainers,
+  type PodPathMatcher,
+} from "./anchor.ts";
 import { MAX_CGROUP_FILE_BYTES } from "./cgroup.ts";
 import {
   CGROUP_ERROR_PREFIX,
@@ -89,7 +94,16 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     cgroupRoots = DEFAULT_CGROUP_ROOTS,
   } = options;
   const log = logger.with({ subsystem_name: "container_locator" });
-  const matcher = createPodPathMatcher(cgroupRoots);
+  // The agent's own docker node container (kind on cgroup v1) is read once, from its own cgroup file.
+  let matcher: Promise<PodPathMatcher> | undefined;
+  const matcherFor = () =>
+    matcher ??= readBoundedText(
+      join(procRoot, "proc", "self", "cgroup"),
+      MAX_CGROUP_FILE_BYTES,
+      CGROUP_ERROR_PREFIX,
+    )
+      .then((text) => createPodPathMatcher(cgroupRoots, text === null ? [] : ownNodeContainers(text)))
+      .catch(() => createPodPathMatcher(cgroupRoots));
 
   async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
@@ -116,7 +130,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       return target;
     };
     const decide: DecideOptions = {
-      matcher,
+      matcher: await matcherFor(),
       legacy: !useNewContainerLocator,
       verbose,
       logger: log.with({ pid }),
