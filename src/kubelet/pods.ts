@@ -34,6 +34,18 @@ function unavailable(message: string, cause?: unknown): AttestorError {
   return new AttestorError("UNAVAILABLE", message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * A `JSON.parse` error message without the piece of the body the engine quotes (`Unexpected token 'e',
+ * "eyJhbGciOi"... is not valid JSON`): a body may echo a credential, and only the client, which knows the
+ * secrets, could redact it.
+ */
+function withoutBodyText(message: string): string {
+  return message.replace(
+    /^(Unexpected token .{1,4}), ".*"(?:\.\.\.)? is not valid JSON$/s,
+    "$1 is not valid JSON",
+  );
+}
+
 function statusLists(pod: PodInfo): readonly [ContainerKind, readonly ContainerStatusInfo[]][] {
   return [
     ["container", pod.containerStatuses],
@@ -132,8 +144,8 @@ export function parsePodList(body: string, version: number): ParsedPodList {
   try {
     root = JSON.parse(body);
   } catch (err) {
-    const text = errorMessage(err);
-    throw unavailable(`unable to parse kubelet response: ${text}`, err);
+    // Not passed on as the cause: the engine's message quotes the body, which is not redacted here.
+    throw unavailable(`unable to parse kubelet response: ${withoutBodyText(errorMessage(err))}`);
   }
   if (!isObject(root)) throw unavailable("invalid kubelet response: expected an object");
   const items = root.items;

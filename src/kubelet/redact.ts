@@ -163,10 +163,31 @@ function* matches(haystack: Uint8Array, needle: Uint8Array): Generator<[number, 
   for (let at = hay.indexOf(pin); at >= 0; at = hay.indexOf(pin, at + 1)) yield [at, at + needle.length];
 }
 
+/** The shortest piece of a secret that is removed wherever it appears (a shorter one tells nothing). */
+export const FRAGMENT = 8;
+
+/** Every FRAGMENT-byte piece of `needle`, as latin1 strings (one character per byte). */
+function fragmentsOf(needle: Uint8Array): Set<string> {
+  const pieces = new Set<string>();
+  if (needle.length < FRAGMENT) return pieces;
+  const text = Buffer.from(needle.buffer, needle.byteOffset, needle.length).toString("latin1");
+  for (let i = 0; i + FRAGMENT <= text.length; i++) pieces.add(text.slice(i, i + FRAGMENT));
+  return pieces;
+}
+
+/** Every window of `haystack` that is one of `fragments`, as [start, end) pairs. */
+function* fragmentMatches(haystack: Uint8Array, fragments: Set<string>): Generator<[number, number]> {
+  const text = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.length).toString("latin1");
+  for (let i = 0; i + FRAGMENT <= text.length; i++) {
+    if (fragments.has(text.slice(i, i + FRAGMENT))) yield [i, i + FRAGMENT];
+  }
+}
+
 /**
  * The first `limit` bytes of `body` as text (lossy UTF-8), with every occurrence of every secret that
  * starts before `limit` replaced by {@linkcode REDACTED} as a whole, however far past `limit` it runs, in
- * raw, percent-encoded or JSON-escaped form (or a mixture). Occurrences are searched in all of `body`, so a
+ * raw, percent-encoded or JSON-escaped form (or a mixture), and likewise every run of {@linkcode FRAGMENT}
+ * or more bytes of a secret (a truncated echo, or one broken up by a differently encoded character). Occurrences are searched in all of `body`, so a
  * caller that cuts a longer body must pass at least `limit + redactionMargin(secrets)` bytes of it (what it
  * has, when the body is shorter): then no part of a secret that the cut splits can remain.
  *
@@ -198,6 +219,16 @@ export function redactedPrefix(body: Uint8Array, secrets: readonly string[], lim
       for (const [start, end] of matches(body, needle)) cover(start, end);
       for (const view of views) {
         for (const [start, end] of matches(view.bytes, needle)) cover(view.from[start], view.to[end - 1]);
+      }
+      // Any run of FRAGMENT bytes of a secret, too: an echo the sender cut short, or a secret broken up by
+      // one differently encoded character, must not leave most of it readable.
+      const fragments = fragmentsOf(needle);
+      if (fragments.size === 0) continue;
+      for (const [start, end] of fragmentMatches(body, fragments)) cover(start, end);
+      for (const view of views) {
+        for (const [start, end] of fragmentMatches(view.bytes, fragments)) {
+          cover(view.from[start], view.to[end - 1]);
+        }
       }
     }
   }

@@ -4,7 +4,15 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { REDACTED, redactedPrefix, redactionMargin, redactSecrets } from "../../src/kubelet/redact.ts";
+import {
+  FRAGMENT,
+  REDACTED,
+  redactedPrefix,
+  redactionMargin,
+  redactSecrets,
+} from "../../src/kubelet/redact.ts";
+import { parsePodList } from "../../src/kubelet/pods.ts";
+import { AttestorError } from "../../src/errors.ts";
 import { chars, int, pick, rng } from "../unix/_rng.ts";
 import { assertNoPiece, ENCODINGS, TOKEN } from "./_secrets.ts";
 
@@ -126,5 +134,40 @@ describe("redactionMargin and redactSecrets", () => {
     );
     assert.equal(redactSecrets("nothing to hide", [TOKEN]), "nothing to hide");
     assert.equal(redactSecrets("nothing to hide", ["", ""]), "nothing to hide");
+  });
+});
+
+describe("redaction of pieces of a secret (review findings)", () => {
+  const token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLWJ5dGVz";
+
+  it("removes an echo the sender cut short", () => {
+    const out = redactSecrets(`denied for ${token.slice(0, -5)}`, [token]);
+    assert.equal(out.includes(token.slice(0, 8)), false, out);
+    assert.ok(out.startsWith("denied for [redacted]"), out);
+  });
+
+  it("removes a secret broken up by one differently encoded character", () => {
+    const mid = Math.floor(token.length / 2);
+    // one character double-percent-encoded, the rest raw
+    const echo = `${token.slice(0, mid)}%25${token.charCodeAt(mid).toString(16)}${token.slice(mid + 1)}`;
+    const out = redactSecrets(`token=${echo}`, [token]);
+    for (let i = 0; i + FRAGMENT <= token.length; i++) {
+      assert.equal(out.includes(token.slice(i, i + FRAGMENT)), false, `piece at ${i} leaked: ${out}`);
+    }
+  });
+
+  it("leaves text that shares fewer than FRAGMENT bytes with a secret alone", () => {
+    assert.equal(redactSecrets(`eyJhbGc is a JWT prefix`, [token]), "eyJhbGc is a JWT prefix");
+  });
+});
+
+describe("parsePodList: a body that is not JSON is not quoted in the error", () => {
+  it("keeps the engine's description but not the body text", () => {
+    assert.throws(() => parsePodList("eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.secret", 1), (err: unknown) => {
+      assert.ok(err instanceof AttestorError);
+      assert.equal(err.message, "unable to parse kubelet response: Unexpected token 'e' is not valid JSON");
+      assert.equal(err.cause, undefined);
+      return true;
+    });
   });
 });
