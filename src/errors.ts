@@ -61,6 +61,43 @@ export class AttestorError extends Error {
  */
 export function toAttestorError(err: unknown, code: ErrorCode, prefix?: string): AttestorError {
   if (err instanceof AttestorError) return err;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   return new AttestorError(code, prefix ? `${prefix}: ${text}` : text, { cause: err });
+}
+
+/**
+ * The text of anything thrown: an error's `message`, else the value as a string.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorMessage } from "./errors.ts";
+ * assert.equal(errorMessage(new TypeError("bad")), "bad");
+ * assert.equal(errorMessage(42), "42");
+ * ```
+ *
+ * @param err Anything that was thrown.
+ * @returns Its text.
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Log fields for an unexpected error: its text (see {@linkcode errorMessage}) and, for an `Error`, its stack.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeError } from "./errors.ts";
+ * assert.deepEqual(describeError("gone"), { error: "gone" });
+ * assert.equal(describeError(new Error("boom")).error, "boom");
+ * ```
+ *
+ * @param err Anything that was thrown.
+ * @returns `{ error, stack? }`.
+ */
+export function describeError(err: unknown): { error: string; stack?: string } {
+  if (err instanceof Error) return { error: err.message, stack: err.stack };
+  return { error: String(err) };
 }

@@ -30,7 +30,7 @@ import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";
 import type { ConfigServer } from "../gen/spire/service/common/config/v1/config.ts";
 import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
 import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
-import { AttestorError } from "../errors.ts";
+import { AttestorError, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { toServiceError, validateNotes } from "./grpc_status.ts";
 import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
@@ -70,11 +70,6 @@ export interface PluginServer {
   hostServiceNames(): readonly string[];
   /** Ends every call and connection at once. Idempotent. */
   close(): void;
-}
-
-function describe(err: unknown): { error: string; stack?: string } {
-  if (err instanceof Error) return { error: err.message, stack: err.stack };
-  return { error: String(err) };
 }
 
 /** Remaining milliseconds until a grpc-js deadline (`Infinity` when there is none). */
@@ -123,7 +118,7 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
             const level = err.code === "INTERNAL" ? "error" : "debug";
             logger[level]("call failed", { method, code: err.code, error: err.message });
           } else {
-            logger.error("call failed with an unexpected error", { method, ...describe(err) });
+            logger.error("call failed with an unexpected error", { method, ...describeError(err) });
           }
           callback(toServiceError(err));
         },
