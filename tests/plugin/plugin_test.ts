@@ -3,41 +3,68 @@ import assert from "node:assert/strict";
 import type { Config } from "../../src/config/types.ts";
 import { AttestorError } from "../../src/errors.ts";
 import { nullLogger } from "../../src/log.ts";
+import { testConfig } from "../kubelet/_config.ts";
 import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
-import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
+import { createRuntime } from "../../src/runtime.ts";
+import { fakeBuildConfig, FakeRuntime, hostOnlyPlatform } from "./fakes.ts";
 
 const core = { trustDomain: "example.org" };
 const signal = () => new AbortController().signal;
+/** A real configuration that reads no file and opens no connection when applied. */
+const READ_ONLY = "kubelet_read_only_port = 10255";
+const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
+const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
 
 describe("createAttestorPlugin", () => {
-  it("refuses Attest before a successful Configure with FAILED_PRECONDITION", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime: new FakeRuntime(),
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "FAILED_PRECONDITION" && e.message === "not configured",
-    );
+  it("refuses Attest before a successful Configure with the runtime's FAILED_PRECONDITION", async () => {
+    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
+    await plugin.deinit();
   });
 
-  it("answers UNIMPLEMENTED after Configure when there is no runtime", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await plugin.configure("", core);
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "UNIMPLEMENTED" &&
-        e.message ===
-          "workload attestation is not available in this build: the attestation core is not wired in yet",
+  it("without a runtime given, runs the real one on the platform (no UNIMPLEMENTED scaffolding)", async () => {
+    const located: number[] = [];
+    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform(located) });
+    await plugin.configure(READ_ONLY, core);
+    assert.deepEqual(
+      await plugin.attest(4242, signal()),
+      [],
+      "a process outside containers has no selectors",
     );
+    assert.deepEqual(located, [4242], "the platform's locator ran");
+    await plugin.deinit();
+  });
+
+  it("keeps no configuration state of its own: the runtime's state is the plugin's", async () => {
+    const runtime = createRuntime({ platform: hostOnlyPlatform(), logger: nullLogger });
+    const plugin = createAttestorPlugin({ logger: nullLogger, runtime });
+    // An embedder that configures the runtime directly gets answers through the plugin at once.
+    await runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 }));
+    assert.deepEqual(await plugin.attest(7, signal()), []);
+    await plugin.deinit();
+    await assert.rejects(plugin.attest(7, signal()), SHUTTING_DOWN);
+  });
+
+  it("after deinit: never configured stays not configured, configured is shutting down", async () => {
+    const fresh = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    await fresh.deinit();
+    await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
+    await assert.rejects(fresh.configure(READ_ONLY, core), SHUTTING_DOWN);
+    await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
+
+    const used = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    await used.configure(READ_ONLY, core);
+    await used.deinit();
+    await assert.rejects(used.attest(1, signal()), SHUTTING_DOWN);
+  });
+
+  it("uses the real configuration builder by default", async () => {
+    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    await assert.rejects(plugin.configure("no_such_key = 1", core), {
+      code: "INVALID_ARGUMENT",
+      message: /^invalid configuration: .*no_such_key/,
+    });
+    assert.equal(plugin.validate(READ_ONLY, core).valid, true);
     await plugin.deinit();
   });
 
@@ -115,14 +142,10 @@ describe("createAttestorPlugin", () => {
   });
 
   it("stays unconfigured when the first Configure fails", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime: new FakeRuntime(),
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await assert.rejects(plugin.configure("problem:x", core), { code: "INVALID_ARGUMENT" });
-    await assert.rejects(plugin.attest(1, signal()), { code: "FAILED_PRECONDITION" });
+    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    await assert.rejects(plugin.configure("no_such_key = 1", core), { code: "INVALID_ARGUMENT" });
+    await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
+    await plugin.deinit();
   });
 
   it("turns a throwing builder into INTERNAL", async () => {
@@ -130,8 +153,8 @@ describe("createAttestorPlugin", () => {
       buildConfig: () => {
         throw new Error("bug");
       },
+      runtime: new FakeRuntime(),
       logger: nullLogger,
-      getenv: () => undefined,
     });
     await assert.rejects(plugin.configure("", core), {
       code: "INTERNAL",
@@ -139,7 +162,7 @@ describe("createAttestorPlugin", () => {
     });
   });
 
-  it("validates without side effects", async () => {
+  it("validates without side effects", () => {
     const runtime = new FakeRuntime();
     const plugin = createAttestorPlugin({
       buildConfig: fakeBuildConfig,
@@ -149,12 +172,7 @@ describe("createAttestorPlugin", () => {
     });
     assert.deepEqual(plugin.validate("problem:a\nproblem:b", core), { valid: false, notes: ["a", "b"] });
     assert.deepEqual(plugin.validate("node=x", core), { valid: true, notes: [] });
-    assert.equal(runtime.applied.length, 0);
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      { code: "FAILED_PRECONDITION" },
-      "Validate does not configure",
-    );
+    assert.equal(runtime.applied.length, 0, "Validate does not configure");
   });
 
   it("applies concurrent Configure calls in request order", async () => {

@@ -214,3 +214,29 @@ describe("samePodSource", () => {
     assert.equal(samePodSource(one, base), false);
   });
 });
+
+describe("runtime: the one owner of the configuration state", () => {
+  const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
+  const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
+  const signal = () => AbortSignal.timeout(20_000);
+
+  it('before the first apply, attest is "not configured", also once closed', async () => {
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    await assert.rejects(runtime.attest(PID, signal()), NOT_CONFIGURED);
+    await assert.rejects(runtime.attestDetailed(PID, signal()), NOT_CONFIGURED);
+    await runtime.close();
+    await assert.rejects(runtime.attest(PID, signal()), NOT_CONFIGURED);
+    await assert.rejects(runtime.apply(testConfig()), SHUTTING_DOWN);
+    assert.equal(runtime.kubeletUrl, null);
+  });
+
+  it('once configured and closed, attest and apply are "the plugin is shutting down"', async () => {
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    await runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 }));
+    await runtime.close();
+    await assert.rejects(runtime.attest(PID, signal()), SHUTTING_DOWN);
+    await assert.rejects(runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 })), SHUTTING_DOWN);
+  });
+});
