@@ -15,9 +15,15 @@ const READ_ONLY = "kubelet_read_only_port = 10255";
 const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
 const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
 
+/** The real plugin (builder and runtime) on a platform whose locator finds no container. */
+const realPlugin = () => createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+/** The plugin over the stand-in builder and a recording runtime. */
+const fakePlugin = (runtime: FakeRuntime, getenv: (name: string) => string | undefined = () => undefined) =>
+  createAttestorPlugin({ buildConfig: fakeBuildConfig, runtime, logger: nullLogger, getenv });
+
 describe("createAttestorPlugin", () => {
   it("refuses Attest before a successful Configure with the runtime's FAILED_PRECONDITION", async () => {
-    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    const plugin = realPlugin();
     await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
     await plugin.deinit();
   });
@@ -46,20 +52,20 @@ describe("createAttestorPlugin", () => {
   });
 
   it("after deinit: never configured stays not configured, configured is shutting down", async () => {
-    const fresh = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    const fresh = realPlugin();
     await fresh.deinit();
     await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
     await assert.rejects(fresh.configure(READ_ONLY, core), SHUTTING_DOWN);
     await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
 
-    const used = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    const used = realPlugin();
     await used.configure(READ_ONLY, core);
     await used.deinit();
     await assert.rejects(used.attest(1, signal()), SHUTTING_DOWN);
   });
 
   it("uses the real configuration builder by default", async () => {
-    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    const plugin = realPlugin();
     await assert.rejects(plugin.configure("no_such_key = 1", core), {
       code: "INVALID_ARGUMENT",
       message: /^invalid configuration: .*no_such_key/,
@@ -70,12 +76,7 @@ describe("createAttestorPlugin", () => {
 
   it("applies the config to the runtime and delegates Attest with the caller's signal", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=a", core);
     const s = signal();
     assert.deepEqual(await plugin.attest(7, s), ["pid:7", "node:a"]);
@@ -86,24 +87,14 @@ describe("createAttestorPlugin", () => {
 
   it("passes getenv to the builder", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: (n) => n === "MY_NODE_NAME" ? "envnode" : undefined,
-    });
+    const plugin = fakePlugin(runtime, (n) => n === "MY_NODE_NAME" ? "envnode" : undefined);
     await plugin.configure("", core);
     assert.equal(runtime.applied[0].nodeName, "envnode");
   });
 
   it("rejects a bad config with INVALID_ARGUMENT listing every problem and keeps the previous config", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
     await assert.rejects(
       plugin.configure("problem:a is wrong\nproblem:b is wrong", core),
@@ -120,12 +111,7 @@ describe("createAttestorPlugin", () => {
 
   it("keeps the previous config when the runtime cannot apply the new one", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
     runtime.failApply = new AttestorError("INVALID_ARGUMENT", "kubelet_ca_path: cannot read /nope");
     await assert.rejects(plugin.configure("node=second", core), {
@@ -142,7 +128,7 @@ describe("createAttestorPlugin", () => {
   });
 
   it("stays unconfigured when the first Configure fails", async () => {
-    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+    const plugin = realPlugin();
     await assert.rejects(plugin.configure("no_such_key = 1", core), { code: "INVALID_ARGUMENT" });
     await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
     await plugin.deinit();
@@ -164,12 +150,7 @@ describe("createAttestorPlugin", () => {
 
   it("validates without side effects", () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     assert.deepEqual(plugin.validate("problem:a\nproblem:b", core), { valid: false, notes: ["a", "b"] });
     assert.deepEqual(plugin.validate("node=x", core), { valid: true, notes: [] });
     assert.equal(runtime.applied.length, 0, "Validate does not configure");
@@ -184,12 +165,7 @@ describe("createAttestorPlugin", () => {
       order.push(config.nodeName);
       runtime.applied.push(config);
     };
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await Promise.all([plugin.configure("node=one", core), plugin.configure("node=two", core)]);
     assert.deepEqual(order, ["one", "two"]);
     assert.deepEqual(await plugin.attest(1, signal()), ["pid:1", "node:two"]);
@@ -197,12 +173,7 @@ describe("createAttestorPlugin", () => {
 
   it("closes the runtime on deinit", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.deinit();
     assert.equal(runtime.closed, 1);
   });
