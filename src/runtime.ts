@@ -3,7 +3,8 @@
  * fetcher and the attestor core, and swaps them atomically when a new configuration is applied. A
  * configuration that changes where identities come from (anything but the pacing settings) is a clean cut:
  * a new fetcher with an empty cache, and no answer from the previous setup afterwards (see
- * {@linkcode createRuntime}).
+ * {@linkcode createRuntime}). The runtime is the one owner of the configuration state: which configuration
+ * is in force, "not configured" before the first successful apply, and "shutting down" after close.
  *
  * @module
  */
@@ -120,14 +121,20 @@ function reconfiguredError(cause: unknown): AttestorError {
  * pacing settings keeps the fetcher (its cache and spacing, as upstream) and lets running attestations
  * finish.
  *
- * @example
- * ```ts ignore
- * import { createRuntime } from "./runtime.ts";
+ * @example Not configured, configured, closed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildConfig } from "./config/build.ts";
+ * import { nullLogger } from "./log.ts";
  * import { platformFor } from "./platform/mod.ts";
- * const runtime = createRuntime({ platform: platformFor(), logger });
- * await runtime.apply(config);
- * const selectors = await runtime.attest(pid, AbortSignal.timeout(30_000));
+ * import { createRuntime } from "./runtime.ts";
+ * const runtime = createRuntime({ platform: platformFor(), logger: nullLogger });
+ * await assert.rejects(runtime.attest(1, AbortSignal.timeout(5000)), { message: "not configured" });
+ * const { config } = buildConfig("kubelet_read_only_port = 10255", { trustDomain: "example.org" });
+ * await runtime.apply(config!);
+ * assert.equal(runtime.kubeletUrl, "http://127.0.0.1:10255/pods");
  * await runtime.close();
+ * await assert.rejects(runtime.attest(1, AbortSignal.timeout(5000)), { message: "the plugin is shutting down" });
  * ```
  *
  * @param options Platform, logger and injectables.
@@ -141,9 +148,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let active: Active | null = null;
   let closed = false;
 
+  /**
+   * The configuration in force. The runtime is the one owner of this state: never configured is
+   * `FAILED_PRECONDITION "not configured"` (also after close), configured and closed is `UNAVAILABLE`.
+   */
   function current(): Active {
-    if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
     if (active === null) throw new AttestorError("FAILED_PRECONDITION", "not configured");
+    if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
     return active;
   }
 

@@ -1,14 +1,21 @@
 /**
- * The {@linkcode AttestorPlugin} behind the gRPC services: configuration state plus delegation to the
- * attestation runtime. Configure builds the config, lets the runtime apply it, then swaps it in as one
- * step; a failed Configure keeps the previous config. Validate has no side effects.
+ * The {@linkcode AttestorPlugin} behind the gRPC services: turns `plugin_data` text into a configuration
+ * and hands it to the attestation runtime, which owns everything configured: whether there is a
+ * configuration ("not configured" before the first successful Configure), which one is in force, and
+ * whether the plugin is shutting down. Configure builds the config and lets the runtime apply it; a failed
+ * Configure keeps the previous config. Configure calls take effect in request order. Validate has no side
+ * effects.
  *
  * @module
  */
 
+import { buildConfig as realBuildConfig } from "../config/build.ts";
 import type { Config } from "../config/types.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { platformFor } from "../platform/mod.ts";
+import type { Platform } from "../platform/types.ts";
+import { createRuntime } from "../runtime.ts";
 import type { AttestorPlugin, AttestorRuntime, CoreConfiguration, ValidationResult } from "./types.ts";
 
 /** What a config builder returns: a config, or every problem found (one line each). */
@@ -30,14 +37,22 @@ export type BuildConfigFn = (
 
 /** Options of {@linkcode createAttestorPlugin}. */
 export interface AttestorPluginOptions {
-  /** Turns `plugin_data` text into a config (normally `buildConfig` from `src/config/build.ts`). */
-  readonly buildConfig: BuildConfigFn;
-  /** The attestation machinery. Without it, Attest answers UNIMPLEMENTED. */
-  readonly runtime?: AttestorRuntime;
   /** Diagnostics. */
   readonly logger: Logger;
-  /** Environment lookups for the config builder (`node_name_env`). */
-  readonly getenv: (name: string) => string | undefined;
+  /**
+   * The attestation runtime: it applies each accepted configuration and answers Attest. The plugin keeps
+   * it for its lifetime and closes it on deinit.
+   * @default {createRuntime({ platform, logger, procRoot }): the real runtime on `platform`}
+   */
+  readonly runtime?: AttestorRuntime;
+  /** The platform of the default runtime (unused when `runtime` is given). @default {platformFor()} */
+  readonly platform?: Platform;
+  /** The directory holding `proc/` for the default runtime (Linux; unused when `runtime` is given). @default {"/"} */
+  readonly procRoot?: string;
+  /** Environment lookups for the config builder (`node_name_env`). @default {Deno.env.get} */
+  readonly getenv?: (name: string) => string | undefined;
+  /** Turns `plugin_data` text into a config. @default {buildConfig from src/config/build.ts} */
+  readonly buildConfig?: BuildConfigFn;
 }
 
 /** The message of the INVALID_ARGUMENT error for a rejected configuration. */
@@ -48,25 +63,36 @@ function problemsMessage(problems: readonly string[], count = problems.length): 
 }
 
 /**
- * Creates the plugin.
+ * Creates the plugin: the real configuration builder and, unless one is given, the real attestation
+ * runtime on the current platform. The runtime alone tracks the configuration in force, so Attest before
+ * a successful Configure is the runtime's `FAILED_PRECONDITION "not configured"` and Attest or Configure
+ * after deinit its `UNAVAILABLE "the plugin is shutting down"`.
  *
- * @example Configure then attest without a runtime
- * ```ts ignore
+ * @example The real plugin: refuses Attest until configured, validates without applying
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { createAttestorPlugin } from "./plugin.ts";
- * import { buildConfig } from "../config/build.ts";
  * import { nullLogger } from "../log.ts";
- * const plugin = createAttestorPlugin({ buildConfig, logger: nullLogger, getenv: Deno.env.get });
- * await plugin.configure("", { trustDomain: "example.org" });
- * await plugin.attest(1, new AbortController().signal); // throws AttestorError UNIMPLEMENTED
+ * const plugin = createAttestorPlugin({ logger: nullLogger, getenv: () => undefined });
+ * const core = { trustDomain: "example.org" };
+ * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { code: "FAILED_PRECONDITION" });
+ * assert.equal(plugin.validate("kubelet_read_only_port = 10255", core).valid, true);
+ * assert.equal(plugin.validate("no_such_key = 1", core).valid, false);
+ * await plugin.configure("kubelet_read_only_port = 10255", core);
+ * await plugin.deinit();
+ * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { code: "UNAVAILABLE" });
  * ```
  *
- * @param options Builder, runtime, logger and environment.
+ * @param options Logger, and the runtime, platform, environment and builder to use instead of the real ones.
  * @returns The plugin.
  */
 export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPlugin {
-  const { buildConfig, runtime, logger, getenv } = options;
-  let current: Config | null = null;
-  // Serialises Configure calls so that apply + swap happen in request order.
+  const { logger } = options;
+  const buildConfig = options.buildConfig ?? realBuildConfig;
+  const getenv = options.getenv ?? ((name: string) => Deno.env.get(name));
+  const runtime = options.runtime ??
+    createRuntime({ platform: options.platform ?? platformFor(), logger, procRoot: options.procRoot });
+  // Serialises Configure calls so that they reach the runtime in request order.
   let configureChain: Promise<void> = Promise.resolve();
 
   const build = (hcl: string, core: CoreConfiguration | null): BuildResultLike => {
@@ -83,19 +109,12 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
       const list = problems.length > 0 ? problems : ["the configuration builder returned no configuration"];
       throw new AttestorError("INVALID_ARGUMENT", problemsMessage(list, problemCount));
     }
-    if (runtime) {
-      try {
-        await runtime.apply(config);
-      } catch (err) {
-        throw toAttestorError(err, "INTERNAL", "applying the configuration failed");
-      }
+    try {
+      await runtime.apply(config);
+    } catch (err) {
+      throw toAttestorError(err, "INTERNAL", "applying the configuration failed");
     }
-    current = config;
-    logger.info("plugin configured", {
-      trust_domain: config.trustDomain,
-      node_name: config.nodeName,
-      attestation_runtime: runtime ? "present" : "absent",
-    });
+    logger.info("plugin configured", { trust_domain: config.trustDomain, node_name: config.nodeName });
   };
 
   return {
@@ -115,22 +134,11 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
     },
 
     attest(pid, signal) {
-      if (current === null) {
-        return Promise.reject(new AttestorError("FAILED_PRECONDITION", "not configured"));
-      }
-      if (!runtime) {
-        return Promise.reject(
-          new AttestorError(
-            "UNIMPLEMENTED",
-            "workload attestation is not available in this build: the attestation core is not wired in yet",
-          ),
-        );
-      }
       return runtime.attest(pid, signal);
     },
 
     async deinit() {
-      if (runtime) await runtime.close();
+      await runtime.close();
       logger.debug("plugin deinitialized");
     },
   };

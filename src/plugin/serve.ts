@@ -15,6 +15,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { format } from "node:util";
+import { describeError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
 import { listen, type PluginListener, type Transport } from "./listener.ts";
 import { createPluginServer } from "./server.ts";
@@ -54,11 +55,6 @@ export interface ServeOptions {
 
 /** How long the final resource release may take (the host kills the process 2 s after Shutdown). */
 const DEINIT_BOUND_MS = 1000;
-
-function describe(err: unknown): { error: string; stack?: string } {
-  if (err instanceof Error) return { error: err.message, stack: err.stack };
-  return { error: String(err) };
-}
 
 /**
  * Checks the `PLUGIN_PROTOCOL_VERSIONS` list the host sent.
@@ -148,11 +144,11 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   });
   const onError = (event: ErrorEvent) => {
     event.preventDefault();
-    logger.error("uncaught exception", describe(event.error ?? event.message));
+    logger.error("uncaught exception", describeError(event.error ?? event.message));
   };
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
-    logger.error("unhandled promise rejection", describe(event.reason));
+    logger.error("unhandled promise rejection", describeError(event.reason));
   };
   globalThis.addEventListener("error", onError);
   globalThis.addEventListener("unhandledrejection", onRejection);
@@ -209,7 +205,7 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
     const reason = await stopRequested;
     logger.debug("plugin stopping", { reason });
   } catch (err) {
-    logger.error("plugin failed to start", describe(err));
+    logger.error("plugin failed to start", describeError(err));
     exitCode = 1;
   } finally {
     clearTimeout(hostGoneTimer);
@@ -226,7 +222,7 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
       try {
         await Promise.race([plugin.deinit(), timeout]);
       } catch (err) {
-        logger.warn("releasing plugin resources failed", describe(err));
+        logger.warn("releasing plugin resources failed", describeError(err));
       } finally {
         clearTimeout(timer);
       }

@@ -1,15 +1,15 @@
 /**
- * The gRPC services a go-plugin host (spire-agent) calls, on `@grpc/grpc-js` with the ts-proto generated
- * service definitions from `src/gen/`:
+ * The gRPC server a go-plugin host (spire-agent) talks to, on `@grpc/grpc-js` with the ts-proto generated
+ * service definitions from `src/gen/`. What each call does lives in `src/plugin/services.ts` (plain
+ * functions, testable without a socket); this module registers those handlers with grpc-js and adds what
+ * only a transport has:
  *
- * - `plugin.GRPCBroker/StartStream`: held open, ConnInfo recorded per service id, never ended by us.
+ * - `plugin.GRPCBroker/StartStream`: held open, each ConnInfo handed to the services, never ended by us.
  * - `plugin.GRPCStdio/StreamStdio`: held open, nothing sent.
  * - `plugin.GRPCController/Shutdown`: replies, then asks the process to stop.
- * - `grpc.health.v1.Health`: `"plugin"` and `""` SERVING, other names NOT_FOUND.
- * - `spire.service.private.init.v1.Init`: Init (the two plugin service names), Deinit.
- * - `spire.service.common.config.v1.Config`: Configure, Validate.
- * - `spire.plugin.agent.workloadattestor.v1.WorkloadAttestor`: Attest (deadline and cancellation become an
- *   `AbortSignal`); AttestReference answers UNIMPLEMENTED.
+ * - `grpc.health.v1.Health/Watch`: sends the one status, then holds the stream.
+ * - `WorkloadAttestor/Attest`: the call's deadline and cancellation become an `AbortSignal`
+ *   ({@linkcode callAbortSignal}).
  *
  * Unknown methods get UNIMPLEMENTED from grpc-js itself. Every error response (grpc-js sends
  * Trailers-Only) carries `content-type: application/grpc+proto`, which grpc-go accepts.
@@ -19,7 +19,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { Duplex } from "node:stream";
-import { HealthCheckResponse_ServingStatus, HealthService } from "../gen/grpc/health/v1/health.ts";
+import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import type { HealthServer } from "../gen/grpc/health/v1/health.ts";
 import { type ConnInfo, type GRPCBrokerServer, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
 import { type GRPCControllerServer, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
@@ -32,21 +32,13 @@ import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
 import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { toServiceError, validateNotes } from "./grpc_status.ts";
-import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
+import { createPluginServices, settleUnary } from "./services.ts";
+import type { AttestorPlugin } from "./types.ts";
+
+export { CONFIG_SERVICE_NAME, PLUGIN_SERVICE_NAMES, WORKLOAD_ATTESTOR_SERVICE_NAME } from "./services.ts";
 
 /** The longest delay a timer supports (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The service name spire-agent binds a WorkloadAttestor to. */
-export const WORKLOAD_ATTESTOR_SERVICE_NAME = "spire.plugin.agent.workloadattestor.v1.WorkloadAttestor";
-/** The service name that tells spire-agent the plugin accepts configuration. */
-export const CONFIG_SERVICE_NAME = "spire.service.common.config.v1.Config";
-/** What Init answers, exactly. */
-export const PLUGIN_SERVICE_NAMES: readonly string[] = [WORKLOAD_ATTESTOR_SERVICE_NAME, CONFIG_SERVICE_NAME];
-
-/** Health service names answered SERVING. */
-const HEALTHY_SERVICES = new Set(["", "plugin"]);
 
 /** Options of {@linkcode createPluginServer}. */
 export interface PluginServerOptions {
@@ -72,15 +64,62 @@ export interface PluginServer {
   close(): void;
 }
 
-function describe(err: unknown): { error: string; stack?: string } {
-  if (err instanceof Error) return { error: err.message, stack: err.stack };
-  return { error: String(err) };
+/** The parts of a grpc-js server call that {@linkcode callAbortSignal} reads. */
+export interface CancellableCall {
+  /** The call's deadline (`Infinity` when there is none). */
+  getDeadline(): grpc.Deadline;
+  /** Subscribes to the call's `"cancelled"` event (the host cancelled the call or went away). */
+  on(event: "cancelled", listener: () => void): unknown;
+  /** Unsubscribes. */
+  off(event: "cancelled", listener: () => void): unknown;
 }
 
 /** Remaining milliseconds until a grpc-js deadline (`Infinity` when there is none). */
 function millisUntil(deadline: grpc.Deadline): number {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   return at - Date.now();
+}
+
+/**
+ * The `AbortSignal` of a call: aborted with `AttestorError("CANCELLED", "context canceled")` when the host
+ * cancels the call, or `AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")` when its deadline
+ * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline
+ * (grpc-js itself already answers such calls with DEADLINE_EXCEEDED; this keeps our timer honest).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EventEmitter } from "node:events";
+ * import { callAbortSignal } from "./server.ts";
+ * const call = Object.assign(new EventEmitter(), { getDeadline: () => Infinity });
+ * const { signal, release } = callAbortSignal(call);
+ * call.emit("cancelled");
+ * assert.equal(signal.reason.code, "CANCELLED");
+ * release();
+ * ```
+ *
+ * @param call The server call.
+ * @returns The signal, and `release` to call when the call is answered (stops the timer and listener).
+ */
+export function callAbortSignal(call: CancellableCall): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onCancel = () => abort.abort(new AttestorError("CANCELLED", "context canceled"));
+  call.on("cancelled", onCancel);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const remaining = millisUntil(call.getDeadline());
+  if (Number.isFinite(remaining) && remaining <= MAX_TIMER_MS) {
+    timer = setTimeout(
+      () => abort.abort(new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")),
+      Math.max(0, remaining),
+    );
+  }
+  return {
+    signal: abort.signal,
+    release: () => {
+      clearTimeout(timer);
+      call.off("cancelled", onCancel);
+    },
+  };
 }
 
 /**
@@ -99,34 +138,18 @@ function millisUntil(deadline: grpc.Deadline): number {
  */
 export function createPluginServer(options: PluginServerOptions): PluginServer {
   const { plugin, logger, onShutdownRequested } = options;
-  const connInfos = new Map<number, ConnInfo>();
-  let hostServices: readonly string[] = [];
+  const services = createPluginServices({ plugin, logger });
   // grpc-js defaults: no connection idle or age limit, so the host's long-lived streams are never cut.
   const grpcServer = new grpc.Server();
 
-  /** Wraps an async unary implementation: errors become statuses, unexpected ones are logged. */
+  /** A grpc-js unary handler over a plain one: its outcome settled by {@linkcode settleUnary}. */
   function unary<Req, Res>(
     method: string,
     fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      let result: Promise<Res>;
-      try {
-        result = Promise.resolve(fn(call.request, call));
-      } catch (err) {
-        result = Promise.reject(err);
-      }
-      result.then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          if (err instanceof AttestorError) {
-            const level = err.code === "INTERNAL" ? "error" : "debug";
-            logger[level]("call failed", { method, code: err.code, error: err.message });
-          } else {
-            logger.error("call failed with an unexpected error", { method, ...describe(err) });
-          }
-          callback(toServiceError(err));
-        },
+      settleUnary(method, logger, () => fn(call.request, call)).then((outcome) =>
+        outcome.error === null ? callback(null, outcome.response) : callback(outcome.error)
       );
     };
   }
@@ -134,14 +157,7 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
   const broker: GRPCBrokerServer = {
     startStream(call) {
       call.sendMetadata(new grpc.Metadata());
-      call.on("data", (info: ConnInfo) => {
-        connInfos.set(info.serviceId, info);
-        logger.debug("broker connection info received", {
-          service_id: info.serviceId,
-          network: info.network,
-          address: info.address,
-        });
-      });
+      call.on("data", (info: ConnInfo) => services.broker.receive(info));
       call.on("error", (err: Error) => logger.debug("broker stream error", { error: err.message }));
       call.on("cancelled", () => logger.debug("broker stream closed by the host"));
       // Finish our side only after the host finished its side, as go-plugin's server does.
@@ -158,85 +174,44 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
   };
 
   const controller: GRPCControllerServer = {
-    shutdown(_call, callback) {
-      logger.debug("shutdown requested by the host");
-      callback(null, {});
+    shutdown(call, callback) {
+      callback(null, services.controller.shutdown(call.request));
       onShutdownRequested?.();
     },
   };
 
   const health: HealthServer = {
-    check: unary("Health/Check", (request) => {
-      if (HEALTHY_SERVICES.has(request.service)) return { status: HealthCheckResponse_ServingStatus.SERVING };
-      throw new AttestorError("NOT_FOUND", `unknown service "${request.service}"`);
-    }),
-    list: unary("Health/List", () => ({
-      statuses: Object.fromEntries(
-        [...HEALTHY_SERVICES].map((name) => [name, { status: HealthCheckResponse_ServingStatus.SERVING }]),
-      ),
-    })),
+    check: unary("Health/Check", (request) => services.health.check(request)),
+    list: unary("Health/List", (request) => services.health.list(request)),
     watch(call) {
       call.on("error", (err: Error) => logger.debug("health watch stream error", { error: err.message }));
-      call.write({
-        status: HEALTHY_SERVICES.has(call.request.service)
-          ? HealthCheckResponse_ServingStatus.SERVING
-          : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN,
-      });
+      call.write(services.health.watch(call.request));
     },
   };
 
   const init: InitServer = {
-    init: unary("Init/Init", (request) => {
-      hostServices = [...request.hostServiceNames];
-      logger.debug("plugin initialized", { host_services: hostServices.join(",") });
-      return { pluginServiceNames: [...PLUGIN_SERVICE_NAMES] };
-    }),
-    deinit: unary("Init/Deinit", async () => {
-      await plugin.deinit();
-      return {};
-    }),
+    init: unary("Init/Init", (request) => services.init.init(request)),
+    deinit: unary("Init/Deinit", (request) => services.init.deinit(request)),
   };
 
-  const toCore = (core: { trustDomain: string } | undefined): CoreConfiguration | null =>
-    core ? { trustDomain: core.trustDomain } : null;
-
   const config: ConfigServer = {
-    configure: unary("Config/Configure", async (request) => {
-      await plugin.configure(request.hclConfiguration, toCore(request.coreConfiguration));
-      return {};
-    }),
-    validate: unary("Config/Validate", (request) => {
-      const result = plugin.validate(request.hclConfiguration, toCore(request.coreConfiguration));
-      return { valid: result.valid, notes: validateNotes(result.notes) };
-    }),
+    configure: unary("Config/Configure", (request) => services.config.configure(request)),
+    validate: unary("Config/Validate", (request) => services.config.validate(request)),
   };
 
   const attestor: WorkloadAttestorServer = {
     attest: unary("WorkloadAttestor/Attest", async (request, call) => {
-      const abort = new AbortController();
-      const onCancel = () => abort.abort(new AttestorError("CANCELLED", "context canceled"));
-      call.on("cancelled", onCancel);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const remaining = millisUntil(call.getDeadline());
-      // A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline.
-      // (grpc-js itself already answers such calls with DEADLINE_EXCEEDED; this keeps our timer honest.)
-      if (Number.isFinite(remaining) && remaining <= MAX_TIMER_MS) {
-        timer = setTimeout(
-          () => abort.abort(new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")),
-          Math.max(0, remaining),
-        );
-      }
+      const { signal, release } = callAbortSignal(call);
       try {
-        const selectorValues = await plugin.attest(request.pid, abort.signal);
-        return { selectorValues };
+        return await services.workloadAttestor.attest(request, signal);
       } finally {
-        clearTimeout(timer);
-        call.off("cancelled", onCancel);
+        release();
       }
     }),
-    attestReference: unary("WorkloadAttestor/AttestReference", () => {
-      throw new AttestorError("UNIMPLEMENTED", "reference attestation is not implemented; use Attest");
-    }),
+    attestReference: unary(
+      "WorkloadAttestor/AttestReference",
+      (request) => services.workloadAttestor.attestReference(request),
+    ),
   };
 
   grpcServer.addService(GRPCBrokerService, broker);
@@ -259,8 +234,8 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
       }
       injector.injectConnection(connection);
     },
-    brokerConnInfo: (serviceId) => connInfos.get(serviceId),
-    hostServiceNames: () => hostServices,
+    brokerConnInfo: (serviceId) => services.broker.connInfo(serviceId),
+    hostServiceNames: () => services.hostServiceNames(),
     close() {
       if (closed) return;
       closed = true;

@@ -32,7 +32,7 @@ export interface AttestorPlugin {
   /**
    * Attests `pid`: selector values (without the `k8s:` type), sorted and de-duplicated; `[]` when the
    * process is not in a container. Throws `FAILED_PRECONDITION "not configured"` before a successful
-   * configure.
+   * configure (the runtime's answer: the runtime owns the configuration state).
    */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
   /** Releases resources before unload. */
@@ -41,7 +41,8 @@ export interface AttestorPlugin {
 
 /**
  * The attestation machinery behind a configured plugin (locator + kubelet fetcher + selector core). The
- * plugin keeps one runtime for its lifetime and hands it each accepted configuration.
+ * plugin keeps one runtime for its lifetime and hands it each accepted configuration. The runtime is the one
+ * owner of the configuration state: the plugin keeps none.
  */
 export interface AttestorRuntime {
   /**
@@ -50,7 +51,10 @@ export interface AttestorRuntime {
    * configuration then stays in force.
    */
   apply(config: import("../config/types.ts").Config): Promise<void>;
-  /** Attests `pid` with the configuration last applied. */
+  /**
+   * Attests `pid` with the configuration last applied. Throws `FAILED_PRECONDITION "not configured"` when
+   * no configuration was ever applied, and `UNAVAILABLE "the plugin is shutting down"` after close.
+   */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
   /** Stops background work and releases resources. Idempotent. */
   close(): Promise<void>;

@@ -1,10 +1,11 @@
 /**
- * Test doubles for the plugin tests: a stand-in for `src/config/build.ts` and a recording
- * `AttestorRuntime`.
+ * Test doubles for the plugin tests: a stand-in for `src/config/build.ts`, a recording
+ * `AttestorRuntime`, and a platform whose locator finds no container (for the real runtime).
  *
  * @module
  */
 import type { Config } from "../../src/config/types.ts";
+import type { ContainerLocation, Platform } from "../../src/platform/types.ts";
 import type { BuildConfigFn } from "../../src/plugin/plugin.ts";
 import type { AttestorRuntime } from "../../src/plugin/types.ts";
 
@@ -53,4 +54,23 @@ export class FakeRuntime implements AttestorRuntime {
     this.closed++;
     return Promise.resolve();
   }
+}
+
+/**
+ * A platform whose locator finds every process outside any container (the core then answers `[]` without
+ * asking the kubelet), recording the PIDs it was asked about.
+ */
+export function hostOnlyPlatform(located: number[] = []): Platform {
+  const nowhere: ContainerLocation = { podUid: null, containerId: null };
+  return {
+    name: "unix",
+    transport: "unix",
+    createLocator: () => ({
+      locate: (pid) => {
+        located.push(pid);
+        return Promise.resolve(nowhere);
+      },
+    }),
+    resolveConfigPath: (p) => p,
+  };
 }

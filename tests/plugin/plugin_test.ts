@@ -3,52 +3,80 @@ import assert from "node:assert/strict";
 import type { Config } from "../../src/config/types.ts";
 import { AttestorError } from "../../src/errors.ts";
 import { nullLogger } from "../../src/log.ts";
+import { testConfig } from "../kubelet/_config.ts";
 import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
-import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
+import { createRuntime } from "../../src/runtime.ts";
+import { fakeBuildConfig, FakeRuntime, hostOnlyPlatform } from "./fakes.ts";
 
 const core = { trustDomain: "example.org" };
 const signal = () => new AbortController().signal;
+/** A real configuration that reads no file and opens no connection when applied. */
+const READ_ONLY = "kubelet_read_only_port = 10255";
+const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
+const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
+
+/** The real plugin (builder and runtime) on a platform whose locator finds no container. */
+const realPlugin = () => createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
+/** The plugin over the stand-in builder and a recording runtime. */
+const fakePlugin = (runtime: FakeRuntime, getenv: (name: string) => string | undefined = () => undefined) =>
+  createAttestorPlugin({ buildConfig: fakeBuildConfig, runtime, logger: nullLogger, getenv });
 
 describe("createAttestorPlugin", () => {
-  it("refuses Attest before a successful Configure with FAILED_PRECONDITION", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime: new FakeRuntime(),
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "FAILED_PRECONDITION" && e.message === "not configured",
-    );
+  it("refuses Attest before a successful Configure with the runtime's FAILED_PRECONDITION", async () => {
+    const plugin = realPlugin();
+    await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
+    await plugin.deinit();
   });
 
-  it("answers UNIMPLEMENTED after Configure when there is no runtime", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await plugin.configure("", core);
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      (e: unknown) =>
-        e instanceof AttestorError && e.code === "UNIMPLEMENTED" &&
-        e.message ===
-          "workload attestation is not available in this build: the attestation core is not wired in yet",
+  it("without a runtime given, runs the real one on the platform (no UNIMPLEMENTED scaffolding)", async () => {
+    const located: number[] = [];
+    const plugin = createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform(located) });
+    await plugin.configure(READ_ONLY, core);
+    assert.deepEqual(
+      await plugin.attest(4242, signal()),
+      [],
+      "a process outside containers has no selectors",
     );
+    assert.deepEqual(located, [4242], "the platform's locator ran");
+    await plugin.deinit();
+  });
+
+  it("keeps no configuration state of its own: the runtime's state is the plugin's", async () => {
+    const runtime = createRuntime({ platform: hostOnlyPlatform(), logger: nullLogger });
+    const plugin = createAttestorPlugin({ logger: nullLogger, runtime });
+    // An embedder that configures the runtime directly gets answers through the plugin at once.
+    await runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 }));
+    assert.deepEqual(await plugin.attest(7, signal()), []);
+    await plugin.deinit();
+    await assert.rejects(plugin.attest(7, signal()), SHUTTING_DOWN);
+  });
+
+  it("after deinit: never configured stays not configured, configured is shutting down", async () => {
+    const fresh = realPlugin();
+    await fresh.deinit();
+    await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
+    await assert.rejects(fresh.configure(READ_ONLY, core), SHUTTING_DOWN);
+    await assert.rejects(fresh.attest(1, signal()), NOT_CONFIGURED);
+
+    const used = realPlugin();
+    await used.configure(READ_ONLY, core);
+    await used.deinit();
+    await assert.rejects(used.attest(1, signal()), SHUTTING_DOWN);
+  });
+
+  it("uses the real configuration builder by default", async () => {
+    const plugin = realPlugin();
+    await assert.rejects(plugin.configure("no_such_key = 1", core), {
+      code: "INVALID_ARGUMENT",
+      message: /^invalid configuration: .*no_such_key/,
+    });
+    assert.equal(plugin.validate(READ_ONLY, core).valid, true);
     await plugin.deinit();
   });
 
   it("applies the config to the runtime and delegates Attest with the caller's signal", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=a", core);
     const s = signal();
     assert.deepEqual(await plugin.attest(7, s), ["pid:7", "node:a"]);
@@ -59,24 +87,14 @@ describe("createAttestorPlugin", () => {
 
   it("passes getenv to the builder", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: (n) => n === "MY_NODE_NAME" ? "envnode" : undefined,
-    });
+    const plugin = fakePlugin(runtime, (n) => n === "MY_NODE_NAME" ? "envnode" : undefined);
     await plugin.configure("", core);
     assert.equal(runtime.applied[0].nodeName, "envnode");
   });
 
   it("rejects a bad config with INVALID_ARGUMENT listing every problem and keeps the previous config", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
     await assert.rejects(
       plugin.configure("problem:a is wrong\nproblem:b is wrong", core),
@@ -93,12 +111,7 @@ describe("createAttestorPlugin", () => {
 
   it("keeps the previous config when the runtime cannot apply the new one", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
     runtime.failApply = new AttestorError("INVALID_ARGUMENT", "kubelet_ca_path: cannot read /nope");
     await assert.rejects(plugin.configure("node=second", core), {
@@ -115,14 +128,10 @@ describe("createAttestorPlugin", () => {
   });
 
   it("stays unconfigured when the first Configure fails", async () => {
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime: new FakeRuntime(),
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
-    await assert.rejects(plugin.configure("problem:x", core), { code: "INVALID_ARGUMENT" });
-    await assert.rejects(plugin.attest(1, signal()), { code: "FAILED_PRECONDITION" });
+    const plugin = realPlugin();
+    await assert.rejects(plugin.configure("no_such_key = 1", core), { code: "INVALID_ARGUMENT" });
+    await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
+    await plugin.deinit();
   });
 
   it("turns a throwing builder into INTERNAL", async () => {
@@ -130,8 +139,8 @@ describe("createAttestorPlugin", () => {
       buildConfig: () => {
         throw new Error("bug");
       },
+      runtime: new FakeRuntime(),
       logger: nullLogger,
-      getenv: () => undefined,
     });
     await assert.rejects(plugin.configure("", core), {
       code: "INTERNAL",
@@ -139,22 +148,12 @@ describe("createAttestorPlugin", () => {
     });
   });
 
-  it("validates without side effects", async () => {
+  it("validates without side effects", () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     assert.deepEqual(plugin.validate("problem:a\nproblem:b", core), { valid: false, notes: ["a", "b"] });
     assert.deepEqual(plugin.validate("node=x", core), { valid: true, notes: [] });
-    assert.equal(runtime.applied.length, 0);
-    await assert.rejects(
-      plugin.attest(1, signal()),
-      { code: "FAILED_PRECONDITION" },
-      "Validate does not configure",
-    );
+    assert.equal(runtime.applied.length, 0, "Validate does not configure");
   });
 
   it("applies concurrent Configure calls in request order", async () => {
@@ -166,12 +165,7 @@ describe("createAttestorPlugin", () => {
       order.push(config.nodeName);
       runtime.applied.push(config);
     };
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await Promise.all([plugin.configure("node=one", core), plugin.configure("node=two", core)]);
     assert.deepEqual(order, ["one", "two"]);
     assert.deepEqual(await plugin.attest(1, signal()), ["pid:1", "node:two"]);
@@ -179,12 +173,7 @@ describe("createAttestorPlugin", () => {
 
   it("closes the runtime on deinit", async () => {
     const runtime = new FakeRuntime();
-    const plugin = createAttestorPlugin({
-      buildConfig: fakeBuildConfig,
-      runtime,
-      logger: nullLogger,
-      getenv: () => undefined,
-    });
+    const plugin = fakePlugin(runtime);
     await plugin.deinit();
     assert.equal(runtime.closed, 1);
   });

@@ -5,7 +5,7 @@
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { ServiceError } from "@grpc/grpc-js";
 import { buildConfig } from "../../src/config/build.ts";
 import { NOT_A_COMMAND_MESSAGE } from "../../src/plugin/serve.ts";
@@ -15,8 +15,8 @@ import {
   PluginHost,
   type PluginHostOptions,
   rawExchange,
-  REPO_ROOT,
   runPluginOnce,
+  sourcePluginCommand,
 } from "../../src/testing/plugin_host.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 
@@ -240,15 +240,7 @@ describe("plugin process under a fake spire-agent", { skip: unixOnly }, () => {
 
   it("logs uncaught exceptions and unhandled rejections as hclog errors and keeps serving", async () => {
     const host = await start({
-      command: [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-prompt",
-        "--config",
-        join(REPO_ROOT, "deno.json"),
-        join(REPO_ROOT, "tests/plugin/fixtures/faulty_plugin.ts"),
-      ],
+      command: sourcePluginCommand("tests/plugin/fixtures/faulty_plugin.ts"),
     });
     await host.load({ hcl: goodConfig() });
     await assert.rejects(host.client.attest(1), isStatus(14, "kubelet unreachable"));

@@ -1,11 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ServiceError } from "@grpc/grpc-js";
+import type { Deadline, ServiceError } from "@grpc/grpc-js";
+import { EventEmitter } from "node:events";
 import { AttestorError } from "../../src/errors.ts";
 import { nullLogger } from "../../src/log.ts";
 import { listen, type PluginListener } from "../../src/plugin/listener.ts";
 import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
-import { createPluginServer, type PluginServer } from "../../src/plugin/server.ts";
+import { callAbortSignal, createPluginServer, type PluginServer } from "../../src/plugin/server.ts";
 import { type Handshake, PluginClient, rawExchange } from "../../src/testing/plugin_host.ts";
 import { fakeBuildConfig, FakeRuntime } from "./fakes.ts";
 
@@ -36,11 +37,11 @@ interface Fixture {
   shutdowns: number;
 }
 
-async function startFixture(withRuntime = true): Promise<Fixture> {
+async function startFixture(): Promise<Fixture> {
   const runtime = new FakeRuntime();
   const plugin = createAttestorPlugin({
     buildConfig: fakeBuildConfig,
-    runtime: withRuntime ? runtime : undefined,
+    runtime,
     logger: nullLogger,
     getenv: () => undefined,
   });
@@ -67,35 +68,10 @@ async function stopFixture(f: Fixture): Promise<void> {
   await f.listener.close();
 }
 
-describe("plugin gRPC services (in-process, real unix socket)", () => {
+describe("plugin gRPC server over a real unix socket (handlers: services_test.ts)", () => {
   let f: Fixture;
   before(async () => f = await startFixture());
   after(() => stopFixture(f));
-
-  it("Init returns exactly the WorkloadAttestor and Config service names and records host services", async () => {
-    assert.deepEqual(await f.client.init(["spire.hostservice.common.metrics.v1.Metrics"]), [
-      "spire.plugin.agent.workloadattestor.v1.WorkloadAttestor",
-      "spire.service.common.config.v1.Config",
-    ]);
-    assert.deepEqual(f.server.hostServiceNames(), ["spire.hostservice.common.metrics.v1.Metrics"]);
-  });
-
-  it('Health answers SERVING for "plugin" and "", NOT_FOUND for anything else', async () => {
-    assert.equal((await f.client.health("plugin")).status, 1);
-    assert.equal((await f.client.health("")).status, 1);
-    await assert.rejects(f.client.health("other"), isStatus(5, 'unknown service "other"'));
-  });
-
-  it('Attest before Configure is FAILED_PRECONDITION "not configured"', async () => {
-    await assert.rejects(f.client.attest(1), isStatus(9, "not configured"));
-  });
-
-  it("Configure rejects bad config with INVALID_ARGUMENT naming every problem", async () => {
-    await assert.rejects(
-      f.client.configure("problem:unknown key foo\nproblem:line 3: bad"),
-      isStatus(3, "invalid configuration (2 problems): unknown key foo; line 3: bad"),
-    );
-  });
 
   it("Configure applies a good config; Attest returns the runtime's values", async () => {
     await f.client.configure("node=n1", "example.org");
@@ -103,20 +79,7 @@ describe("plugin gRPC services (in-process, real unix socket)", () => {
     assert.deepEqual(await f.client.attest(42), ["pid:42", "node:n1"]);
   });
 
-  it("Configure without core configuration passes null to the builder", async () => {
-    await f.client.configure("node=n2", null);
-    assert.equal(f.runtime.applied.at(-1)?.trustDomain, "");
-    await f.client.configure("node=n1", "example.org");
-  });
-
-  it("Validate reports problems without applying anything", async () => {
-    const applied = f.runtime.applied.length;
-    assert.deepEqual(await f.client.validate("problem:a\nproblem:b"), { valid: false, notes: ["a", "b"] });
-    assert.deepEqual(await f.client.validate("node=zzz"), { valid: true, notes: [] });
-    assert.equal(f.runtime.applied.length, applied);
-  });
-
-  it("maps runtime errors through grpc_status (domain code kept, unknown errors INTERNAL)", async () => {
+  it("sends the status of what a handler threw (domain code kept, unknown errors INTERNAL)", async () => {
     f.runtime.failAttest = new AttestorError("NOT_FOUND", "process 99 does not exist");
     await assert.rejects(f.client.attest(99), isStatus(5, "process 99 does not exist"));
     f.runtime.failAttest = new RangeError("oops");
@@ -162,16 +125,6 @@ describe("plugin gRPC services (in-process, real unix socket)", () => {
     const pids = Array.from({ length: 50 }, (_, i) => 1000 + i);
     const results = await Promise.all(pids.map((pid) => f.client.attest(pid)));
     assert.deepEqual(results, pids.map((pid) => [`pid:${pid}`, "node:n1"]));
-  });
-
-  it("AttestReference answers UNIMPLEMENTED", async () => {
-    await assert.rejects(
-      f.client.attestReference({
-        typeUrl: "type.googleapis.com/spiffe.broker.WorkloadPIDReference",
-        value: Buffer.from([8, 1]),
-      }),
-      isStatus(12, "reference attestation is not implemented; use Attest"),
-    );
   });
 
   it("holds the broker stream open and records the host's ConnInfo", async () => {
@@ -254,23 +207,43 @@ describe("plugin gRPC services (in-process, real unix socket)", () => {
   });
 });
 
-describe("plugin gRPC services without an attestation runtime", () => {
-  let f: Fixture;
-  before(async () => f = await startFixture(false));
-  after(() => stopFixture(f));
+describe("callAbortSignal (no socket: a stand-in call)", () => {
+  const fakeCall = (deadline: Deadline) => Object.assign(new EventEmitter(), { getDeadline: () => deadline });
 
-  it("Attest is FAILED_PRECONDITION before Configure and UNIMPLEMENTED after, with clear messages", async () => {
-    await assert.rejects(f.client.attest(1), isStatus(9, "not configured"));
-    await f.client.configure("", "example.org");
-    const concurrent = await Promise.allSettled([1, 2, 3, 4, 5].map((pid) => f.client.attest(pid)));
-    for (const result of concurrent) {
-      assert.equal(result.status, "rejected");
-      isStatus(
-        12,
-        "workload attestation is not available in this build: the attestation core is not wired in yet",
-      )(
-        (result as PromiseRejectedResult).reason,
-      );
+  it("aborts with CANCELLED when the host cancels the call, and not after release", () => {
+    const call = fakeCall(Infinity);
+    const first = callAbortSignal(call);
+    call.emit("cancelled");
+    assert.deepEqual([first.signal.reason.code, first.signal.reason.message], [
+      "CANCELLED",
+      "context canceled",
+    ]);
+    first.release();
+    const second = callAbortSignal(call);
+    second.release();
+    call.emit("cancelled");
+    assert.equal(second.signal.aborted, false, "released: the listener is gone");
+    assert.equal(call.listenerCount("cancelled"), 0);
+  });
+
+  it("aborts with DEADLINE_EXCEEDED when the deadline passes (also one already past)", async () => {
+    for (const deadline of [Date.now() + 20, new Date(Date.now() - 1000)]) {
+      const { signal, release } = callAbortSignal(fakeCall(deadline));
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      assert.deepEqual([signal.reason.code, signal.reason.message], [
+        "DEADLINE_EXCEEDED",
+        "context deadline exceeded",
+      ]);
+      release();
+    }
+  });
+
+  it("sets no timer without a deadline or with one beyond what a timer holds", async () => {
+    for (const deadline of [Infinity, Date.now() + 2 ** 31 + 60_000]) {
+      const { signal, release } = callAbortSignal(fakeCall(deadline));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(signal.aborted, false, String(deadline));
+      release();
     }
   });
 });

@@ -44,6 +44,23 @@ function scriptedPlatform() {
   return { platform, state };
 }
 
+/** Starts an attest that waits in the locator until `release` is called. */
+function attestHeldInLocator(
+  runtime: { attest(pid: number, signal: AbortSignal): Promise<string[]> },
+  state: { gate: Promise<void> | null },
+) {
+  let open!: () => void;
+  state.gate = new Promise<void>((resolve) => open = resolve);
+  const locating = runtime.attest(PID, AbortSignal.timeout(20_000));
+  return {
+    locating,
+    release: () => {
+      state.gate = null;
+      open();
+    },
+  };
+}
+
 /** The demo pod list on node `node`: the node name shows in the selectors, so A's and B's answers differ. */
 function podsOn(node: string) {
   return demoPodList({ podUid: POD_UID, containerId: CONTAINER_ID, nodeName: node });
@@ -122,12 +139,9 @@ describe("runtime: Configure is a clean cut", () => {
     try {
       await runtime.apply(configFor(a));
       assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-a"));
-      let open!: () => void;
-      state.gate = new Promise<void>((resolve) => open = resolve);
-      const locating = runtime.attest(PID, signal());
+      const { locating, release } = attestHeldInLocator(runtime, state);
       await runtime.apply(configFor(b));
-      state.gate = null;
-      open();
+      release();
       await assert.rejects(locating, isReconfigured);
       assert.equal(a.requestCount, 1);
     } finally {
@@ -174,14 +188,11 @@ describe("runtime: Configure is a clean cut", () => {
     try {
       await runtime.apply(configFor(a));
       assert.deepEqual(await runtime.attest(PID, signal()), expectedWebAppSelectors(POD_UID, "node-a"));
-      let open!: () => void;
-      state.gate = new Promise<void>((resolve) => open = resolve);
-      const locating = runtime.attest(PID, signal());
+      const { locating, release } = attestHeldInLocator(runtime, state);
       await runtime.apply(
         configFor(a, { pollRetryIntervalMs: 7_200_000, maxPollAttempts: 3, reloadIntervalMs: 1 }),
       );
-      state.gate = null;
-      open();
+      release();
       assert.deepEqual(await locating, expectedWebAppSelectors(POD_UID, "node-a"));
       assert.equal(a.requestCount, 1, "served from the kept cache");
     } finally {
@@ -212,5 +223,31 @@ describe("samePodSource", () => {
     assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["a"]]]) }), true);
     assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["b"]]]) }), false);
     assert.equal(samePodSource(one, base), false);
+  });
+});
+
+describe("runtime: the one owner of the configuration state", () => {
+  const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
+  const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
+  const signal = () => AbortSignal.timeout(20_000);
+
+  it('before the first apply, attest is "not configured", also once closed', async () => {
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    await assert.rejects(runtime.attest(PID, signal()), NOT_CONFIGURED);
+    await assert.rejects(runtime.attestDetailed(PID, signal()), NOT_CONFIGURED);
+    await runtime.close();
+    await assert.rejects(runtime.attest(PID, signal()), NOT_CONFIGURED);
+    await assert.rejects(runtime.apply(testConfig()), SHUTTING_DOWN);
+    assert.equal(runtime.kubeletUrl, null);
+  });
+
+  it('once configured and closed, attest and apply are "the plugin is shutting down"', async () => {
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    await runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 }));
+    await runtime.close();
+    await assert.rejects(runtime.attest(PID, signal()), SHUTTING_DOWN);
+    await assert.rejects(runtime.apply(testConfig({ kubeletReadOnlyPort: 10255 })), SHUTTING_DOWN);
   });
 });
