@@ -25,17 +25,17 @@
  * const plugin = createAttestorPlugin({ logger: nullLogger });
  * const core = { trustDomain: "example.org" };
  * await assert.rejects(plugin.attest(Deno.pid, AbortSignal.timeout(5000)), {
- *   code: "FAILED_PRECONDITION",
+ *   reason: "not-configured",
  *   message: "not configured",
  * });
  * assert.deepEqual(plugin.validate("kubelet_read_only_port = 10255", core), { valid: true, notes: [] });
  * await plugin.configure("kubelet_read_only_port = 10255", core);
- * await assert.rejects(plugin.attest(0, AbortSignal.timeout(5000)), { code: "INVALID_ARGUMENT" });
+ * await assert.rejects(plugin.attest(0, AbortSignal.timeout(5000)), { reason: "bad-request" });
  *
  * // The gRPC handlers over the same plugin, and the status spire-agent would receive.
  * const services = createPluginServices({ plugin, logger: nullLogger });
  * const outcome = await settleUnary("Health/Check", nullLogger, () => services.health.check({ service: "x" }));
- * assert.deepEqual([outcome.error?.code, outcome.error?.details], [5, 'unknown service "x"']);
+ * assert.deepEqual([outcome.error?.code, outcome.error?.details], [5, 'unknown service "x"']); // NOT_FOUND
  * await services.init.deinit({});
  * ```
  *
@@ -49,8 +49,8 @@
  */
 import { main } from "./src/cli/main.ts";
 
-export { AttestorError } from "./src/errors.ts";
-export type { ErrorCode } from "./src/errors.ts";
+export { AttestorError, ERROR_REASONS } from "./src/errors.ts";
+export type { ErrorReason } from "./src/errors.ts";
 export { main, versionText } from "./src/cli/main.ts";
 export type { MainOptions } from "./src/cli/main.ts";
 export { buildConfig } from "./src/config/build.ts";

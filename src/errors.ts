@@ -1,68 +1,184 @@
 /**
- * The one domain error type of the attestor. Core, platform and kubelet code throw
- * {@linkcode AttestorError} with a {@linkcode ErrorCode}; only `src/plugin/grpc_status.ts` turns a code
- * into a gRPC status. Nothing outside `src/plugin/` imports gRPC.
+ * The one domain error type of the attestor. Core, platform, kubelet and CLI code throw
+ * {@linkcode AttestorError} with an {@linkcode ErrorReason}, which says what went wrong in the attestor's
+ * own terms; only `src/plugin/grpc_status.ts` turns a reason into a gRPC status. Nothing outside
+ * `src/plugin/` imports gRPC or knows its codes.
  *
  * @module
  */
 
 /**
- * Why an operation failed, in the vocabulary of gRPC status codes (spelled as gRPC's canonical names so the
- * mapping is obvious), without depending on gRPC.
+ * Every {@linkcode ErrorReason}, in the order of its documentation (for tables and tests that must cover
+ * them all).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ERROR_REASONS } from "./errors.ts";
+ * assert.ok(ERROR_REASONS.includes("fetcher-closed"));
+ * ```
  */
-export type ErrorCode =
-  | "CANCELLED"
-  | "INVALID_ARGUMENT"
-  | "DEADLINE_EXCEEDED"
-  | "NOT_FOUND"
-  | "PERMISSION_DENIED"
-  | "FAILED_PRECONDITION"
-  | "UNIMPLEMENTED"
-  | "INTERNAL"
-  | "UNAVAILABLE";
+export const ERROR_REASONS = [
+  "bad-request",
+  "bad-config",
+  "not-configured",
+  "platform-unavailable",
+  "process-changed",
+  "id-conflict",
+  "owner-mismatch",
+  "process-gone",
+  "unknown-service",
+  "outside-pod-cgroups",
+  "ephemeral-container",
+  "os-denied",
+  "pod-list-ambiguous",
+  "multiple-jobs",
+  "malformed-input",
+  "os-failed",
+  "process-unverifiable",
+  "internal",
+  "shutting-down",
+  "reconfigured",
+  "fetcher-closed",
+  "kubelet-unreachable",
+  "kubelet-rejected",
+  "kubelet-bad-response",
+  "pod-list-failed",
+  "pod-decode-failed",
+  "listen-failed",
+  "pod-not-listed",
+  "deadline-exceeded",
+  "cancelled",
+  "unsupported",
+] as const;
 
 /**
- * An error with a domain code. The message is meant for operators: it names the input that was wrong
- * (file, line, key, URL) and never contains a secret.
+ * Why an operation failed, in the attestor's own terms. Each reason has one gRPC status at the protocol
+ * edge (`src/plugin/grpc_status.ts`; shown here in parentheses for the operator who sees it on the wire).
+ *
+ * - `bad-request` (INVALID_ARGUMENT): a caller's argument is invalid. Thrown by the locators (a PID that is
+ *   not a positive integer), the `locate` and `attest` commands (their arguments), the pod-list fetcher (a
+ *   version it never handed out).
+ * - `bad-config` (INVALID_ARGUMENT): the configuration is invalid or cannot be used. Thrown by Configure
+ *   (every problem of `plugin_data`), the kubelet client at Configure (credential files, no hostname to
+ *   verify the kubelet against), `attest --config`, the listener (`PLUGIN_*` environment).
+ * - `not-configured` (FAILED_PRECONDITION): Attest before a successful Configure. Thrown by the runtime.
+ * - `platform-unavailable` (FAILED_PRECONDITION): the platform cannot give what the plugin needs. Thrown by
+ *   the Windows platform (the Windows API cannot be loaded, the sandbox mount variable cannot be read).
+ * - `process-changed` (FAILED_PRECONDITION): the PID changed hands or the process moved while it was being
+ *   attested. Thrown by the Unix locator (start time differs between reads), the re-check before an answer.
+ * - `id-conflict` (FAILED_PRECONDITION): a process's cgroup paths name more than one pod UID or container ID,
+ *   or the legacy patterns and the kubelet layout disagree. Thrown by the Unix locator.
+ * - `owner-mismatch` (FAILED_PRECONDITION): the kubelet lists the container under another pod than its cgroup
+ *   path names. Thrown by the core.
+ * - `process-gone` (NOT_FOUND): the process does not exist (also when it exited during the lookup). Thrown by
+ *   the Unix and Windows locators.
+ * - `unknown-service` (NOT_FOUND): a health check for a service the plugin does not serve. Thrown by the
+ *   health service.
+ * - `outside-pod-cgroups` (PERMISSION_DENIED): a cgroup path names a pod but is not under the kubelet's pod
+ *   cgroups. Thrown by the Unix locator.
+ * - `ephemeral-container` (PERMISSION_DENIED): the container is an ephemeral (debug) container, which is
+ *   never attested. Thrown by the core.
+ * - `os-denied` (PERMISSION_DENIED): the operating system refused access (a `/proc` file, a Windows process
+ *   or handle). Thrown by the Unix and Windows locators.
+ * - `pod-list-ambiguous` (INTERNAL): two items of the kubelet's pod list claim the same pod UID or container
+ *   ID. Thrown by the core.
+ * - `multiple-jobs` (INTERNAL): a Windows process is in more than one container job. Thrown by the Windows
+ *   locator.
+ * - `malformed-input` (INTERNAL): a file or object the plugin reads about a process is not in the expected
+ *   form: malformed `/proc` text, a file over its size limit, a missing cgroup file, a handle that is not a
+ *   job, a job name without an ID. Thrown by the Unix and Windows locators.
+ * - `os-failed` (INTERNAL): an operating-system call failed for another reason than access, or its answer
+ *   could not be used (the Windows handle table over its limits). Thrown by the Unix and Windows locators.
+ * - `process-unverifiable` (INTERNAL): the locator gave no start time, so the process cannot be re-checked
+ *   before an answer. Thrown by the re-check.
+ * - `internal` (INTERNAL): an unexpected error (a bug, an exception of unknown kind), wrapped where it
+ *   surfaced. Thrown by the Unix locator, Configure (building or applying the configuration), the `attest`
+ *   command.
+ * - `shutting-down` (UNAVAILABLE): the plugin is being unloaded. Thrown by the runtime.
+ * - `reconfigured` (UNAVAILABLE): a Configure that changed the pod source overtook the attestation. Thrown by
+ *   the runtime.
+ * - `fetcher-closed` (UNAVAILABLE): the pod-list fetcher was closed (final, not retried). Thrown by the
+ *   pod-list fetcher.
+ * - `kubelet-unreachable` (UNAVAILABLE): no complete answer from the kubelet: the request could not be
+ *   created or sent, the connection or TLS failed, timed out, or ended before the body did (retried). Thrown
+ *   by the kubelet client.
+ * - `kubelet-rejected` (UNAVAILABLE): the kubelet answered with a status other than 200 (retried). Thrown by
+ *   the kubelet client.
+ * - `kubelet-bad-response` (UNAVAILABLE): the kubelet's 200 answer cannot be used: over the size limit, not
+ *   UTF-8, not a JSON pod list (retried). Thrown by the kubelet client, the pod-list parser.
+ * - `pod-list-failed` (UNAVAILABLE): the pod-list source failed with an error of unknown kind (retried).
+ *   Thrown by the pod-list fetcher, the core.
+ * - `pod-decode-failed` (UNAVAILABLE): the matched pod's entry in the pod list cannot be decoded. Thrown by
+ *   the core.
+ * - `listen-failed` (UNAVAILABLE): the plugin cannot create its socket or listen (at start, before any call).
+ *   Thrown by the listener.
+ * - `pod-not-listed` (DEADLINE_EXCEEDED): the pod list did not show the process's pod and container within
+ *   `max_poll_attempts`. Thrown by the core.
+ * - `deadline-exceeded` (DEADLINE_EXCEEDED): the call's deadline passed. Thrown by every layer that waits
+ *   (from its `AbortSignal`).
+ * - `cancelled` (CANCELLED): the call was cancelled. Thrown by every layer that waits (from its
+ *   `AbortSignal`), the kubelet client.
+ * - `unsupported` (UNIMPLEMENTED): the operation is not implemented (reference attestation). Thrown by the
+ *   WorkloadAttestor service.
+ */
+export type ErrorReason = typeof ERROR_REASONS[number];
+
+/**
+ * An error with a domain reason. The message is meant for operators: it names the input that was wrong
+ * (file, line, key, URL) and never contains a secret. Code decides on the {@linkcode AttestorError.reason},
+ * never on the message.
  *
  * @example Throwing and recognising one
  * ```ts
  * import assert from "node:assert/strict";
  * import { AttestorError } from "./errors.ts";
- * const err = new AttestorError("NOT_FOUND", "process 42 does not exist");
+ * const err = new AttestorError("process-gone", "process 42 does not exist");
  * assert.ok(err instanceof Error);
- * assert.equal(err.code, "NOT_FOUND");
+ * assert.equal(err.reason, "process-gone");
+ * assert.equal(err.message, "process 42 does not exist");
  * ```
  */
 export class AttestorError extends Error {
-  /** The domain code, mapped to a gRPC status at the plugin edge. */
-  readonly code: ErrorCode;
+  /** Why the operation failed; mapped to a gRPC status at the plugin edge. */
+  readonly reason: ErrorReason;
 
   /**
-   * @param code The domain code.
+   * @param reason Why the operation failed.
    * @param message Operator-facing text: what failed and which input caused it.
    * @param options Standard error options (`cause`).
    */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(reason: ErrorReason, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "AttestorError";
-    this.code = code;
+    this.reason = reason;
   }
 }
 
 /**
- * Returns `err` when it is already an {@linkcode AttestorError}, otherwise wraps it with `code` and a
+ * Returns `err` when it is already an {@linkcode AttestorError}, otherwise wraps it with `reason` and a
  * `prefix: message` text. Use at boundaries where unknown exceptions may surface.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AttestorError, toAttestorError } from "./errors.ts";
+ * const wrapped = toAttestorError(new TypeError("x is undefined"), "internal", "locating process 7");
+ * assert.equal(wrapped.reason, "internal");
+ * assert.equal(wrapped.message, "locating process 7: x is undefined");
+ * const known = new AttestorError("process-gone", "gone");
+ * assert.equal(toAttestorError(known, "internal"), known);
+ * ```
+ *
  * @param err Anything that was thrown.
- * @param code The code for errors that carry none.
+ * @param reason The reason for errors that carry none.
  * @param prefix Context prepended to the original message.
  * @returns An {@linkcode AttestorError}.
  */
-export function toAttestorError(err: unknown, code: ErrorCode, prefix?: string): AttestorError {
+export function toAttestorError(err: unknown, reason: ErrorReason, prefix?: string): AttestorError {
   if (err instanceof AttestorError) return err;
   const text = errorMessage(err);
-  return new AttestorError(code, prefix ? `${prefix}: ${text}` : text, { cause: err });
+  return new AttestorError(reason, prefix ? `${prefix}: ${text}` : text, { cause: err });
 }
 
 /**

@@ -98,7 +98,7 @@ export function samePodSource(a: Config, b: Config): boolean {
 /** The error of an attestation that a clean-cut Configure overtook. */
 function reconfiguredError(cause: unknown): AttestorError {
   return new AttestorError(
-    "UNAVAILABLE",
+    "reconfigured",
     "the plugin was reconfigured while this attestation was in progress (new kubelet, credential, node " +
       "name, locator or selector settings); nothing from the previous configuration is answered, retry",
     { cause },
@@ -112,7 +112,7 @@ function reconfiguredError(cause: unknown): AttestorError {
  * but the pacing settings ({@linkcode samePodSource}), the runtime starts a new pod-list fetcher (empty
  * cache, no spacing inherited) for the new kubelet client and locator, and closes the old one: its in-flight
  * kubelet request is aborted and its waiters are released. An attestation that started before such a
- * Configure and ends after it is answered with `UNAVAILABLE "the plugin was reconfigured while this
+ * Configure and ends after it is answered with `reconfigured "the plugin was reconfigured while this
  * attestation was in progress (…); nothing from the previous configuration is answered, retry"`, whatever
  * the old setup would have answered (selectors or an error): it is never answered from the old kubelet, the
  * old credentials or the old locator, also when the old kubelet's answer was already on its way. It is not
@@ -150,11 +150,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   /**
    * The configuration in force. The runtime is the one owner of this state: never configured is
-   * `FAILED_PRECONDITION "not configured"` (also after close), configured and closed is `UNAVAILABLE`.
+   * `not-configured "not configured"` (also after close), configured and closed is `shutting-down`.
    */
   function current(): Active {
-    if (active === null) throw new AttestorError("FAILED_PRECONDITION", "not configured");
-    if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
+    if (active === null) throw new AttestorError("not-configured", "not configured");
+    if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
     return active;
   }
 
@@ -177,7 +177,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return active?.kubeletUrl ?? null;
     },
     async apply(config: Config): Promise<void> {
-      if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
+      if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
       // Everything that can fail comes first, so a failure leaves the previous configuration in force.
       const client = await createKubeletClient({
         config,
@@ -185,7 +185,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         logger: logger.with({ subsystem_name: "kubelet_client" }),
         hostname,
       });
-      if (closed) throw new AttestorError("UNAVAILABLE", "the plugin is shutting down");
+      if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
         kubeletCgroupRoot: config.kubeletCgroupRoot,

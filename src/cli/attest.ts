@@ -52,7 +52,7 @@ interface AttestArgs {
 }
 
 function badArguments(reason: string): AttestorError {
-  return new AttestorError("INVALID_ARGUMENT", `${reason}; ${ATTEST_USAGE}`);
+  return new AttestorError("bad-request", `${reason}; ${ATTEST_USAGE}`);
 }
 
 function parse(args: string[]): AttestArgs {
@@ -89,13 +89,13 @@ async function loadConfig(path: string, getenv: (name: string) => string | undef
     text = await readSmallTextFile(path);
   } catch (err) {
     throw new AttestorError(
-      "INVALID_ARGUMENT",
+      "bad-config",
       `unable to read configuration file "${path}": ${err instanceof Error ? err.message : err}`,
     );
   }
   const { config, problems } = buildConfig(text, null, { getenv });
   if (config === null || problems.length > 0) {
-    throw new AttestorError("INVALID_ARGUMENT", `invalid configuration in "${path}": ${problems.join("; ")}`);
+    throw new AttestorError("bad-config", `invalid configuration in "${path}": ${problems.join("; ")}`);
   }
   return config;
 }
@@ -161,10 +161,10 @@ export async function runAttest(args: string[], io: AttestIo = {}): Promise<numb
     if (json) out(JSON.stringify({ selectors: result.selectors }) + "\n");
     return 0;
   } catch (err) {
-    const error = toAttestorError(err, "INTERNAL");
+    const error = toAttestorError(err, "internal");
     const message = clipText(error.message);
     if (json) out(JSON.stringify({ error: message }) + "\n");
-    else out(`error:     ${error.code}: ${message}\n`);
+    else out(`error:     ${error.reason}: ${message}\n`);
     return 1;
   } finally {
     await runtime?.close();

@@ -45,7 +45,7 @@ export interface LocateIo {
 }
 
 function badArguments(reason: string): AttestorError {
-  return new AttestorError("INVALID_ARGUMENT", `${reason}; ${LOCATE_USAGE}`);
+  return new AttestorError("bad-request", `${reason}; ${LOCATE_USAGE}`);
 }
 
 interface LocateArgs {

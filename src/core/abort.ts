@@ -1,8 +1,8 @@
 /**
  * The one way an abort becomes an error. A caller's deadline or cancellation arrives as an `AbortSignal`
  * (`AbortSignal.timeout` for a deadline, `AbortSignal.any` to combine one with a local timeout); every layer
- * turns it into an {@linkcode AttestorError} here: `DEADLINE_EXCEEDED` when the signal's reason is a timeout,
- * `CANCELLED` otherwise, each with the text of the layer that was waiting.
+ * turns it into an {@linkcode AttestorError} here: `deadline-exceeded` when the signal's reason is a timeout,
+ * `cancelled` otherwise, each with the text of the layer that was waiting.
  *
  * @module
  */
@@ -30,9 +30,9 @@ export function isTimeoutReason(reason: unknown): boolean {
 
 /** How a layer words an abort. */
 export interface AbortTexts {
-  /** The message of the `DEADLINE_EXCEEDED` error for a timeout. */
+  /** The message of the `deadline-exceeded` error for a timeout. */
   readonly deadline: string;
-  /** The message of the `CANCELLED` error for any other abort. */
+  /** The message of the `cancelled` error for any other abort. */
   readonly cancelled: string;
   /** Whether a reason that is already an {@linkcode AttestorError} is passed on as it is. */
   readonly passAttestorError: boolean;
@@ -50,8 +50,8 @@ export const CONTEXT_ABORT_TEXTS: AbortTexts = {
 
 /**
  * The error for an aborted signal: the reason itself when it is an {@linkcode AttestorError} and `texts`
- * passes those on, `DEADLINE_EXCEEDED texts.deadline` when it is a timeout (see {@linkcode isTimeoutReason}),
- * else `CANCELLED texts.cancelled`. The reason is kept as the `cause`.
+ * passes those on, `deadline-exceeded texts.deadline` when it is a timeout (see {@linkcode isTimeoutReason}),
+ * else `cancelled texts.cancelled`. The signal's reason is kept as the `cause`.
  *
  * @example
  * ```ts
@@ -59,7 +59,7 @@ export const CONTEXT_ABORT_TEXTS: AbortTexts = {
  * import { abortError } from "./abort.ts";
  * assert.equal(abortError(AbortSignal.abort()).message, "context canceled");
  * const late = abortError(AbortSignal.abort(new DOMException("late", "TimeoutError")));
- * assert.equal(late.code, "DEADLINE_EXCEEDED");
+ * assert.equal(late.reason, "deadline-exceeded");
  * ```
  *
  * @param signal An aborted signal.
@@ -70,9 +70,9 @@ export function abortError(signal: AbortSignal, texts: AbortTexts = CONTEXT_ABOR
   const reason: unknown = signal.reason;
   if (texts.passAttestorError && reason instanceof AttestorError) return reason;
   if (isTimeoutReason(reason)) {
-    return new AttestorError("DEADLINE_EXCEEDED", texts.deadline, { cause: reason });
+    return new AttestorError("deadline-exceeded", texts.deadline, { cause: reason });
   }
-  return new AttestorError("CANCELLED", texts.cancelled, { cause: reason });
+  return new AttestorError("cancelled", texts.cancelled, { cause: reason });
 }
 
 /**
@@ -109,7 +109,7 @@ export function onAbort(signal: AbortSignal | undefined, listener: () => void): 
  * import assert from "node:assert/strict";
  * import { raceAbort } from "./abort.ts";
  * const never = new Promise<number>(() => {});
- * await assert.rejects(raceAbort(never, AbortSignal.timeout(1)), { code: "DEADLINE_EXCEEDED" });
+ * await assert.rejects(raceAbort(never, AbortSignal.timeout(1)), { reason: "deadline-exceeded" });
  * assert.equal(await raceAbort(Promise.resolve(1), new AbortController().signal), 1);
  * ```
  *

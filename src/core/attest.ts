@@ -6,17 +6,16 @@
  * @module
  */
 
-import { AttestorError, toAttestorError } from "../errors.ts";
+import { AttestorError, type ErrorReason, toAttestorError } from "../errors.ts";
 import { abortError, raceAbort } from "./abort.ts";
 import type { Config } from "../config/types.ts";
-import {
-  type ContainerMatch,
-  FETCHER_CLOSED_MESSAGE,
-  type PodInfo,
-  type PodListConflict,
-  type PodListSnapshot,
-  type PodListSource,
-  type PodRef,
+import type {
+  ContainerMatch,
+  PodInfo,
+  PodListConflict,
+  PodListSnapshot,
+  PodListSource,
+  PodRef,
 } from "./types.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "./locator_port.ts";
@@ -79,6 +78,18 @@ type Lookup =
 const NOT_FOUND: Lookup = { found: false };
 
 /**
+ * The pod-list errors that are worth another attempt: the kubelet was unreachable, refused the request or
+ * sent a list that cannot be used, or the source failed in an unknown way. Anything else from the source
+ * (`fetcher-closed`, a `bad-request` version, an abort) ends the call.
+ */
+const RETRIED_FETCH_REASONS: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
+  "kubelet-unreachable",
+  "kubelet-rejected",
+  "kubelet-bad-response",
+  "pod-list-failed",
+]);
+
+/**
  * The match for one pod among `matches` (all of the same pod): the first regular container, else the first
  * init container (upstream's order), else the first ephemeral one.
  */
@@ -88,7 +99,7 @@ function bestInPod(matches: readonly ContainerMatch[]): ContainerMatch {
 
 function ephemeralDenied(match: ContainerMatch, containerId: string): AttestorError {
   return new AttestorError(
-    "PERMISSION_DENIED",
+    "ephemeral-container",
     `ephemeral containers are not attested: container ID ${JSON.stringify(containerId)} is the ephemeral ` +
       `container ${JSON.stringify(match.status.name)} of pod ` +
       `${JSON.stringify(`${match.pod.namespace}/${match.pod.name}`)} (UID ${JSON.stringify(match.pod.uid)})`,
@@ -98,7 +109,7 @@ function ephemeralDenied(match: ContainerMatch, containerId: string): AttestorEr
 /** The error for a container the kubelet lists under another pod than the one its cgroup path names. */
 function ownerMismatch(match: ContainerMatch, podUid: string, containerId: string): AttestorError {
   return new AttestorError(
-    "FAILED_PRECONDITION",
+    "owner-mismatch",
     `container ID ${JSON.stringify(containerId)} is listed by ${describePod(match.pod)}, but the process's ` +
       `cgroup path names pod UID ${JSON.stringify(podUid)}; refusing to attest either`,
   );
@@ -111,14 +122,15 @@ function describePod(pod: PodRef): string {
 }
 
 /**
- * The error for an identity two items of the pod list claim: `INTERNAL` (the kubelet's list breaks an
- * invariant; upstream uses the same code and the same opening words for a container ID under two pods),
+ * The error for an identity two items of the pod list claim: `pod-list-ambiguous` (INTERNAL: the kubelet's
+ * list breaks an invariant; upstream uses that code and the same opening words for a container ID under two
+ * pods),
  * naming the identity and both items.
  */
 function ambiguityError(conflict: PodListConflict): AttestorError {
   const what = conflict.kind === "pod-uid" ? "pod UID" : "container Id";
   return new AttestorError(
-    "INTERNAL",
+    "pod-list-ambiguous",
     `two pods found with same ${what} ${JSON.stringify(conflict.id)}: ${describePod(conflict.first)} and ` +
       `${describePod(conflict.second)}; refusing to attest either`,
   );
@@ -126,7 +138,7 @@ function ambiguityError(conflict: PodListConflict): AttestorError {
 
 function decodeError(uid: string, reason: string): AttestorError {
   return new AttestorError(
-    "UNAVAILABLE",
+    "pod-decode-failed",
     `unable to decode pod info from kubelet response: pod ${JSON.stringify(uid)}: ${reason}`,
   );
 }
@@ -140,9 +152,9 @@ function decodeError(uid: string, reason: string): AttestorError {
  *
  * - **Ambiguity is an error**, checked first on every list: when the located pod UID is listed by two items,
  *   or the located container ID is listed by two items (any status lists, also an item without a UID or one
- *   that could not be decoded, or an item whose UID is repeated), the call fails at once with `INTERNAL "two
- *   pods found with same pod UID|container Id "<id>": pod "<ns>/<name>" (UID "<uid>") and pod …; refusing to
- *   attest either"`, naming both items, whether the pod UID is known or not and also under
+ *   that could not be decoded, or an item whose UID is repeated), the call fails at once with
+ *   `pod-list-ambiguous "two pods found with same pod UID|container Id "<id>": pod "<ns>/<name>" (UID
+ *   "<uid>") and pod …; refusing to attest either"`, naming both items, whether the pod UID is known or not and also under
  *   `disableContainerSelectors`. Upstream returns the pod the cgroup path names when the ID is under two
  *   pods, and lets a later duplicate UID replace the earlier item; either way one item of a list that
  *   contradicts itself would decide an identity. Only the identities involved fail (fail closed for them,
@@ -151,32 +163,34 @@ function decodeError(uid: string, reason: string): AttestorError {
  * - **Pod UID known** (from the cgroup path): only the pod with exactly that `metadata.uid` is examined; the
  *   container must be in *that* pod (exact container ID, `containerStatuses` first, then
  *   `initContainerStatuses`). A container ID the list holds under *another* pod fails at once with
- *   `FAILED_PRECONDITION "container ID … is listed by pod …, but the process's cgroup path names pod UID …"`
+ *   `owner-mismatch "container ID … is listed by pod …, but the process's cgroup path names pod UID …"`
  *   (upstream polls, and with `disableContainerSelectors` hands out the path's pod).
  * - **Pod UID unknown** (static pods under the new locator, cri-o, Windows): the one pod holding the exact
  *   container ID.
  * - A pod that has to be examined but could not be decoded (see `invalidPods`; without a pod UID that is every
- *   pod) → `UNAVAILABLE "unable to decode pod info from kubelet response: pod "<uid>": <reason>"` at once.
+ *   pod) → `pod-decode-failed "unable to decode pod info from kubelet response: pod "<uid>": <reason>"` at
+ *   once.
  * - Found → the process is located again and must be unchanged (same start time, pod UID and container ID;
- *   see {@linkcode confirmSameProcess}: `NOT_FOUND` when it exited, `FAILED_PRECONDITION` when it moved or
+ *   see {@linkcode confirmSameProcess}: `process-gone` when it exited, `process-changed` when it moved or
  *   its PID now belongs to another process); then pod selectors plus container selectors (pod selectors
  *   only with `disableContainerSelectors`).
  * - `disableContainerSelectors` with a known pod UID: the pod's selectors as soon as the pod is listed, even
  *   before its container is (upstream's postStart/Istio workaround).
- * - Not found → retry with a newer list. After the last attempt: `UNAVAILABLE` with the kubelet error when that
- *   attempt's fetch failed, else `DEADLINE_EXCEEDED "no selectors found after max poll attempts (pod UID
- *   "<uid>", container ID "<cid>", <n> attempts)"`. A closed fetcher (`UNAVAILABLE "pod list fetcher is
- *   closed"`) and fetch errors with another code end the call at once.
- * - The signal is honoured while locating and while waiting for a list: `CANCELLED "context canceled"`, or
- *   `DEADLINE_EXCEEDED "context deadline exceeded"` for a timeout (see {@linkcode abortError}).
+ * - Not found → retry with a newer list. A failed fetch is retried too when its reason is
+ *   `kubelet-unreachable`, `kubelet-rejected`, `kubelet-bad-response` or `pod-list-failed`; after the last
+ *   attempt that error is thrown, else `pod-not-listed "no selectors found after max poll attempts (pod UID
+ *   "<uid>", container ID "<cid>", <n> attempts)"`. A closed fetcher (`fetcher-closed "pod list fetcher is
+ *   closed"`) and fetch errors with any other reason end the call at once.
+ * - The signal is honoured while locating and while waiting for a list: `cancelled "context canceled"`, or
+ *   `deadline-exceeded "context deadline exceeded"` for a timeout (see {@linkcode abortError}).
  * - Pod phase and readiness are not looked at (as upstream): pending, succeeded and failed pods match when
  *   the kubelet lists a matching container ID.
  *
  * **Ephemeral containers** (a deliberate departure from upstream, which never searches
  * `ephemeralContainerStatuses`, so a `kubectl debug` container polls for ~30 s and then fails, or, with
  * `disable_container_selectors`, silently receives the pod's identity): a container ID found only in a pod's
- * `ephemeralContainerStatuses` fails at once with `PERMISSION_DENIED "ephemeral containers are not attested:
- * …"`, naming the pod and container, also under `disableContainerSelectors`. An ephemeral container is
+ * `ephemeralContainerStatuses` fails at once with `ephemeral-container "ephemeral containers are not
+ * attested: …"`, naming the pod and container, also under `disableContainerSelectors`. An ephemeral container is
  * injected into a running pod by whoever may patch `pods/ephemeralcontainers`, with any image and command;
  * giving it the workload's identity would let a debugging session impersonate the workload, and denying it
  * is the fail-closed choice. Failing fast (instead of polling to a timeout) tells the operator why. The one
@@ -280,11 +294,10 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         version = Math.max(version, snapshot.version);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
-        fetchError = toAttestorError(err, "UNAVAILABLE");
-        // Only kubelet/transport/parse errors are retried; a closed fetcher or a contract error is final.
-        if (fetchError.code !== "UNAVAILABLE" || fetchError.message === FETCHER_CLOSED_MESSAGE) {
-          throw fetchError;
-        }
+        fetchError = toAttestorError(err, "pod-list-failed");
+        // Only kubelet, transport and parse errors are retried; a closed fetcher or a contract error is
+        // final. The reason decides, never the message.
+        if (!RETRIED_FETCH_REASONS.has(fetchError.reason)) throw fetchError;
       }
 
       if (snapshot) {
@@ -310,7 +323,7 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         }
         log.warn("Container id not found; giving up", { attempt });
         throw new AttestorError(
-          "DEADLINE_EXCEEDED",
+          "pod-not-listed",
           `no selectors found after max poll attempts (pod UID ${
             podUid === null ? "unknown" : JSON.stringify(podUid)
           }, container ID ${JSON.stringify(containerId)}, ${attempt} attempts)`,

@@ -34,9 +34,10 @@ export interface ContainerLocation {
 }
 
 /**
- * Finds the pod and container of a process. Implementations throw `AttestorError` with code `NOT_FOUND`
- * for a process that does not exist, `FAILED_PRECONDITION` for conflicting IDs, `PERMISSION_DENIED` when
- * the OS refuses access and `INTERNAL` for unreadable or malformed input, always naming the file or call.
+ * Finds the pod and container of a process. Implementations throw `AttestorError` with reason
+ * `process-gone` for a process that does not exist, `id-conflict` for conflicting IDs, `os-denied` when the
+ * OS refuses access, `malformed-input` or `os-failed` for malformed or unreadable input, always naming the
+ * file or call (see `ErrorReason` for the rest).
  */
 export interface ContainerLocator {
   /**

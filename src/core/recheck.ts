@@ -32,7 +32,7 @@ function where(location: ContainerLocation): string {
  * `locate` is bracketed the same way, so comparing its start time with the first one proves that the
  * process located now is the process located before the wait, and comparing pod UID and container ID
  * proves it did not move. A PID reused between the two lookups fails on the start time; a move fails on
- * the location; an exit fails in `locate` itself (`NOT_FOUND`).
+ * the location; an exit fails in `locate` itself (`process-gone`).
  *
  * **Limits.** Start times have clock-tick resolution (10 ms on Linux), so a PID given to a new process
  * within the tick in which the first process started would pass; that needs `ns_last_pid`, i.e. root on the
@@ -51,7 +51,7 @@ function where(location: ContainerLocation): string {
  * await confirmSameProcess(7, first, () => Promise.resolve(first)); // unchanged: resolves
  * await assert.rejects(
  *   confirmSameProcess(7, first, () => Promise.resolve({ podUid: null, containerId: null, startTime: "100" })),
- *   { code: "FAILED_PRECONDITION", message: /is now in no container/ },
+ *   { reason: "process-changed", message: /is now in no container/ },
  * );
  * ```
  *
@@ -59,10 +59,11 @@ function where(location: ContainerLocation): string {
  * @param first The location the pod list was matched against.
  * @param relocate Locates `pid` again (the core passes its locator, raced against the call's signal).
  * @param signal The call's signal: an error thrown after it aborted is passed on unchanged.
- * @throws {AttestorError} `INTERNAL` when `first` has no start time (nothing to compare: refused rather
- *   than guessed); the second lookup's error with its code (`NOT_FOUND` when the process is gone) and the
- *   message prefixed with what was being done; `FAILED_PRECONDITION` naming the old and new start time when
- *   another process holds the PID, or the old and new pod and container when the process moved.
+ * @throws {AttestorError} `process-unverifiable` when `first` has no start time (nothing to compare:
+ *   refused rather than guessed); the second lookup's error with its reason (`process-gone` when the
+ *   process is gone) and the message prefixed with what was being done; `process-changed` naming the old
+ *   and new start time when another process holds the PID, or the old and new pod and container when the
+ *   process moved.
  */
 export async function confirmSameProcess(
   pid: number,
@@ -72,7 +73,7 @@ export async function confirmSameProcess(
 ): Promise<void> {
   if (first.startTime === undefined) {
     throw new AttestorError(
-      "INTERNAL",
+      "process-unverifiable",
       `cannot confirm that process ${pid} is unchanged: the container locator reported no start time for ` +
         `it (a proc root without /proc/${pid}/stat?)`,
     );
@@ -83,21 +84,21 @@ export async function confirmSameProcess(
   } catch (err) {
     if (signal?.aborted || !(err instanceof AttestorError)) throw err;
     throw new AttestorError(
-      err.code,
+      err.reason,
       `process ${pid} could not be located again after its pod matched: ${err.message}`,
       { cause: err },
     );
   }
   if (now.startTime !== first.startTime) {
     throw new AttestorError(
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${pid} changed during attestation: PID ${pid} now belongs to another process (start time ` +
         `${first.startTime} when located, ${now.startTime ?? "unknown"} now)`,
     );
   }
   if (now.podUid !== first.podUid || now.containerId !== first.containerId) {
     throw new AttestorError(
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${pid} changed during attestation: it was located in ${where(first)} and is now in ${
         where(now)
       }`,

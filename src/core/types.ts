@@ -124,14 +124,10 @@ export interface PodListSnapshot {
 }
 
 /**
- * The message a {@linkcode PodListSource} rejects every call with once it is closed (code `UNAVAILABLE`): the
- * core ends a call at once on it instead of retrying.
- */
-export const FETCHER_CLOSED_MESSAGE = "pod list fetcher is closed";
-
-/**
  * The shared pod-list source (the fetcher). `fetchNext(afterVersion)` resolves with a snapshot whose version
- * is greater than `afterVersion`, fetching when needed; concurrent callers share one kubelet request.
+ * is greater than `afterVersion`, fetching when needed; concurrent callers share one kubelet request. A
+ * closed source rejects every call with reason `fetcher-closed`, which the core does not retry; it retries
+ * `kubelet-unreachable`, `kubelet-rejected`, `kubelet-bad-response` and `pod-list-failed`.
  */
 export interface PodListSource {
   /**

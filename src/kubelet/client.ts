@@ -91,8 +91,9 @@ export interface KubeletClient {
   /**
    * Performs `GET /pods` and returns the body text of a 200 response.
    *
-   * @param signal Aborts the request (error code `CANCELLED`).
-   * @throws {AttestorError} `UNAVAILABLE` for connection, TLS, status, timeout, size and read errors; the
+   * @param signal Aborts the request (error reason `cancelled`).
+   * @throws {AttestorError} `kubelet-unreachable` for connection, TLS, timeout and read errors,
+   * `kubelet-rejected` for a status other than 200, `kubelet-bad-response` for a size or encoding error; the
    * message names the URL. For a non-200 answer it shows at most the first KiB of the body, after every
    * secret the request used (the bearer token, also the one before a 401 retry, and the client key) was
    * removed from the whole body read, in raw, percent-encoded and JSON-escaped forms; every other message
@@ -111,7 +112,7 @@ function secretsOf(creds: KubeletCredentials | null): string[] {
 function scrub(err: unknown, secrets: readonly string[]): unknown {
   if (!(err instanceof AttestorError)) return err;
   const message = redactSecrets(err.message, secrets);
-  return message === err.message ? err : new AttestorError(err.code, message);
+  return message === err.message ? err : new AttestorError(err.reason, message);
 }
 
 /**
@@ -126,7 +127,7 @@ function errorBodyLimit(secrets: readonly string[]): number {
 function statusError(res: RawResponse, secrets: readonly string[], url: string): AttestorError {
   const text = redactedPrefix(res.body, secrets, STATUS_BODY_BYTES).trimEnd();
   return new AttestorError(
-    "UNAVAILABLE",
+    "kubelet-rejected",
     `unexpected status code on pods response: ${res.status} ${text} (GET ${url})`,
   );
 }
@@ -155,7 +156,7 @@ async function prepareSecurePort(
     );
   } else if (expectedName === "") {
     throw new AttestorError(
-      "INVALID_ARGUMENT",
+      "bad-config",
       "unable to determine the machine's hostname to verify the kubelet certificate; set node_name",
     );
   }
@@ -163,8 +164,8 @@ async function prepareSecurePort(
 }
 
 /**
- * Creates a kubelet client, loading the credential files at once (upstream's Configure-time errors, code
- * `INVALID_ARGUMENT`). In read-only-port mode no file is read and TLS/auth settings are ignored. With
+ * Creates a kubelet client, loading the credential files at once (upstream's Configure-time errors, reason
+ * `bad-config`). In read-only-port mode no file is read and TLS/auth settings are ignored. With
  * `skip_kubelet_verification` the CA is not read and a warning is logged once.
  *
  * @example
@@ -175,7 +176,7 @@ async function prepareSecurePort(
  *
  * @param options Configuration and injectable dependencies.
  * @returns The client.
- * @throws {AttestorError} `INVALID_ARGUMENT` with upstream's credential error texts.
+ * @throws {AttestorError} `bad-config` with upstream's credential error texts.
  */
 export async function createKubeletClient(options: KubeletClientOptions): Promise<KubeletClient> {
   const {

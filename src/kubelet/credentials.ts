@@ -52,10 +52,10 @@ export function kubeletAuthMode(config: Config): KubeletAuthMode {
   const key = config.privateKeyPath !== "";
   if (cert && key) return "client-certificate";
   if (cert) {
-    throw new AttestorError("INVALID_ARGUMENT", "the private key path is required with the certificate path");
+    throw new AttestorError("bad-config", "the private key path is required with the certificate path");
   }
   if (key) {
-    throw new AttestorError("INVALID_ARGUMENT", "the certificate path is required with the private key path");
+    throw new AttestorError("bad-config", "the certificate path is required with the private key path");
   }
   return "token";
 }
@@ -154,7 +154,7 @@ async function readOrThrow(
   try {
     return await read(path);
   } catch (err) {
-    throw new AttestorError("INVALID_ARGUMENT", `${prefix}: ${osErrorText(err, path)}`, { cause: err });
+    throw new AttestorError("bad-config", `${prefix}: ${osErrorText(err, path)}`, { cause: err });
   }
 }
 
@@ -164,7 +164,7 @@ async function readOrThrow(
  * @param config The plugin configuration (`token_path`).
  * @param access Path resolution and file reading.
  * @returns The trimmed token ("" when the file is blank).
- * @throws {AttestorError} `INVALID_ARGUMENT` `unable to load token: <os error>`.
+ * @throws {AttestorError} `bad-config` `unable to load token: <os error>`.
  */
 export async function loadToken(config: Config, access: CredentialFileAccess = {}): Promise<string> {
   const { resolvePath = (p: string) => p, readFile = readSmallTextFile } = access;
@@ -173,7 +173,7 @@ export async function loadToken(config: Config, access: CredentialFileAccess = {
 
 /**
  * Loads every credential file the configuration needs on the secure port. The read-only port needs none
- * (callers do not call this then). Errors carry upstream's texts, code `INVALID_ARGUMENT`, and never the
+ * (callers do not call this then). Errors carry upstream's texts, reason `bad-config`, and never the
  * content of a file.
  *
  * @example
@@ -202,7 +202,7 @@ export async function loadKubeletCredentials(
       caCerts = parsed.certs;
     } catch (err) {
       throw new AttestorError(
-        "INVALID_ARGUMENT",
+        "bad-config",
         `unable to parse kubelet CA: ${errorMessage(err)}`,
         { cause: err },
       );
@@ -219,7 +219,7 @@ export async function loadKubeletCredentials(
       checkKeyPair(certPem, keyPem);
     } catch (err) {
       throw new AttestorError(
-        "INVALID_ARGUMENT",
+        "bad-config",
         `unable to load keypair: ${errorMessage(err)}`,
       );
     }

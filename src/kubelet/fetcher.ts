@@ -11,7 +11,7 @@ import { abortError, type AbortTexts, onAbort } from "../core/abort.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { parsePodList } from "./pods.ts";
-import { FETCHER_CLOSED_MESSAGE, type PodListSnapshot, type PodListSource } from "../core/types.ts";
+import type { PodListSnapshot, PodListSource } from "../core/types.ts";
 
 /** Time source and timers, injectable for fake-time tests. */
 export interface FetcherClock {
@@ -64,6 +64,14 @@ function checkInterval(ms: number): void {
       `Cannot configure pod list fetcher as 'minIntervalMs' must be >= 0: current value is ${ms}`,
     );
   }
+}
+
+/** The message of every call a closed fetcher refuses. */
+const CLOSED_MESSAGE = "pod list fetcher is closed";
+
+/** The error of every call a closed fetcher refuses: final, the core does not retry it. */
+function closedError(): AttestorError {
+  return new AttestorError("fetcher-closed", CLOSED_MESSAGE);
 }
 
 /** How a waiter's abort is worded (whatever the reason, also an `AttestorError`). */
@@ -123,10 +131,11 @@ export class PodListFetcher implements PodListSource {
    * served. An in-flight request from the old source still completes and is delivered.
    *
    * @param source The request function and the minimum interval.
-   * @throws {AttestorError} When the fetcher is closed. {@linkcode RangeError} for a negative interval.
+   * @throws {AttestorError} `fetcher-closed` when the fetcher is closed. {@linkcode RangeError} for a
+   * negative interval.
    */
   configure(source: PodListFetcherSource): void {
-    if (this.#closed) throw new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE);
+    if (this.#closed) throw closedError();
     checkInterval(source.minIntervalMs);
     this.#source = { fetchPods: source.fetchPods, minIntervalMs: source.minIntervalMs };
     this.#stopTimer();
@@ -141,17 +150,18 @@ export class PodListFetcher implements PodListSource {
    * @param afterVersion 0 for any list, else the version the caller already looked at.
    * @param signal Abandons this caller's wait only.
    * @returns The snapshot.
-   * @throws {AttestorError} The request's error; `CANCELLED`/`DEADLINE_EXCEEDED` when `signal` fires;
-   * `INVALID_ARGUMENT` for a version never handed out; `pod list fetcher is closed` after {@linkcode close}.
+   * @throws {AttestorError} The request's error (`pod-list-failed` for one that is not an
+   * {@linkcode AttestorError}); `cancelled`/`deadline-exceeded` when `signal` fires; `bad-request` for a
+   * version never handed out; `fetcher-closed "pod list fetcher is closed"` after {@linkcode close}.
    */
   fetchNext(afterVersion: number, signal?: AbortSignal): Promise<PodListSnapshot> {
-    if (this.#closed) return Promise.reject(new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE));
+    if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortError(signal, WAIT_ABORT_TEXTS));
     const latest = this.version;
     if (!Number.isInteger(afterVersion) || afterVersion < 0 || afterVersion > latest) {
       return Promise.reject(
         new AttestorError(
-          "INVALID_ARGUMENT",
+          "bad-request",
           `pod list version ${afterVersion} was never handed out (latest is ${latest})`,
         ),
       );
@@ -187,16 +197,17 @@ export class PodListFetcher implements PodListSource {
 
   /**
    * Closes the fetcher: stops the timer, aborts the in-flight request, rejects every pending and future call
-   * with `pod list fetcher is closed`, and resolves once the in-flight request has settled. Idempotent.
+   * with `fetcher-closed "pod list fetcher is closed"`, and resolves once the in-flight request has settled.
+   * Idempotent.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       this.#stopTimer();
-      this.#inFlightAbort?.abort(new AttestorError("CANCELLED", FETCHER_CLOSED_MESSAGE));
+      this.#inFlightAbort?.abort(new AttestorError("cancelled", CLOSED_MESSAGE));
       const waiters = [...this.#waiters];
       this.#waiters.clear();
-      for (const w of waiters) w.reject(new AttestorError("UNAVAILABLE", FETCHER_CLOSED_MESSAGE));
+      for (const w of waiters) w.reject(closedError());
     }
     await this.#inFlight;
   }
@@ -237,7 +248,7 @@ export class PodListFetcher implements PodListSource {
     this.#inFlight = run().then(
       (snapshot) => this.#complete(startedAt, snapshot, null),
       (err) =>
-        this.#complete(startedAt, null, toAttestorError(err, "UNAVAILABLE", "unable to fetch pod list")),
+        this.#complete(startedAt, null, toAttestorError(err, "pod-list-failed", "unable to fetch pod list")),
     );
   }
 

@@ -30,8 +30,8 @@ export interface ParsedPodList extends PodListSnapshot {
   readonly malformedContainerIds: number;
 }
 
-function unavailable(message: string, cause?: unknown): AttestorError {
-  return new AttestorError("UNAVAILABLE", message, cause === undefined ? undefined : { cause });
+function badResponse(message: string, cause?: unknown): AttestorError {
+  return new AttestorError("kubelet-bad-response", message, cause === undefined ? undefined : { cause });
 }
 
 /**
@@ -96,7 +96,7 @@ function rawContainerIds(item: Record<string, Json>): string[] {
  *
  * - Not JSON → `unable to parse kubelet response: <err>`; top level not an object → `invalid kubelet
  *   response: expected an object`; `items` missing or not an array → `invalid kubelet response: expected an
- *   items array` (`items: null` is an empty list). All are `AttestorError` `UNAVAILABLE`.
+ *   items array` (`items: null` is an empty list). All are `AttestorError` `kubelet-bad-response`.
  * - Items without a non-empty string `metadata.uid` are not indexed and are counted in `skippedWithoutUid`.
  * - An item whose used fields have the wrong JSON type goes into `invalidPods` with a reason naming the
  *   field (e.g. `metadata.labels.app: expected a string, got a number`); the rest of the list is usable.
@@ -137,7 +137,7 @@ function rawContainerIds(item: Record<string, Json>): string[] {
  * @param body The response body.
  * @param version The snapshot version assigned by the fetcher.
  * @returns The snapshot with its warning counters.
- * @throws {AttestorError} `UNAVAILABLE` when the body as a whole is unusable.
+ * @throws {AttestorError} `kubelet-bad-response` when the body as a whole is unusable.
  */
 export function parsePodList(body: string, version: number): ParsedPodList {
   let root: Json;
@@ -145,12 +145,12 @@ export function parsePodList(body: string, version: number): ParsedPodList {
     root = JSON.parse(body);
   } catch (err) {
     // Not passed on as the cause: the engine's message quotes the body, which is not redacted here.
-    throw unavailable(`unable to parse kubelet response: ${withoutBodyText(errorMessage(err))}`);
+    throw badResponse(`unable to parse kubelet response: ${withoutBodyText(errorMessage(err))}`);
   }
-  if (!isObject(root)) throw unavailable("invalid kubelet response: expected an object");
+  if (!isObject(root)) throw badResponse("invalid kubelet response: expected an object");
   const items = root.items;
   if (items !== null && !Array.isArray(items)) {
-    throw unavailable("invalid kubelet response: expected an items array");
+    throw badResponse("invalid kubelet response: expected an items array");
   }
 
   const podsByUid = new Map<string, PodInfo>();

@@ -3,7 +3,8 @@
  * the request, {@linkcode bodyLimit} decides from the status how much body may be read,
  * {@linkcode readBoundedBody} reads it within that bound, and {@linkcode decodePodsBody} turns a 200 body into
  * text. {@linkcode requestOnce} runs the steps under the caller's signal and the fetch's deadline and settles
- * once. Every error names the URL and has code `UNAVAILABLE` (`CANCELLED` when the caller aborts).
+ * once. Every error names the URL and has reason `kubelet-unreachable` (no complete answer) or
+ * `kubelet-bad-response` (a 200 that cannot be used), or `cancelled` when the caller aborts.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import * as https from "node:https";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
 import { onAbort, withTimeout } from "../core/abort.ts";
-import { AttestorError, errorMessage } from "../errors.ts";
+import { AttestorError, errorMessage, type ErrorReason } from "../errors.ts";
 import { concatBytes } from "../io.ts";
 import type { KubeletCredentials } from "./credentials.ts";
 import { verifyChainToRoots } from "./tls_verify.ts";
@@ -158,7 +159,7 @@ export function bodyLimit(
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > target.maxBodyBytes) {
     return new AttestorError(
-      "UNAVAILABLE",
+      "kubelet-bad-response",
       `unable to read pods response: ${target.endpoint.url}: body of ${declared} bytes exceeds the limit of ${target.maxBodyBytes} bytes`,
     );
   }
@@ -191,8 +192,8 @@ export function readBoundedBody(
     finished = true;
     done(err, body);
   };
-  const readError = (detail: string) =>
-    new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: ${detail}`);
+  const readError = (reason: ErrorReason, detail: string) =>
+    new AttestorError(reason, `unable to read pods response: ${url}: ${detail}`);
   res.on("data", (chunk: Uint8Array) => {
     if (finished) return;
     if (total + chunk.length > limit) {
@@ -201,7 +202,7 @@ export function readBoundedBody(
         total = limit;
         finish(null, concatBytes(chunks, total));
       } else {
-        finish(readError(`body exceeds the limit of ${limit} bytes`));
+        finish(readError("kubelet-bad-response", `body exceeds the limit of ${limit} bytes`));
       }
       return;
     }
@@ -209,11 +210,11 @@ export function readBoundedBody(
     total += chunk.length;
   });
   res.on("end", () => {
-    if (!res.complete) finish(readError("body truncated"));
+    if (!res.complete) finish(readError("kubelet-unreachable", "body truncated"));
     else finish(null, concatBytes(chunks, total));
   });
-  res.on("aborted", () => finish(readError("connection closed early")));
-  res.on("error", (err: Error) => finish(readError(err.message)));
+  res.on("aborted", () => finish(readError("kubelet-unreachable", "connection closed early")));
+  res.on("error", (err: Error) => finish(readError("kubelet-unreachable", err.message)));
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -232,13 +233,16 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * @param body The bytes.
  * @param url For the message.
  * @returns The text.
- * @throws {AttestorError} `UNAVAILABLE` for invalid UTF-8.
+ * @throws {AttestorError} `kubelet-bad-response` for invalid UTF-8.
  */
 export function decodePodsBody(body: Uint8Array, url: string): string {
   try {
     return decoder.decode(body);
   } catch {
-    throw new AttestorError("UNAVAILABLE", `unable to read pods response: ${url}: body is not valid UTF-8`);
+    throw new AttestorError(
+      "kubelet-bad-response",
+      `unable to read pods response: ${url}: body is not valid UTF-8`,
+    );
   }
 }
 
@@ -271,9 +275,9 @@ function receive(
  * @param errorBodyLimit The bytes read of a non-200 body (the cut plus the redaction margin).
  * @param signal The caller's cancellation.
  * @returns The status and body.
- * @throws {AttestorError} `CANCELLED "kubelet request cancelled: <url>"` when `signal` aborts; `UNAVAILABLE`
- * for a timeout, a connection or TLS error and the body errors of {@linkcode bodyLimit} and
- * {@linkcode readBoundedBody}.
+ * @throws {AttestorError} `cancelled "kubelet request cancelled: <url>"` when `signal` aborts;
+ * `kubelet-unreachable` for a timeout, a connection or TLS error; the body errors of {@linkcode bodyLimit}
+ * and {@linkcode readBoundedBody}.
  */
 export function requestOnce(
   target: PodsRequestTarget,
@@ -283,7 +287,7 @@ export function requestOnce(
   signal?: AbortSignal,
 ): Promise<RawResponse> {
   const url = target.endpoint.url;
-  const cancelled = () => new AttestorError("CANCELLED", `kubelet request cancelled: ${url}`);
+  const cancelled = () => new AttestorError("cancelled", `kubelet request cancelled: ${url}`);
   if (signal?.aborted) return Promise.reject(cancelled());
   return new Promise<RawResponse>((resolve, reject) => {
     let settled = false;
@@ -300,7 +304,7 @@ export function requestOnce(
     stopWaiting = onAbort(withTimeout(signal, deadline - performance.now()), () => {
       settle(
         signal?.aborted ? cancelled() : new AttestorError(
-          "UNAVAILABLE",
+          "kubelet-unreachable",
           `unable to perform request: ${url}: timed out after ${target.timeoutMs} ms`,
         ),
       );
@@ -308,12 +312,16 @@ export function requestOnce(
     try {
       req = sendPodsRequest(target, creds, (res) => receive(res, target, errorBodyLimit, settle));
     } catch (err) {
-      settle(new AttestorError("UNAVAILABLE", `unable to create request: ${url}: ${errorMessage(err)}`));
+      settle(
+        new AttestorError("kubelet-unreachable", `unable to create request: ${url}: ${errorMessage(err)}`),
+      );
       return;
     }
     req.on("error", (err: Error) => {
       settle(
-        new AttestorError("UNAVAILABLE", `unable to perform request: ${url}: ${err.message}`, { cause: err }),
+        new AttestorError("kubelet-unreachable", `unable to perform request: ${url}: ${err.message}`, {
+          cause: err,
+        }),
       );
     });
     req.end();

@@ -1,7 +1,8 @@
 /**
- * The one place where domain errors become gRPC statuses. Every handler in `src/plugin/server.ts` reports
- * failures through {@linkcode toServiceError}, so the mapping from {@linkcode ErrorCode} to a gRPC code and
- * the sanitising of the status message live here only.
+ * The protocol edge: the one place where domain errors become gRPC statuses. Every handler in
+ * `src/plugin/server.ts` reports failures through {@linkcode toServiceError}, so the mapping from
+ * {@linkcode ErrorReason} to a gRPC code (one table, below) and the sanitising of the status message live
+ * here only. No other module knows gRPC codes.
  *
  * @module
  */
@@ -9,39 +10,65 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
 import { clipText, MAX_ECHO_BYTES, utf8Length } from "../clip.ts";
-import { AttestorError, type ErrorCode } from "../errors.ts";
+import { AttestorError, type ErrorReason } from "../errors.ts";
 
-/** gRPC code for each domain code. */
-const CODE_MAP: Readonly<Record<ErrorCode, status>> = {
-  CANCELLED: status.CANCELLED,
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
-  NOT_FOUND: status.NOT_FOUND,
-  PERMISSION_DENIED: status.PERMISSION_DENIED,
-  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
-  UNIMPLEMENTED: status.UNIMPLEMENTED,
-  INTERNAL: status.INTERNAL,
-  UNAVAILABLE: status.UNAVAILABLE,
+/**
+ * The gRPC code of each domain reason: what spire-agent receives. The codes are upstream's for the same
+ * failures (the agent and its operators know them), so a reason's code must not change.
+ */
+const GRPC_CODE: Readonly<Record<ErrorReason, status>> = {
+  "bad-request": status.INVALID_ARGUMENT,
+  "bad-config": status.INVALID_ARGUMENT,
+  "not-configured": status.FAILED_PRECONDITION,
+  "platform-unavailable": status.FAILED_PRECONDITION,
+  "process-changed": status.FAILED_PRECONDITION,
+  "id-conflict": status.FAILED_PRECONDITION,
+  "owner-mismatch": status.FAILED_PRECONDITION,
+  "process-gone": status.NOT_FOUND,
+  "unknown-service": status.NOT_FOUND,
+  "outside-pod-cgroups": status.PERMISSION_DENIED,
+  "ephemeral-container": status.PERMISSION_DENIED,
+  "os-denied": status.PERMISSION_DENIED,
+  "pod-list-ambiguous": status.INTERNAL,
+  "multiple-jobs": status.INTERNAL,
+  "malformed-input": status.INTERNAL,
+  "os-failed": status.INTERNAL,
+  "process-unverifiable": status.INTERNAL,
+  "internal": status.INTERNAL,
+  "shutting-down": status.UNAVAILABLE,
+  "reconfigured": status.UNAVAILABLE,
+  "fetcher-closed": status.UNAVAILABLE,
+  "kubelet-unreachable": status.UNAVAILABLE,
+  "kubelet-rejected": status.UNAVAILABLE,
+  "kubelet-bad-response": status.UNAVAILABLE,
+  "pod-list-failed": status.UNAVAILABLE,
+  "pod-decode-failed": status.UNAVAILABLE,
+  "listen-failed": status.UNAVAILABLE,
+  "pod-not-listed": status.DEADLINE_EXCEEDED,
+  "deadline-exceeded": status.DEADLINE_EXCEEDED,
+  "cancelled": status.CANCELLED,
+  "unsupported": status.UNIMPLEMENTED,
 };
 
 /** Longest status message sent, in characters (all ASCII, so also bytes); longer text is clipped. */
 const MAX_MESSAGE_LENGTH = MAX_ECHO_BYTES;
 
 /**
- * Maps a domain code to its gRPC status code.
+ * Maps a domain reason to its gRPC status code.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { grpcCodeOf } from "./grpc_status.ts";
- * assert.equal(grpcCodeOf("INVALID_ARGUMENT"), 3);
+ * assert.equal(grpcCodeOf("bad-config"), 3); // INVALID_ARGUMENT
+ * assert.equal(grpcCodeOf("fetcher-closed"), 14); // UNAVAILABLE
  * ```
  *
- * @param code The domain code.
+ * @param reason The domain reason.
  * @returns The gRPC status code.
  */
-export function grpcCodeOf(code: ErrorCode): status {
-  return CODE_MAP[code];
+export function grpcCodeOf(reason: ErrorReason): status {
+  return GRPC_CODE[reason];
 }
 
 /**
@@ -90,17 +117,18 @@ export function validateNotes(notes: readonly string[]): string[] {
 }
 
 /**
- * Turns anything thrown by a handler into a grpc-js `ServiceError`. An {@linkcode AttestorError} keeps
- * its code and message; anything else becomes `INTERNAL` with a fixed text (its details are
- * for the log, not for the host).
+ * Turns anything thrown by a handler into a grpc-js `ServiceError`. An {@linkcode AttestorError} gets the
+ * code of its reason ({@linkcode grpcCodeOf}) and keeps its message (made header-safe by
+ * {@linkcode asciiStatusMessage}); anything else becomes `INTERNAL` with a fixed text (its details are for
+ * the log, not for the host).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { toServiceError } from "./grpc_status.ts";
  * import { AttestorError } from "../errors.ts";
- * const e = toServiceError(new AttestorError("NOT_FOUND", "process 42 does not exist"));
- * assert.equal(e.code, 5);
+ * const e = toServiceError(new AttestorError("process-gone", "process 42 does not exist"));
+ * assert.equal(e.code, 5); // NOT_FOUND
  * assert.equal(e.details, "process 42 does not exist");
  * ```
  *
@@ -108,7 +136,7 @@ export function validateNotes(notes: readonly string[]): string[] {
  * @returns A status error for the grpc-js callback or `call.destroy`.
  */
 export function toServiceError(err: unknown): ServiceError {
-  const code = err instanceof AttestorError ? CODE_MAP[err.code] : status.INTERNAL;
+  const code = err instanceof AttestorError ? GRPC_CODE[err.reason] : status.INTERNAL;
   const details = err instanceof AttestorError
     ? asciiStatusMessage(err.message)
     : "internal error (details are in the plugin log)";

@@ -70,18 +70,18 @@ function randomDigits(): string {
  *
  * @param getenv Reads an environment variable.
  * @returns The inclusive port range.
- * @throws {AttestorError} `INVALID_ARGUMENT` for a malformed value, a value outside 0..65535, or min > max.
+ * @throws {AttestorError} `bad-config` for a malformed value, a value outside 0..65535, or min > max.
  */
 export function portRange(getenv: (name: string) => string | undefined): { min: number; max: number } {
   const read = (name: string): number => {
     const raw = getenv(name) ?? "";
     if (raw === "") return 0;
     if (!/^[+-]?\d+$/.test(raw)) {
-      throw new AttestorError("INVALID_ARGUMENT", `${name} must be a decimal port number, got "${raw}"`);
+      throw new AttestorError("bad-config", `${name} must be a decimal port number, got "${raw}"`);
     }
     const value = Number(raw);
     if (value < 0 || value > 65535) {
-      throw new AttestorError("INVALID_ARGUMENT", `${name} must be between 0 and 65535, got ${value}`);
+      throw new AttestorError("bad-config", `${name} must be between 0 and 65535, got ${value}`);
     }
     return value;
   };
@@ -89,7 +89,7 @@ export function portRange(getenv: (name: string) => string | undefined): { min: 
   const max = read("PLUGIN_MAX_PORT");
   if (min > max) {
     throw new AttestorError(
-      "INVALID_ARGUMENT",
+      "bad-config",
       `PLUGIN_MIN_PORT value of ${min} is greater than PLUGIN_MAX_PORT value of ${max}`,
     );
   }
@@ -101,7 +101,7 @@ export function portRange(getenv: (name: string) => string | undefined): { min: 
  *
  * @param group The variable's value.
  * @returns The numeric gid.
- * @throws {AttestorError} `INVALID_ARGUMENT` when the group does not exist.
+ * @throws {AttestorError} `bad-config` when the group does not exist.
  */
 export async function resolveGroup(group: string): Promise<number> {
   if (/^\d+$/.test(group)) return Number(group);
@@ -110,7 +110,7 @@ export async function resolveGroup(group: string): Promise<number> {
     text = await Deno.readTextFile("/etc/group");
   } catch (err) {
     throw new AttestorError(
-      "INVALID_ARGUMENT",
+      "bad-config",
       `PLUGIN_UNIX_SOCKET_GROUP "${group}": cannot read /etc/group: ${(err as Error).message}`,
     );
   }
@@ -118,7 +118,7 @@ export async function resolveGroup(group: string): Promise<number> {
     const [name, , gid] = line.split(":");
     if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
   }
-  throw new AttestorError("INVALID_ARGUMENT", `PLUGIN_UNIX_SOCKET_GROUP: no group named "${group}"`);
+  throw new AttestorError("bad-config", `PLUGIN_UNIX_SOCKET_GROUP: no group named "${group}"`);
 }
 
 function listenOn(server: net.Server, target: string | { host: string; port: number }): Promise<void> {
@@ -162,8 +162,8 @@ async function removeQuietly(path: string, logger: Logger): Promise<void> {
  *
  * @param options Transport, environment, connection sink, logger.
  * @returns The listener.
- * @throws {AttestorError} `INVALID_ARGUMENT` for a bad `PLUGIN_*` variable, `UNAVAILABLE` when no address
- *   can be bound.
+ * @throws {AttestorError} `bad-config` for a bad `PLUGIN_*` variable or a socket path that is too long,
+ *   `listen-failed` when no address can be bound.
  */
 export async function listen(options: ListenOptions): Promise<PluginListener> {
   const { transport, getenv, logger } = options;
@@ -190,7 +190,7 @@ export async function listen(options: ListenOptions): Promise<PluginListener> {
     } catch (err) {
       if (socketDir) await removeQuietly(socketDir, logger);
       throw new AttestorError(
-        "UNAVAILABLE",
+        "listen-failed",
         `cannot create the plugin socket directory under ${base}: ${(err as Error).message}`,
       );
     }
@@ -198,7 +198,7 @@ export async function listen(options: ListenOptions): Promise<PluginListener> {
     if (new TextEncoder().encode(address).length > MAX_SOCKET_PATH_BYTES) {
       await removeQuietly(socketDir, logger);
       throw new AttestorError(
-        "INVALID_ARGUMENT",
+        "bad-config",
         `the socket path ${address} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; ` +
           `set PLUGIN_UNIX_SOCKET_DIR or TMPDIR to a shorter directory`,
       );
@@ -217,7 +217,7 @@ export async function listen(options: ListenOptions): Promise<PluginListener> {
       server.close();
       await removeQuietly(socketDir, logger);
       if (err instanceof AttestorError) throw err;
-      throw new AttestorError("UNAVAILABLE", `cannot listen on ${address}: ${(err as Error).message}`);
+      throw new AttestorError("listen-failed", `cannot listen on ${address}: ${(err as Error).message}`);
     }
     network = "unix";
   } else {
@@ -235,7 +235,7 @@ export async function listen(options: ListenOptions): Promise<PluginListener> {
     }
     if (bound === null) {
       throw new AttestorError(
-        "UNAVAILABLE",
+        "listen-failed",
         `couldn't bind plugin TCP listener on 127.0.0.1 ports ${min}-${max}: ${lastError}`,
       );
     }

@@ -55,7 +55,7 @@ export interface AttestorPluginOptions {
   readonly buildConfig?: BuildConfigFn;
 }
 
-/** The message of the INVALID_ARGUMENT error for a rejected configuration. */
+/** The message of the `bad-config` error for a rejected configuration. */
 function problemsMessage(problems: readonly string[], count = problems.length): string {
   return problems.length === 1
     ? `invalid configuration: ${problems[0]}`
@@ -65,8 +65,8 @@ function problemsMessage(problems: readonly string[], count = problems.length): 
 /**
  * Creates the plugin: the real configuration builder and, unless one is given, the real attestation
  * runtime on the current platform. The runtime alone tracks the configuration in force, so Attest before
- * a successful Configure is the runtime's `FAILED_PRECONDITION "not configured"` and Attest or Configure
- * after deinit its `UNAVAILABLE "the plugin is shutting down"`.
+ * a successful Configure is the runtime's `not-configured "not configured"` and Attest or Configure after
+ * deinit its `shutting-down "the plugin is shutting down"`.
  *
  * @example The real plugin: refuses Attest until configured, validates without applying
  * ```ts
@@ -75,12 +75,12 @@ function problemsMessage(problems: readonly string[], count = problems.length): 
  * import { nullLogger } from "../log.ts";
  * const plugin = createAttestorPlugin({ logger: nullLogger, getenv: () => undefined });
  * const core = { trustDomain: "example.org" };
- * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { code: "FAILED_PRECONDITION" });
+ * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { reason: "not-configured" });
  * assert.equal(plugin.validate("kubelet_read_only_port = 10255", core).valid, true);
  * assert.equal(plugin.validate("no_such_key = 1", core).valid, false);
  * await plugin.configure("kubelet_read_only_port = 10255", core);
  * await plugin.deinit();
- * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { code: "UNAVAILABLE" });
+ * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { reason: "shutting-down" });
  * ```
  *
  * @param options Logger, and the runtime, platform, environment and builder to use instead of the real ones.
@@ -99,7 +99,7 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
     try {
       return buildConfig(hcl, core, { getenv });
     } catch (err) {
-      throw toAttestorError(err, "INTERNAL", "building the configuration failed");
+      throw toAttestorError(err, "internal", "building the configuration failed");
     }
   };
 
@@ -107,12 +107,12 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
     const { config, problems, problemCount } = build(hcl, core);
     if (problems.length > 0 || config === null) {
       const list = problems.length > 0 ? problems : ["the configuration builder returned no configuration"];
-      throw new AttestorError("INVALID_ARGUMENT", problemsMessage(list, problemCount));
+      throw new AttestorError("bad-config", problemsMessage(list, problemCount));
     }
     try {
       await runtime.apply(config);
     } catch (err) {
-      throw toAttestorError(err, "INTERNAL", "applying the configuration failed");
+      throw toAttestorError(err, "internal", "applying the configuration failed");
     }
     logger.info("plugin configured", { trust_domain: config.trustDomain, node_name: config.nodeName });
   };

@@ -81,8 +81,8 @@ function millisUntil(deadline: grpc.Deadline): number {
 }
 
 /**
- * The `AbortSignal` of a call: aborted with `AttestorError("CANCELLED", "context canceled")` when the host
- * cancels the call, or `AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")` when its deadline
+ * The `AbortSignal` of a call: aborted with `AttestorError("cancelled", "context canceled")` when the host
+ * cancels the call, or `AttestorError("deadline-exceeded", "context deadline exceeded")` when its deadline
  * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline
  * (grpc-js itself already answers such calls with DEADLINE_EXCEEDED; this keeps our timer honest).
  *
@@ -94,7 +94,7 @@ function millisUntil(deadline: grpc.Deadline): number {
  * const call = Object.assign(new EventEmitter(), { getDeadline: () => Infinity });
  * const { signal, release } = callAbortSignal(call);
  * call.emit("cancelled");
- * assert.equal(signal.reason.code, "CANCELLED");
+ * assert.equal(signal.reason.reason, "cancelled");
  * release();
  * ```
  *
@@ -103,13 +103,13 @@ function millisUntil(deadline: grpc.Deadline): number {
  */
 export function callAbortSignal(call: CancellableCall): { signal: AbortSignal; release: () => void } {
   const abort = new AbortController();
-  const onCancel = () => abort.abort(new AttestorError("CANCELLED", "context canceled"));
+  const onCancel = () => abort.abort(new AttestorError("cancelled", "context canceled"));
   call.on("cancelled", onCancel);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const remaining = millisUntil(call.getDeadline());
   if (Number.isFinite(remaining) && remaining <= MAX_TIMER_MS) {
     timer = setTimeout(
-      () => abort.abort(new AttestorError("DEADLINE_EXCEEDED", "context deadline exceeded")),
+      () => abort.abort(new AttestorError("deadline-exceeded", "context deadline exceeded")),
       Math.max(0, remaining),
     );
   }

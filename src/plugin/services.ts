@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import type { HealthCheckRequest, HealthCheckResponse } from "../gen/grpc/health/v1/health.ts";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health.ts";
 import type { HealthListRequest, HealthListResponse } from "../gen/grpc/health/v1/health.ts";
@@ -41,7 +41,7 @@ import type {
 } from "../gen/spire/service/private/init/v1/init.ts";
 import { AttestorError, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { toServiceError, validateNotes } from "./grpc_status.ts";
+import { grpcCodeOf, toServiceError, validateNotes } from "./grpc_status.ts";
 import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
 
 /** The service name spire-agent binds a WorkloadAttestor to. */
@@ -117,8 +117,9 @@ export type UnaryOutcome<Res> =
 
 /**
  * Runs a unary handler and settles it as the host will see it: its response, or the gRPC status of what
- * it threw ({@linkcode toServiceError}). A refusal (`AttestorError`) is logged at debug level, INTERNAL at
- * error level; anything else is logged with its stack and answered INTERNAL with a fixed text.
+ * it threw ({@linkcode toServiceError}). A refusal (`AttestorError`) is logged with its reason and gRPC code
+ * at debug level, one whose code is INTERNAL at error level; anything else is logged with its stack and
+ * answered INTERNAL with a fixed text.
  *
  * @example
  * ```ts
@@ -127,9 +128,9 @@ export type UnaryOutcome<Res> =
  * import { nullLogger } from "../log.ts";
  * import { settleUnary } from "./services.ts";
  * const refused = await settleUnary("Demo/Call", nullLogger, () => {
- *   throw new AttestorError("NOT_FOUND", "no such thing");
+ *   throw new AttestorError("unknown-service", "no such thing");
  * });
- * assert.deepEqual([refused.error?.code, refused.error?.details], [5, "no such thing"]);
+ * assert.deepEqual([refused.error?.code, refused.error?.details], [5, "no such thing"]); // NOT_FOUND
  * assert.deepEqual(await settleUnary("Demo/Call", nullLogger, () => ({ ok: true })), {
  *   response: { ok: true },
  *   error: null,
@@ -150,8 +151,9 @@ export async function settleUnary<Res>(
     return { response: await run(), error: null };
   } catch (err) {
     if (err instanceof AttestorError) {
-      const level = err.code === "INTERNAL" ? "error" : "debug";
-      logger[level]("call failed", { method, code: err.code, error: err.message });
+      const code = grpcCodeOf(err.reason);
+      const level = code === status.INTERNAL ? "error" : "debug";
+      logger[level]("call failed", { method, reason: err.reason, code: status[code], error: err.message });
     } else {
       logger.error("call failed with an unexpected error", { method, ...describeError(err) });
     }
@@ -175,7 +177,7 @@ const toCore = (core: { trustDomain: string } | undefined): CoreConfiguration | 
  * assert.deepEqual(services.init.init({ hostServiceNames: [] }).pluginServiceNames, PLUGIN_SERVICE_NAMES);
  * const request = { hclConfiguration: "no_such_key = 1", coreConfiguration: { trustDomain: "example.org" } };
  * assert.equal(services.config.validate(request).valid, false);
- * await assert.rejects(services.config.configure(request), { code: "INVALID_ARGUMENT" });
+ * await assert.rejects(services.config.configure(request), { reason: "bad-config" });
  * await services.init.deinit({});
  * ```
  *
@@ -197,7 +199,7 @@ export function createPluginServices(options: PluginServicesOptions): PluginServ
         if (HEALTHY_SERVICES.has(request.service)) {
           return { status: HealthCheckResponse_ServingStatus.SERVING };
         }
-        throw new AttestorError("NOT_FOUND", `unknown service "${request.service}"`);
+        throw new AttestorError("unknown-service", `unknown service "${request.service}"`);
       },
       list: () => ({
         statuses: Object.fromEntries([...HEALTHY_SERVICES].map((name) => [name, { status: healthOf(name) }])),
@@ -230,7 +232,7 @@ export function createPluginServices(options: PluginServicesOptions): PluginServ
         return { selectorValues: await plugin.attest(request.pid, signal) };
       },
       attestReference() {
-        throw new AttestorError("UNIMPLEMENTED", "reference attestation is not implemented; use Attest");
+        throw new AttestorError("unsupported", "reference attestation is not implemented; use Attest");
       },
     },
     controller: {

@@ -23,15 +23,15 @@ export interface ValidationResult {
 /** The plugin as the gRPC services see it. Methods throw `AttestorError`. */
 export interface AttestorPlugin {
   /**
-   * Parses and applies `plugin_data`. On failure throws `AttestorError("INVALID_ARGUMENT")` listing every
-   * problem, and the previous configuration stays in force.
+   * Parses and applies `plugin_data`. On failure throws a `bad-config` {@linkcode AttestorError} listing
+   * every problem, and the previous configuration stays in force.
    */
   configure(hcl: string, core: CoreConfiguration | null): Promise<void>;
   /** Checks a configuration without applying anything and without touching files or the network. */
   validate(hcl: string, core: CoreConfiguration | null): ValidationResult;
   /**
    * Attests `pid`: selector values (without the `k8s:` type), sorted and de-duplicated; `[]` when the
-   * process is not in a container. Throws `FAILED_PRECONDITION "not configured"` before a successful
+   * process is not in a container. Throws `not-configured "not configured"` before a successful
    * configure (the runtime's answer: the runtime owns the configuration state).
    */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
@@ -46,14 +46,14 @@ export interface AttestorPlugin {
  */
 export interface AttestorRuntime {
   /**
-   * Applies a validated configuration (builds kubelet credentials, locator, ...). Throws
-   * `AttestorError("INVALID_ARGUMENT")` when it cannot (e.g. an unreadable CA file); the previous
-   * configuration then stays in force.
+   * Applies a validated configuration (builds kubelet credentials, locator, ...). Throws a `bad-config`
+   * {@linkcode AttestorError} when it cannot (e.g. an unreadable CA file); the previous configuration then
+   * stays in force.
    */
   apply(config: import("../config/types.ts").Config): Promise<void>;
   /**
-   * Attests `pid` with the configuration last applied. Throws `FAILED_PRECONDITION "not configured"` when
-   * no configuration was ever applied, and `UNAVAILABLE "the plugin is shutting down"` after close.
+   * Attests `pid` with the configuration last applied. Throws `not-configured "not configured"` when no
+   * configuration was ever applied, and `shutting-down "the plugin is shutting down"` after close.
    */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
   /** Stops background work and releases resources. Idempotent. */

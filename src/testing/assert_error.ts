@@ -1,15 +1,15 @@
 /**
- * Assertions on the attestor's domain error: the type, the code and the operator-facing message, checked
+ * Assertions on the attestor's domain error: the type, the reason and the operator-facing message, checked
  * together so that no test forgets one of them.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { AttestorError, type ErrorCode } from "../errors.ts";
+import { AttestorError, type ErrorReason } from "../errors.ts";
 
 /**
- * Asserts that `err` is an {@linkcode AttestorError} with `code` and a message equal to `message` (a
+ * Asserts that `err` is an {@linkcode AttestorError} with `reason` and a message equal to `message` (a
  * string) or matching it (a RegExp).
  *
  * @example
@@ -17,22 +17,23 @@ import { AttestorError, type ErrorCode } from "../errors.ts";
  * import assert from "node:assert/strict";
  * import { AttestorError } from "../errors.ts";
  * import { assertAttestorError } from "./assert_error.ts";
- * assertAttestorError(new AttestorError("NOT_FOUND", "process 7 does not exist"), "NOT_FOUND", /process 7/);
- * assert.throws(() => assertAttestorError(new Error("x"), "INTERNAL", "x"), /expected an AttestorError/);
+ * const gone = new AttestorError("process-gone", "process 7 does not exist");
+ * assertAttestorError(gone, "process-gone", /process 7/);
+ * assert.throws(() => assertAttestorError(new Error("x"), "internal", "x"), /expected an AttestorError/);
  * ```
  *
  * @param err What was thrown.
- * @param code The expected code.
+ * @param reason The expected reason.
  * @param message The expected message, or a pattern it must match.
  * @throws {assert.AssertionError} When any of the three differs.
  */
 export function assertAttestorError(
   err: unknown,
-  code: ErrorCode,
+  reason: ErrorReason,
   message: string | RegExp,
 ): asserts err is AttestorError {
   assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
+  assert.equal(err.reason, reason, err.message);
   if (typeof message === "string") assert.equal(err.message, message);
   else assert.match(err.message, message);
 }
@@ -46,22 +47,22 @@ export function assertAttestorError(
  * import assert from "node:assert/strict";
  * import { AttestorError } from "../errors.ts";
  * import { rejectsWithAttestorError } from "./assert_error.ts";
- * const cancelled = () => Promise.reject(new AttestorError("CANCELLED", "gone"));
- * await rejectsWithAttestorError(cancelled(), "CANCELLED", "gone");
- * await assert.rejects(rejectsWithAttestorError(cancelled(), "INTERNAL", "gone"), assert.AssertionError);
+ * const cancelled = () => Promise.reject(new AttestorError("cancelled", "gone"));
+ * await rejectsWithAttestorError(cancelled(), "cancelled", "gone");
+ * await assert.rejects(rejectsWithAttestorError(cancelled(), "internal", "gone"), assert.AssertionError);
  * ```
  *
  * @param promise The operation.
- * @param code The expected code.
+ * @param reason The expected reason.
  * @param message The expected message, or a pattern it must match.
  */
 export async function rejectsWithAttestorError(
   promise: Promise<unknown>,
-  code: ErrorCode,
+  reason: ErrorReason,
   message: string | RegExp,
 ): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
-    assertAttestorError(err, code, message);
+    assertAttestorError(err, reason, message);
     return true;
   });
 }

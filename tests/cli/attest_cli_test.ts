@@ -97,7 +97,7 @@ describe("attest (CLI)", () => {
     ]);
   });
 
-  it("reports a missing process as NOT_FOUND (exit 1)", async () => {
+  it("reports a missing process with its reason, process-gone (exit 1)", async () => {
     const { code, stdout } = await run([
       "--pid",
       String(MISSING),
@@ -107,7 +107,7 @@ describe("attest (CLI)", () => {
       dir,
     ]);
     assert.equal(code, 1);
-    assert.match(stdout, new RegExp(`^error: {5}NOT_FOUND: process ${MISSING} does not exist`));
+    assert.match(stdout, new RegExp(`^error: {5}process-gone: process ${MISSING} does not exist`));
     const json = await run(["--pid", String(MISSING), "--config", configPath, "--proc-root", dir, "--json"]);
     assert.equal(json.code, 1);
     assert.match(JSON.parse(json.stdout).error, new RegExp(`^process ${MISSING} does not exist`));

@@ -22,30 +22,30 @@ const WAIT: AbortTexts = { deadline: "late", cancelled: "stopped", passAttestorE
 describe("abortError", () => {
   it("maps reasons with the context texts", () => {
     const plain = abortError(AbortSignal.abort());
-    assert.equal(plain.code, "CANCELLED");
+    assert.equal(plain.reason, "cancelled");
     assert.equal(plain.message, "context canceled");
-    const own = new AttestorError("UNAVAILABLE", "plugin shutting down");
+    const own = new AttestorError("shutting-down", "plugin shutting down");
     assert.equal(abortError(AbortSignal.abort(own)), own);
     const late = abortError(AbortSignal.abort(new DOMException("t", "TimeoutError")));
-    assert.equal(late.code, "DEADLINE_EXCEEDED");
+    assert.equal(late.reason, "deadline-exceeded");
     assert.equal(late.message, "context deadline exceeded");
   });
 
   it("uses a layer's own texts, and wraps an AttestorError reason when told so", () => {
-    const own = new AttestorError("UNAVAILABLE", "plugin shutting down");
+    const own = new AttestorError("shutting-down", "plugin shutting down");
     const wrapped = abortError(AbortSignal.abort(own), WAIT);
-    assert.equal(wrapped.code, "CANCELLED");
+    assert.equal(wrapped.reason, "cancelled");
     assert.equal(wrapped.message, "stopped");
     assert.equal(wrapped.cause, own);
     const late = abortError(AbortSignal.abort(new DOMException("t", "TimeoutError")), WAIT);
-    assert.deepEqual([late.code, late.message], ["DEADLINE_EXCEEDED", "late"]);
+    assert.deepEqual([late.reason, late.message], ["deadline-exceeded", "late"]);
   });
 
   it("a real AbortSignal.timeout is a deadline; an AbortError is not", async () => {
     const signal = AbortSignal.timeout(1);
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     assert.equal(isTimeoutReason(signal.reason), true);
-    assert.equal(abortError(signal).code, "DEADLINE_EXCEEDED");
+    assert.equal(abortError(signal).reason, "deadline-exceeded");
     const controller = new AbortController();
     controller.abort();
     assert.equal(isTimeoutReason(controller.signal.reason), false);
@@ -68,13 +68,13 @@ describe("raceAbort", () => {
     const pending = new Promise<never>((_resolve, reject) => (fail = reject));
     const raced = raceAbort(pending, controller.signal, WAIT);
     controller.abort();
-    await assert.rejects(raced, { code: "CANCELLED", message: "stopped" });
+    await assert.rejects(raced, { reason: "cancelled", message: "stopped" });
     fail(new Error("late")); // must not become an unhandled rejection
   });
 
   it("an already aborted signal rejects at once; no signal returns the operation itself", async () => {
     await assert.rejects(raceAbort(new Promise(() => {}), AbortSignal.abort()), {
-      code: "CANCELLED",
+      reason: "cancelled",
       message: CONTEXT_ABORT_TEXTS.cancelled,
     });
     const op = Promise.resolve(1);
@@ -111,7 +111,7 @@ describe("withTimeout", () => {
   it("aborts with the caller's reason when the caller aborts first", () => {
     const caller = new AbortController();
     const signal = withTimeout(caller.signal, 60_000);
-    const reason = new AttestorError("CANCELLED", "fetcher closed");
+    const reason = new AttestorError("cancelled", "fetcher closed");
     caller.abort(reason);
     assert.equal(signal.aborted, true);
     assert.equal(signal.reason, reason);

@@ -242,7 +242,7 @@ describe("attest: disable_container_selectors", () => {
       steps: [NODE],
       config: disabled,
     });
-    await assert.rejects(core.attest(1), { code: "FAILED_PRECONDITION" });
+    await assert.rejects(core.attest(1), { reason: "owner-mismatch" });
   });
 
   it("pod not listed until the third list → polls while the pod is missing", async () => {
@@ -267,13 +267,13 @@ describe("attest: disable_container_selectors", () => {
     assert.deepEqual(await core.attest(1), sorted(WEB_POD));
   });
 
-  it("unknown pod UID and container not listed → keeps polling, then DEADLINE_EXCEEDED", async () => {
+  it("unknown pod UID and container not listed → keeps polling, then pod-not-listed", async () => {
     const { core, pods } = fakeCore({
       location: { podUid: null, containerId: PENDING_CID },
       steps: [NODE],
       config: { ...disabled, maxPollAttempts: 3 },
     });
-    await rejectsWith(core.attest(1), "DEADLINE_EXCEEDED", noSelectorsMessage(null, PENDING_CID, 3));
+    await rejectsWith(core.attest(1), "pod-not-listed", noSelectorsMessage(null, PENDING_CID, 3));
     assert.equal(pods.calls.length, 3);
   });
 });

@@ -51,34 +51,34 @@ describe("attest: no match is never a guess", () => {
     }],
   ];
   for (const [name, location] of never) {
-    it(`${name} → DEADLINE_EXCEEDED after exactly max_poll_attempts fetches`, async () => {
+    it(`${name} → pod-not-listed after exactly max_poll_attempts fetches`, async () => {
       const { core, pods } = fakeCore({ location, steps: [NODE], config: { maxPollAttempts: 4 } });
       await rejectsWith(
         core.attest(1),
-        "DEADLINE_EXCEEDED",
+        "pod-not-listed",
         noSelectorsMessage(location.podUid, location.containerId!, 4),
       );
       assert.deepEqual(pods.calls, [0, 1, 2, 3], "each retry asks for a list newer than the last one seen");
     });
   }
 
-  it("duplicated container ID across pods without a pod UID → INTERNAL at once, naming both", async () => {
+  it("duplicated container ID across pods without a pod UID → pod-list-ambiguous at once, naming both", async () => {
     const { core, pods, lines } = fakeCore({
       location: { podUid: null, containerId: DUP_CID },
       steps: [fixture("duplicates.json")],
     });
-    await rejectsWith(core.attest(1), "INTERNAL", DUP_MESSAGE);
+    await rejectsWith(core.attest(1), "pod-list-ambiguous", DUP_MESSAGE);
     assert.equal(pods.calls.length, 1);
     assert.ok(lines.some((l) => l.level === "warn" && l.message === "Two pods found with same container Id"));
   });
 
   // Stricter than upstream (issue 9, finding 3): the pod UID from the cgroup path no longer picks one of them.
-  it("duplicated container ID with a known pod UID → INTERNAL at once, naming both", async () => {
+  it("duplicated container ID with a known pod UID → pod-list-ambiguous at once, naming both", async () => {
     const { core, pods } = fakeCore({
       location: { podUid: CACHE0_UID, containerId: DUP_CID },
       steps: [fixture("duplicates.json")],
     });
-    await rejectsWith(core.attest(1), "INTERNAL", DUP_MESSAGE);
+    await rejectsWith(core.attest(1), "pod-list-ambiguous", DUP_MESSAGE);
     assert.deepEqual(pods.calls, [0]);
   });
 
@@ -95,7 +95,7 @@ describe("attest: no match is never a guess", () => {
   });
 
   it("locator errors pass through unchanged", async () => {
-    const err = new AttestorError("NOT_FOUND", "process 99 does not exist: /proc/99/cgroup");
+    const err = new AttestorError("process-gone", "process 99 does not exist: /proc/99/cgroup");
     const { core, pods } = fakeCore({ location: err, steps: [NODE] });
     await assert.rejects(core.attest(99), (e) => e === err);
     assert.deepEqual(pods.calls, []);
@@ -138,7 +138,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
             steps: [withItem(claimWebCid(list))],
             config: { disableContainerSelectors },
           });
-          await rejectsWith(core.attest(1), "INTERNAL", webCidMessage(ATTACKER));
+          await rejectsWith(core.attest(1), "pod-list-ambiguous", webCidMessage(ATTACKER));
           assert.deepEqual(pods.calls, [0], "no polling");
           const warn = lines.find((l) => l.message === "Two pods found with same container Id");
           assert.equal(warn?.fields.container_id, WEB_CID);
@@ -154,7 +154,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
     });
     await rejectsWith(
       core.attest(1),
-      "INTERNAL",
+      "pod-list-ambiguous",
       `two pods found with same container Id "${WEB_CID}": ${ATTACKER} and pod "shop/web-7d9f8b6c5d-x2k4p" ` +
         `(UID "${WEB_UID}"); refusing to attest either`,
     );
@@ -171,7 +171,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
     });
     for (const [body, second] of [[noUid, `pod "default/attacker" (no UID)`], [undecodable, ATTACKER]]) {
       const { core } = fakeCore({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
-      await rejectsWith(core.attest(1), "INTERNAL", webCidMessage(second));
+      await rejectsWith(core.attest(1), "pod-list-ambiguous", webCidMessage(second));
     }
   });
 
@@ -199,7 +199,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
             steps: [body],
             config: { disableContainerSelectors },
           });
-          await rejectsWith(core.attest(1), "INTERNAL", message);
+          await rejectsWith(core.attest(1), "pod-list-ambiguous", message);
           assert.deepEqual(source.calls, [0], "no polling");
           assert.ok(lines.some((l) => l.message === "Two pods found with same pod UID"));
         }
@@ -210,7 +210,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
         steps: [body],
         config: { disableContainerSelectors: true },
       });
-      await rejectsWith(core.attest(1), "INTERNAL", message);
+      await rejectsWith(core.attest(1), "pod-list-ambiguous", message);
     }
   });
 
@@ -220,7 +220,7 @@ describe("attest: an identity claimed by two items of the pod list is an error (
       item.metadata.labels = [];
     });
     const { core } = fakeCore({ location: { podUid: WEB_UID, containerId: WEB_CID }, steps: [body] });
-    await rejectsWith(core.attest(1), "INTERNAL", /^two pods found with same pod UID /);
+    await rejectsWith(core.attest(1), "pod-list-ambiguous", /^two pods found with same pod UID /);
   });
 
   it("other pods of the same list are still attested (only the identities involved fail)", async () => {
@@ -250,14 +250,14 @@ describe("attest: an identity claimed by two items of the pod list is an error (
 });
 
 describe("attest: a container listed under another pod than its cgroup path names", () => {
-  it("FAILED_PRECONDITION at once for a real container of another pod", async () => {
+  it("owner-mismatch at once for a real container of another pod", async () => {
     const { core, pods } = fakeCore({
       location: { podUid: WEB_UID, containerId: EXPORTER_CID },
       steps: [NODE],
       config: { maxPollAttempts: 4 },
     });
     await assert.rejects(core.attest(1), (err: unknown) => {
-      assert.ok(err instanceof AttestorError && err.code === "FAILED_PRECONDITION", String(err));
+      assert.ok(err instanceof AttestorError && err.reason === "owner-mismatch", String(err));
       assert.match(err.message, new RegExp(`^container ID "${EXPORTER_CID}" is listed by pod `));
       return true;
     });
@@ -265,7 +265,7 @@ describe("attest: a container listed under another pod than its cgroup path name
   });
 
   for (const disableContainerSelectors of [false, true]) {
-    it(`FAILED_PRECONDITION at once, never the path's pod (disable=${disableContainerSelectors})`, async () => {
+    it(`owner-mismatch at once, never the path's pod (disable=${disableContainerSelectors})`, async () => {
       // The process sits in API's container but its cgroup path names WEB (e.g. a layout nested by a
       // workload): the kubelet says the container is API's.
       const apiContainer = "c".repeat(64);
@@ -280,7 +280,7 @@ describe("attest: a container listed under another pod than its cgroup path name
       });
       await rejectsWith(
         core.attest(1),
-        "FAILED_PRECONDITION",
+        "owner-mismatch",
         `container ID "${apiContainer}" is listed by pod "shop/api-6f7c9d8b5-qm4zt" (UID "${API_UID}"), but the ` +
           `process's cgroup path names pod UID "${WEB_UID}"; refusing to attest either`,
       );
@@ -295,13 +295,13 @@ describe("attest: ephemeral containers are denied", () => {
     `"debugger-kx7pz" of pod "shop/api-6f7c9d8b5-qm4zt" (UID "${API_UID}")`;
   for (const disableContainerSelectors of [false, true]) {
     for (const podUid of [API_UID, null]) {
-      it(`PERMISSION_DENIED without polling (pod UID ${podUid ? "known" : "unknown"}, disable=${disableContainerSelectors})`, async () => {
+      it(`ephemeral-container without polling (pod UID ${podUid ? "known" : "unknown"}, disable=${disableContainerSelectors})`, async () => {
         const { core, pods } = fakeCore({
           location: { podUid, containerId: EPHEMERAL_CID },
           steps: [NODE],
           config: { disableContainerSelectors },
         });
-        await rejectsWith(core.attest(1), "PERMISSION_DENIED", message);
+        await rejectsWith(core.attest(1), "ephemeral-container", message);
         assert.deepEqual(pods.calls, [0]);
       });
     }
@@ -325,14 +325,14 @@ describe("attest: undecodable pods fail closed", () => {
       (pod.metadata as Record<string, unknown>).labels = { app: 7 };
     });
 
-  it("the pod named by the cgroup is undecodable → UNAVAILABLE at once", async () => {
+  it("the pod named by the cgroup is undecodable → pod-decode-failed at once", async () => {
     const { core, pods } = fakeCore({
       location: { podUid: WEB_UID, containerId: WEB_CID },
       steps: [withBadLabels(WEB_UID)],
     });
     await rejectsWith(
       core.attest(1),
-      "UNAVAILABLE",
+      "pod-decode-failed",
       `unable to decode pod info from kubelet response: pod "${WEB_UID}": metadata.labels.app: expected a string, got a number`,
     );
     assert.equal(pods.calls.length, 1);
@@ -346,14 +346,14 @@ describe("attest: undecodable pods fail closed", () => {
     assert.ok((await core.attest(1)).includes("container-name:web"));
   });
 
-  it("any pod is undecodable and the pod UID is unknown → UNAVAILABLE", async () => {
+  it("any pod is undecodable and the pod UID is unknown → pod-decode-failed", async () => {
     const { core } = fakeCore({
       location: { podUid: null, containerId: WEB_CID },
       steps: [withBadLabels(SHELL_UID)],
     });
     await rejectsWith(
       core.attest(1),
-      "UNAVAILABLE",
+      "pod-decode-failed",
       `unable to decode pod info from kubelet response: pod "${SHELL_UID}": metadata.labels.app: expected a string, got a number`,
     );
   });

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type AttestCoreConfig, createAttestCore } from "../../src/core/attest.ts";
-import { AttestorError, type ErrorCode } from "../../src/errors.ts";
+import { AttestorError, type ErrorReason } from "../../src/errors.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
 import type { PodListSnapshot, PodListSource } from "../../src/core/types.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
@@ -127,9 +127,12 @@ export function capturingLogger(lines: LogLine[], base: LogFields = {}): Logger 
   };
 }
 
-/** The kubelet error the fetcher would raise. */
-export function kubeletError(text = "unable to perform request: connection refused"): AttestorError {
-  return new AttestorError("UNAVAILABLE", text);
+/** A kubelet error the fetcher would raise (by default: the kubelet is unreachable). */
+export function kubeletError(
+  text = "unable to perform request: connection refused",
+  reason: ErrorReason = "kubelet-unreachable",
+): AttestorError {
+  return new AttestorError(reason, text);
 }
 
 /** How many abort listeners were added to and removed from a signal of {@linkcode countingController}. */
@@ -176,15 +179,15 @@ export function fakeCore({ location, steps, config }: FakeCoreSetup) {
   return { core, pods, locator, lines };
 }
 
-/** Awaits `promise`, which must reject with an {@linkcode AttestorError} of `code` and `message`. */
+/** Awaits `promise`, which must reject with an {@linkcode AttestorError} of `reason` and `message`. */
 export async function rejectsWith(
   promise: Promise<unknown>,
-  code: ErrorCode,
+  reason: ErrorReason,
   message: string | RegExp,
 ): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
+    assert.equal(err.reason, reason, err.message);
     if (typeof message === "string") assert.equal(err.message, message);
     else assert.match(err.message, message);
     return true;

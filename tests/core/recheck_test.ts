@@ -95,67 +95,70 @@ describe("attest: the process is re-checked after the pod list matched", () => {
     assert.deepEqual(events, [`locate ${PID}`, "fetch", "fetch", "fetch", `locate ${PID}`]);
   });
 
-  it("exited while the kubelet was asked → NOT_FOUND", async () => {
+  it("exited while the kubelet was asked → process-gone", async () => {
     const { core } = world({
       first: IN_SHELL,
       duringFetch: (w) => {
-        w.now = new AttestorError("NOT_FOUND", `process ${PID} does not exist (no directory "/proc/${PID}")`);
+        w.now = new AttestorError(
+          "process-gone",
+          `process ${PID} does not exist (no directory "/proc/${PID}")`,
+        );
       },
     });
     await rejectsWith(
       core.attest(PID),
-      "NOT_FOUND",
+      "process-gone",
       `process ${PID} could not be located again after its pod matched: process ${PID} does not exist ` +
         `(no directory "/proc/${PID}")`,
     );
   });
 
-  it("moved out of the pod (to the root cgroup: no container) → FAILED_PRECONDITION naming both", async () => {
+  it("moved out of the pod (to the root cgroup: no container) → process-changed naming both", async () => {
     const { core } = world({
       first: IN_SHELL,
       duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "1000" }),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${PID} changed during attestation: it was located in pod UID "${SHELL_UID}", container ID ` +
         `"${SHELL_CID}" and is now in no container`,
     );
   });
 
-  it("moved into another pod's container → FAILED_PRECONDITION naming both", async () => {
+  it("moved into another pod's container → process-changed naming both", async () => {
     const { core } = world({
       first: IN_SHELL,
       duringFetch: (w) => (w.now = { podUid: WEB_UID, containerId: WEB_CID, startTime: "1000" }),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${PID} changed during attestation: it was located in pod UID "${SHELL_UID}", container ID ` +
         `"${SHELL_CID}" and is now in pod UID "${WEB_UID}", container ID "${WEB_CID}"`,
     );
   });
 
-  it("moved to another container of the same pod → FAILED_PRECONDITION", async () => {
+  it("moved to another container of the same pod → process-changed", async () => {
     const { core } = world({
       first: { podUid: WEB_UID, containerId: WEB_CID, startTime: "1000" },
       duringFetch: (w) => (w.now = { podUid: WEB_UID, containerId: PROXY_CID, startTime: "1000" }),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       /is now in pod UID ".*", container ID "98b24e/,
     );
   });
 
-  it("PID reused by a host process → FAILED_PRECONDITION naming both start times", async () => {
+  it("PID reused by a host process → process-changed naming both start times", async () => {
     const { core } = world({
       first: IN_SHELL,
       duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "1234" }),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${PID} changed during attestation: PID ${PID} now belongs to another process (start time ` +
         `1000 when located, 1234 now)`,
     );
@@ -168,40 +171,40 @@ describe("attest: the process is re-checked after the pod list matched", () => {
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       /now belongs to another process \(start time 1000 when located, 1001 now\)$/,
     );
   });
 
-  it("a second lookup that reports no start time → FAILED_PRECONDITION", async () => {
+  it("a second lookup that reports no start time → process-changed", async () => {
     const { core } = world({
       first: IN_SHELL,
       duringFetch: (w) => (w.now = { podUid: SHELL_UID, containerId: SHELL_CID }),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "process-changed",
       /\(start time 1000 when located, unknown now\)$/,
     );
   });
 
-  it("a second lookup that fails otherwise keeps its code, with what was being done", async () => {
+  it("a second lookup that fails otherwise keeps its reason, with what was being done", async () => {
     const { core } = world({
       first: IN_SHELL,
-      duringFetch: (w) => (w.now = new AttestorError("FAILED_PRECONDITION", "multiple container IDs found")),
+      duringFetch: (w) => (w.now = new AttestorError("id-conflict", "multiple container IDs found")),
     });
     await rejectsWith(
       core.attest(PID),
-      "FAILED_PRECONDITION",
+      "id-conflict",
       `process ${PID} could not be located again after its pod matched: multiple container IDs found`,
     );
   });
 
-  it("a first lookup without a start time is refused, not guessed (INTERNAL)", async () => {
+  it("a first lookup without a start time is refused, not guessed (process-unverifiable)", async () => {
     const { core, events } = world({ first: { podUid: SHELL_UID, containerId: SHELL_CID } });
     await rejectsWith(
       core.attest(PID),
-      "INTERNAL",
+      "process-unverifiable",
       `cannot confirm that process ${PID} is unchanged: the container locator reported no start time for ` +
         `it (a proc root without /proc/${PID}/stat?)`,
     );
@@ -214,7 +217,7 @@ describe("attest: the process is re-checked after the pod list matched", () => {
       disableContainerSelectors: true,
       duringFetch: (w) => (w.now = { podUid: null, containerId: null, startTime: "5" }),
     });
-    await rejectsWith(moved.core.attest(PID), "FAILED_PRECONDITION", /is now in no container$/);
+    await rejectsWith(moved.core.attest(PID), "process-changed", /is now in no container$/);
     const same = world({
       first: { podUid: PENDING_UID, containerId: PENDING_CID, startTime: "5" },
       disableContainerSelectors: true,
@@ -230,7 +233,7 @@ describe("attest: the process is re-checked after the pod list matched", () => {
     assert.deepEqual(events, [`locate ${PID}`]);
   });
 
-  it("cancelled during the second lookup → CANCELLED, message unchanged", async () => {
+  it("cancelled during the second lookup → cancelled, message unchanged", async () => {
     const controller = new AbortController();
     const { core, events } = world({ first: IN_SHELL, duringFetch: (w) => (w.now = "hang") });
     const done = core.attest(PID, controller.signal);
@@ -239,7 +242,7 @@ describe("attest: the process is re-checked after the pod list matched", () => {
     while (events.length < 3 && !settled) await new Promise((r) => setTimeout(r, 1));
     assert.deepEqual(events, [`locate ${PID}`, "fetch", `locate ${PID}`], "waiting in the second lookup");
     controller.abort();
-    await rejectsWith(done, "CANCELLED", "context canceled");
+    await rejectsWith(done, "cancelled", "context canceled");
   });
 });
 
@@ -250,7 +253,7 @@ describe("confirmSameProcess", () => {
   });
 
   it("passes an error thrown after the signal aborted through unchanged", async () => {
-    const own = new AttestorError("UNAVAILABLE", "plugin shutting down");
+    const own = new AttestorError("shutting-down", "plugin shutting down");
     await assert.rejects(
       confirmSameProcess(1, IN_SHELL, () => Promise.reject(own), AbortSignal.abort()),
       (err) => err === own,

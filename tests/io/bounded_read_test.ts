@@ -61,13 +61,13 @@ describe("readBoundedTextFile", () => {
     await assert.rejects(readSmallTextFile(dir), { message: "not a regular file" });
   });
 
-  it("readBoundedText (/proc reader): null when missing, INTERNAL naming the file when too large", async () => {
+  it("readBoundedText (/proc reader): null when missing, malformed-input naming the file when too large", async () => {
     const path = await write("cgroup", new TextEncoder().encode("0::/x\n"));
     assert.equal(await readBoundedText(path, 6, "unable to obtain cgroups"), "0::/x\n");
     assert.equal(await readBoundedText(join(dir, "gone"), 6, "unable to obtain cgroups"), null);
     await assert.rejects(readBoundedText(path, 5, "unable to obtain cgroups"), (err: unknown) => {
       assert.ok(err instanceof AttestorError);
-      assert.equal(err.code, "INTERNAL");
+      assert.equal(err.reason, "malformed-input");
       assert.equal(err.message, `unable to obtain cgroups: ${JSON.stringify(path)} is larger than 5 bytes`);
       return true;
     });

@@ -7,7 +7,7 @@
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { AttestorError } from "../../src/errors.ts";
+import { AttestorError, type ErrorReason } from "../../src/errors.ts";
 import { createHclogLogger, type Logger } from "../../src/log.ts";
 import { type CertFiles, createTestPki, type TestPki } from "../../src/testing/certs.ts";
 import { type FakeKubelet, type FakeKubeletAuth, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
@@ -31,17 +31,17 @@ export function captureLogger(): { lines: string[]; logger: Logger } {
   return { lines, logger: createHclogLogger({ write: (l) => lines.push(l) }) };
 }
 
-/** Awaits `p`, which must reject with an {@linkcode AttestorError} of `code` matching `pattern`. */
+/** Awaits `p`, which must reject with an {@linkcode AttestorError} of `reason` matching `pattern`. */
 export async function rejectsWith(
   p: Promise<unknown>,
-  code: string,
+  reason: ErrorReason,
   pattern: RegExp,
 ): Promise<AttestorError> {
   try {
     await p;
   } catch (err) {
     assert.ok(err instanceof AttestorError, `expected AttestorError, got ${err}`);
-    assert.equal(err.code, code, err.message);
+    assert.equal(err.reason, reason, err.message);
     assert.match(err.message, pattern);
     return err;
   }

@@ -19,26 +19,26 @@ describe("kubelet client: credentials", () => {
         createKubeletClient({
           config: testConfig({ kubeletCaPath: env.pki.ca.certPath, tokenPath: missing }),
         }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         new RegExp(`^unable to load token: open ${missing}: no such file or directory$`),
       );
     });
     it("missing CA", async () => {
       await rejectsWith(
         createKubeletClient({ config: testConfig({ kubeletCaPath: `${env.dir}/no-ca` }) }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to load kubelet CA: open .*no-ca: no such file or directory$/,
       );
     });
     it("CA without PEM blocks, and with a key block", async () => {
       await rejectsWith(
         createKubeletClient({ config: testConfig({ kubeletCaPath: await env.writeFile("not pem") }) }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to parse kubelet CA: no PEM blocks$/,
       );
       await rejectsWith(
         createKubeletClient({ config: testConfig({ kubeletCaPath: env.certs.client.keyPath }) }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to parse kubelet CA: expected block type "CERTIFICATE"; got "PRIVATE KEY"$/,
       );
     });
@@ -46,12 +46,12 @@ describe("kubelet client: credentials", () => {
       const base = { kubeletCaPath: env.pki.ca.certPath };
       await rejectsWith(
         createKubeletClient({ config: testConfig({ ...base, certificatePath: env.certs.client.certPath }) }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^the private key path is required with the certificate path$/,
       );
       await rejectsWith(
         createKubeletClient({ config: testConfig({ ...base, privateKeyPath: env.certs.client.keyPath }) }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^the certificate path is required with the private key path$/,
       );
     });
@@ -65,7 +65,7 @@ describe("kubelet client: credentials", () => {
             privateKeyPath: env.certs.client.keyPath,
           }),
         }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to load certificate: open .*nc: no such file or directory$/,
       );
       await rejectsWith(
@@ -76,7 +76,7 @@ describe("kubelet client: credentials", () => {
             privateKeyPath: `${env.dir}/nk`,
           }),
         }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to load private key: open .*nk: no such file or directory$/,
       );
       const err = await rejectsWith(
@@ -87,7 +87,7 @@ describe("kubelet client: credentials", () => {
             privateKeyPath: env.certs.rogueClient.keyPath,
           }),
         }),
-        "INVALID_ARGUMENT",
+        "bad-config",
         /^unable to load keypair: tls: private key does not match public key$/,
       );
       assert.ok(!err.message.includes("PRIVATE KEY"));
@@ -138,7 +138,7 @@ describe("kubelet client: credentials", () => {
       });
       const err = await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-rejected",
         /^unexpected status code on pods response: 401 Unauthorized \(GET https:\/\/localhost:\d+\/pods\)$/,
       );
       assert.ok(!err.message.includes("secret-client-token"));

@@ -33,7 +33,7 @@ describe("kubelet client: redaction", () => {
           k.setFault({ status: 401, body: echo(encode, start) });
           const err = await rejectsWith(
             client.fetchPods(),
-            "UNAVAILABLE",
+            "kubelet-rejected",
             /^unexpected status code on pods response: 401 /,
           );
           assertNoPiece(err.message, TOKEN, encode(TOKEN));
@@ -76,7 +76,11 @@ describe("kubelet client: redaction", () => {
       });
       const before = client.fetchPods();
       await Deno.writeTextFile(tokenPath, newToken);
-      const err = await rejectsWith(before, "UNAVAILABLE", /^unexpected status code on pods response: 401 /);
+      const err = await rejectsWith(
+        before,
+        "kubelet-rejected",
+        /^unexpected status code on pods response: 401 /,
+      );
       assert.deepEqual(k.requests.map((r) => r.authorization), [`Bearer ${oldToken}`, `Bearer ${newToken}`]);
       assertNoPiece(err.message, oldToken, encodeURIComponent(oldToken));
       assertNoPiece(err.message, newToken, JSON.stringify(newToken));
@@ -99,7 +103,7 @@ describe("kubelet client: redaction", () => {
       k.setFault({ status: 500, body: `${"-".repeat(CUT - 50)}${JSON.stringify(key)}` });
       const err = await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-rejected",
         /^unexpected status code on pods response: 500 /,
       );
       assertNoPiece(err.message, key.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""));

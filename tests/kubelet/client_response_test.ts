@@ -57,13 +57,13 @@ describe("kubelet client: responses", () => {
       k.setFault({ status: 503, body: "kubelet is busy\n" });
       await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-rejected",
         new RegExp(`^unexpected status code on pods response: 503 kubelet is busy \\(GET ${client.url}\\)$`),
       );
       k.setFault({ status: 500, body: "x".repeat(5000) });
       const err = await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-rejected",
         /^unexpected status code on pods response: 500 x+ /,
       );
       assert.equal(err.message.match(/x{2,}/)?.[0].length, 1024);
@@ -78,7 +78,7 @@ describe("kubelet client: responses", () => {
       k.setFault({ delayMs: 5_000 });
       await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-unreachable",
         new RegExp(`^unable to perform request: ${client.url}: timed out after 50 ms$`),
       );
       k.setFault(null);
@@ -91,7 +91,7 @@ describe("kubelet client: responses", () => {
       k.setFault({ truncate: true });
       await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-unreachable",
         new RegExp(`^unable to read pods response: ${client.url}: `),
       );
     });
@@ -102,7 +102,7 @@ describe("kubelet client: responses", () => {
         config: testConfig({ kubeletReadOnlyPort: k.port }),
         maxBodyBytes: PODS_TEXT.length - 1,
       });
-      await rejectsWith(client.fetchPods(), "UNAVAILABLE", /exceeds the limit of \d+ bytes/);
+      await rejectsWith(client.fetchPods(), "kubelet-bad-response", /exceeds the limit of \d+ bytes/);
       const exact = await createKubeletClient({
         config: testConfig({ kubeletReadOnlyPort: k.port }),
         maxBodyBytes: PODS_TEXT.length,
@@ -124,7 +124,7 @@ describe("kubelet client: responses", () => {
       const client = await createKubeletClient({ config: testConfig({ kubeletReadOnlyPort: port }) });
       await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-unreachable",
         new RegExp(`^unable to perform request: ${client.url}: .+`),
       );
     });
@@ -136,7 +136,7 @@ describe("kubelet client: responses", () => {
       const ac = new AbortController();
       const p = client.fetchPods(ac.signal);
       ac.abort();
-      await rejectsWith(p, "CANCELLED", /^kubelet request cancelled: /);
+      await rejectsWith(p, "cancelled", /^kubelet request cancelled: /);
       k.setFault(null);
     });
   });
@@ -162,7 +162,7 @@ describe("kubelet client: responses", () => {
         const c = await client();
         await rejectsWith(
           c.fetchPods(),
-          "UNAVAILABLE",
+          "kubelet-bad-response",
           new RegExp(`^unable to read pods response: ${c.url}: body is not valid UTF-8$`),
         );
       }));
@@ -176,7 +176,7 @@ describe("kubelet client: responses", () => {
         const c = await client({ maxBodyBytes: 99 });
         await rejectsWith(
           c.fetchPods(),
-          "UNAVAILABLE",
+          "kubelet-bad-response",
           new RegExp(
             `^unable to read pods response: ${c.url}: body of 100 bytes exceeds the limit of 99 bytes$`,
           ),
@@ -193,7 +193,7 @@ describe("kubelet client: responses", () => {
         const c = await client({ maxBodyBytes: 4096 });
         await rejectsWith(
           c.fetchPods(),
-          "UNAVAILABLE",
+          "kubelet-bad-response",
           new RegExp(`^unable to read pods response: ${c.url}: body exceeds the limit of 4096 bytes$`),
         );
       }));
@@ -207,7 +207,7 @@ describe("kubelet client: responses", () => {
         const c = await client({ timeoutMs: 5_000 });
         const err = await rejectsWith(
           c.fetchPods(),
-          "UNAVAILABLE",
+          "kubelet-rejected",
           new RegExp(`^unexpected status code on pods response: 502 e{1024} \\(GET ${c.url}\\)$`),
         );
         assert.ok(err.message.length < 1200);
@@ -222,7 +222,7 @@ describe("kubelet client: responses", () => {
         const c = await client({ timeoutMs: 100 });
         await rejectsWith(
           c.fetchPods(),
-          "UNAVAILABLE",
+          "kubelet-unreachable",
           new RegExp(`^unable to perform request: ${c.url}: timed out after 100 ms$`),
         );
       }));
@@ -240,7 +240,7 @@ describe("kubelet client: responses", () => {
         const p = c.fetchPods(ac.signal);
         await started.promise;
         ac.abort(new DOMException("deadline", "TimeoutError")); // the caller's reason does not matter here
-        await rejectsWith(p, "CANCELLED", new RegExp(`^kubelet request cancelled: ${c.url}$`));
+        await rejectsWith(p, "cancelled", new RegExp(`^kubelet request cancelled: ${c.url}$`));
       }));
 
     it("connect and send: the request line and headers of the read-only port", () =>

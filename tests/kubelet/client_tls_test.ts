@@ -13,7 +13,7 @@ import { BOOTSTRAP_TOKEN, captureLogger, PODS_TEXT, rejectsWith, useClientTestEn
 async function refusedBeforeAnyRequest(client: KubeletClient, k: FakeKubelet): Promise<void> {
   await rejectsWith(
     client.fetchPods(),
-    "UNAVAILABLE",
+    "kubelet-unreachable",
     /^unable to perform request: https:\/\/localhost:\d+\/pods: /,
   );
   assert.equal(k.requestCount, 0);
@@ -42,7 +42,11 @@ describe("kubelet client: TLS", () => {
       const client = await createKubeletClient({
         config: env.secure(k, { tokenPath: token, nodeName: "localhost" }),
       });
-      await rejectsWith(client.fetchPods(), "UNAVAILABLE", /not valid for node name "localhost"|localhost/);
+      await rejectsWith(
+        client.fetchPods(),
+        "kubelet-unreachable",
+        /not valid for node name "localhost"|localhost/,
+      );
       assert.equal(k.requestCount, 0);
     });
 
@@ -55,7 +59,7 @@ describe("kubelet client: TLS", () => {
       });
       await rejectsWith(
         client.fetchPods(),
-        "UNAVAILABLE",
+        "kubelet-unreachable",
         /^unable to perform request: https:\/\/127\.0\.0\.1:\d+\/pods: kubelet certificate is not valid for hostname "other\.test"/,
       );
       assert.equal(k.requestCount, 0);
@@ -68,7 +72,7 @@ describe("kubelet client: TLS", () => {
         config: env.secure(k, { tokenPath: token }),
         hostname: "vm.test",
       });
-      await rejectsWith(client.fetchPods(), "UNAVAILABLE", /not valid for hostname "vm\.test"/);
+      await rejectsWith(client.fetchPods(), "kubelet-unreachable", /not valid for hostname "vm\.test"/);
     });
 
     it("rejects an expired kubelet certificate", async () => {

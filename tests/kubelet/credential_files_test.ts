@@ -20,7 +20,7 @@ describe("credential files", () => {
 
   const expectLoadError = (pattern: RegExp) => (err: unknown) => {
     assert.ok(err instanceof AttestorError, String(err));
-    assert.equal(err.code, "INVALID_ARGUMENT");
+    assert.equal(err.reason, "bad-config");
     assert.match(err.message, pattern);
     return true;
   };

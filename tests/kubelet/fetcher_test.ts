@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { PodListFetcher } from "../../src/kubelet/fetcher.ts";
 import { createKubeletClient } from "../../src/kubelet/client.ts";
 import { AttestorError } from "../../src/errors.ts";
-import { FETCHER_CLOSED_MESSAGE, type PodListSnapshot } from "../../src/core/types.ts";
+import type { PodListSnapshot } from "../../src/core/types.ts";
 import { startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { FakeClock, flush } from "./_fake_clock.ts";
 import { testConfig } from "./_config.ts";
@@ -44,6 +44,12 @@ function setup() {
 function uidOf(s: PodListSnapshot): string {
   return [...s.podsByUid.keys()].join(",");
 }
+
+/** What a closed fetcher rejects every call with. */
+const CLOSED = { reason: "fetcher-closed", message: "pod list fetcher is closed" };
+
+/** The reason and message of `err`, to compare with {@linkcode CLOSED}. */
+const reasonAndMessage = (err: AttestorError) => ({ reason: err.reason, message: err.message });
 
 async function rejection(p: Promise<unknown>): Promise<AttestorError> {
   try {
@@ -136,7 +142,7 @@ describe("PodListFetcher (fake time)", () => {
     assert.equal(v2.version, 2);
     assert.equal(uidOf(v2), "b");
     const err = await rejection(fetcher.fetchNext(7));
-    assert.equal(err.code, "INVALID_ARGUMENT");
+    assert.equal(err.reason, "bad-request");
     await fetcher.close();
   });
 
@@ -161,7 +167,7 @@ describe("PodListFetcher (fake time)", () => {
     await flush();
     ac.abort();
     const err = await rejection(cancelled);
-    assert.equal(err.code, "CANCELLED");
+    assert.equal(err.reason, "cancelled");
     assert.equal(calls[0].signal.aborted, false);
     calls[0].resolve(podList("a"));
     assert.equal((await other).version, 1);
@@ -170,7 +176,7 @@ describe("PodListFetcher (fake time)", () => {
     const timeoutErr = await rejection(
       fetcher.fetchNext(1, AbortSignal.abort(new DOMException("t", "TimeoutError"))),
     );
-    assert.equal(timeoutErr.code, "DEADLINE_EXCEEDED");
+    assert.equal(timeoutErr.reason, "deadline-exceeded");
     await fetcher.close();
   });
 
@@ -197,7 +203,7 @@ describe("PodListFetcher (fake time)", () => {
     const waiters = [fetcher.fetchNext(0), fetcher.fetchNext(0), fetcher.fetchNext(0)];
     await flush();
     const boom = new AttestorError(
-      "UNAVAILABLE",
+      "kubelet-unreachable",
       "unable to perform request: http://127.0.0.1:1/pods: refused",
     );
     calls[0].reject(boom);
@@ -271,13 +277,13 @@ describe("PodListFetcher (fake time)", () => {
     await flush();
     const closing = fetcher.close();
     assert.equal(calls[0].signal.aborted, true);
-    assert.equal((await rejection(pending)).message, FETCHER_CLOSED_MESSAGE);
+    assert.deepEqual(reasonAndMessage(await rejection(pending)), CLOSED);
     calls[0].reject(new Error("aborted"));
     await closing;
-    assert.equal((await rejection(fetcher.fetchNext(0))).message, FETCHER_CLOSED_MESSAGE);
+    assert.deepEqual(reasonAndMessage(await rejection(fetcher.fetchNext(0))), CLOSED);
     assert.throws(
       () => fetcher.configure({ fetchPods: () => Promise.resolve(""), minIntervalMs: 1 }),
-      AttestorError,
+      CLOSED,
     );
     await fetcher.close();
     assert.equal(clock.pending, 0);
@@ -294,7 +300,7 @@ describe("PodListFetcher (fake time)", () => {
     assert.equal(clock.pending, 1);
     await fetcher.close();
     assert.equal(clock.pending, 0);
-    assert.equal((await rejection(waiting)).message, FETCHER_CLOSED_MESSAGE);
+    assert.deepEqual(reasonAndMessage(await rejection(waiting)), CLOSED);
     await clock.advance(INTERVAL);
     assert.equal(calls.length, 1);
   });

@@ -23,7 +23,7 @@ function body(items: unknown): string {
 function assertUnavailable(fn: () => unknown, message: string | RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof AttestorError);
-    assert.equal(err.code, "UNAVAILABLE");
+    assert.equal(err.reason, "kubelet-bad-response");
     if (typeof message === "string") assert.equal(err.message, message);
     else assert.match(err.message, message);
     return true;

@@ -66,7 +66,7 @@ describe("log lines", () => {
 
 describe("gRPC status messages and Validate notes", () => {
   it("a status message is at most 4096 ASCII characters and states the original UTF-8 length", () => {
-    const err = toServiceError(new AttestorError("UNAVAILABLE", `label ${"é".repeat(MIB)}`));
+    const err = toServiceError(new AttestorError("kubelet-rejected", `label ${"é".repeat(MIB)}`));
     assert.equal(err.details.length, 4096);
     assert.ok(err.details.endsWith(`...(truncated, ${2 * MIB + 6} bytes)`));
     assert.ok(/^[\x20-\x7e]*$/.test(err.details));

@@ -122,7 +122,7 @@ describe(
       }
     });
 
-    it("fails with INVALID_ARGUMENT for an unknown group and leaves nothing behind", async () => {
+    it("fails with bad-config for an unknown group and leaves nothing behind", async () => {
       const before = [...Deno.readDirSync(base)].length;
       await assert.rejects(
         listen({
@@ -132,7 +132,7 @@ describe(
           onConnection: (s) => s.destroy(),
         }),
         (e: unknown) =>
-          e instanceof AttestorError && e.code === "INVALID_ARGUMENT" &&
+          e instanceof AttestorError && e.reason === "bad-config" &&
           e.message === 'PLUGIN_UNIX_SOCKET_GROUP: no group named "no-such-group-xyz"',
       );
       assert.equal([...Deno.readDirSync(base)].length, before);
@@ -155,7 +155,7 @@ describe(
       assert.deepEqual([...Deno.readDirSync(deep)], []);
     });
 
-    it("fails with UNAVAILABLE when the directory cannot be created", async () => {
+    it("fails with listen-failed when the directory cannot be created", async () => {
       await assert.rejects(
         listen({
           transport: "unix",
@@ -164,7 +164,8 @@ describe(
           onConnection: (s) => s.destroy(),
         }),
         (e: unknown) =>
-          e instanceof AttestorError && e.code === "UNAVAILABLE" && e.message.includes(`${base}/missing/dir`),
+          e instanceof AttestorError && e.reason === "listen-failed" &&
+          e.message.includes(`${base}/missing/dir`),
       );
     });
   },
@@ -204,7 +205,7 @@ describe("listener: tcp", () => {
     await l.close();
   });
 
-  it("fails with UNAVAILABLE when every port in the range is taken", async () => {
+  it("fails with listen-failed when every port in the range is taken", async () => {
     const start = await freePortRun(1);
     const blocker = await occupy(start);
     try {
@@ -216,7 +217,7 @@ describe("listener: tcp", () => {
           onConnection: (s) => s.destroy(),
         }),
         (e: unknown) =>
-          e instanceof AttestorError && e.code === "UNAVAILABLE" &&
+          e instanceof AttestorError && e.reason === "listen-failed" &&
           e.message.startsWith(`couldn't bind plugin TCP listener on 127.0.0.1 ports ${start}-${start}`),
       );
     } finally {
@@ -231,7 +232,7 @@ describe("listener: tcp", () => {
       max: 25000,
     });
     assert.throws(() => portRange(env({ PLUGIN_MIN_PORT: "20", PLUGIN_MAX_PORT: "10" })), {
-      code: "INVALID_ARGUMENT",
+      reason: "bad-config",
       message: "PLUGIN_MIN_PORT value of 20 is greater than PLUGIN_MAX_PORT value of 10",
     });
     assert.throws(() => portRange(env({ PLUGIN_MIN_PORT: "abc" })), {

@@ -12,8 +12,8 @@ const core = { trustDomain: "example.org" };
 const signal = () => new AbortController().signal;
 /** A real configuration that reads no file and opens no connection when applied. */
 const READ_ONLY = "kubelet_read_only_port = 10255";
-const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
-const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
+const NOT_CONFIGURED = { reason: "not-configured", message: "not configured" };
+const SHUTTING_DOWN = { reason: "shutting-down", message: "the plugin is shutting down" };
 
 /** The real plugin (builder and runtime) on a platform whose locator finds no container. */
 const realPlugin = () => createAttestorPlugin({ logger: nullLogger, platform: hostOnlyPlatform() });
@@ -22,7 +22,7 @@ const fakePlugin = (runtime: FakeRuntime, getenv: (name: string) => string | und
   createAttestorPlugin({ buildConfig: fakeBuildConfig, runtime, logger: nullLogger, getenv });
 
 describe("createAttestorPlugin", () => {
-  it("refuses Attest before a successful Configure with the runtime's FAILED_PRECONDITION", async () => {
+  it("refuses Attest before a successful Configure with the runtime's not-configured", async () => {
     const plugin = realPlugin();
     await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
     await plugin.deinit();
@@ -67,7 +67,7 @@ describe("createAttestorPlugin", () => {
   it("uses the real configuration builder by default", async () => {
     const plugin = realPlugin();
     await assert.rejects(plugin.configure("no_such_key = 1", core), {
-      code: "INVALID_ARGUMENT",
+      reason: "bad-config",
       message: /^invalid configuration: .*no_such_key/,
     });
     assert.equal(plugin.validate(READ_ONLY, core).valid, true);
@@ -92,14 +92,14 @@ describe("createAttestorPlugin", () => {
     assert.equal(runtime.applied[0].nodeName, "envnode");
   });
 
-  it("rejects a bad config with INVALID_ARGUMENT listing every problem and keeps the previous config", async () => {
+  it("rejects a bad config with bad-config listing every problem and keeps the previous config", async () => {
     const runtime = new FakeRuntime();
     const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
     await assert.rejects(
       plugin.configure("problem:a is wrong\nproblem:b is wrong", core),
       (e: unknown) =>
-        e instanceof AttestorError && e.code === "INVALID_ARGUMENT" &&
+        e instanceof AttestorError && e.reason === "bad-config" &&
         e.message === "invalid configuration (2 problems): a is wrong; b is wrong",
     );
     await assert.rejects(plugin.configure("problem:only one", core), {
@@ -113,14 +113,14 @@ describe("createAttestorPlugin", () => {
     const runtime = new FakeRuntime();
     const plugin = fakePlugin(runtime);
     await plugin.configure("node=first", core);
-    runtime.failApply = new AttestorError("INVALID_ARGUMENT", "kubelet_ca_path: cannot read /nope");
+    runtime.failApply = new AttestorError("bad-config", "kubelet_ca_path: cannot read /nope");
     await assert.rejects(plugin.configure("node=second", core), {
-      code: "INVALID_ARGUMENT",
+      reason: "bad-config",
       message: "kubelet_ca_path: cannot read /nope",
     });
     runtime.failApply = new Error("boom");
     await assert.rejects(plugin.configure("node=third", core), {
-      code: "INTERNAL",
+      reason: "internal",
       message: "applying the configuration failed: boom",
     });
     runtime.failApply = null;
@@ -129,12 +129,12 @@ describe("createAttestorPlugin", () => {
 
   it("stays unconfigured when the first Configure fails", async () => {
     const plugin = realPlugin();
-    await assert.rejects(plugin.configure("no_such_key = 1", core), { code: "INVALID_ARGUMENT" });
+    await assert.rejects(plugin.configure("no_such_key = 1", core), { reason: "bad-config" });
     await assert.rejects(plugin.attest(1, signal()), NOT_CONFIGURED);
     await plugin.deinit();
   });
 
-  it("turns a throwing builder into INTERNAL", async () => {
+  it("turns a throwing builder into internal", async () => {
     const plugin = createAttestorPlugin({
       buildConfig: () => {
         throw new Error("bug");
@@ -143,7 +143,7 @@ describe("createAttestorPlugin", () => {
       logger: nullLogger,
     });
     await assert.rejects(plugin.configure("", core), {
-      code: "INTERNAL",
+      reason: "internal",
       message: "building the configuration failed: bug",
     });
   });

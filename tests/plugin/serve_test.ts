@@ -72,7 +72,7 @@ describe("serve helpers", () => {
     const plugin: AttestorPlugin = {
       configure: () => Promise.resolve(),
       validate: () => ({ valid: true, notes: [] }),
-      attest: () => Promise.reject(new AttestorError("UNAVAILABLE", "kubelet unreachable")),
+      attest: () => Promise.reject(new AttestorError("kubelet-unreachable", "kubelet unreachable")),
       deinit: () => Promise.resolve(),
     };
     const env: Record<string, string> = {

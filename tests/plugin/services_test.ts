@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health.ts";
-import { AttestorError, type ErrorCode } from "../../src/errors.ts";
+import { AttestorError, type ErrorReason } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 import { nullLogger } from "../../src/log.ts";
 import { platformFor } from "../../src/platform/mod.ts";
@@ -243,17 +243,18 @@ function throwingPlugin(thrown: unknown): AttestorPlugin {
 }
 
 describe("services: error mapping per handler (settleUnary)", () => {
-  const GRPC_CODE: Readonly<Record<ErrorCode, number>> = {
-    CANCELLED: 1,
-    INVALID_ARGUMENT: 3,
-    DEADLINE_EXCEEDED: 4,
-    NOT_FOUND: 5,
-    PERMISSION_DENIED: 7,
-    FAILED_PRECONDITION: 9,
-    UNIMPLEMENTED: 12,
-    INTERNAL: 13,
-    UNAVAILABLE: 14,
-  };
+  /** One reason per gRPC code the plugin sends (every row is in tests/plugin/grpc_status_test.ts). */
+  const GRPC_CODE: ReadonlyArray<[ErrorReason, number]> = [
+    ["cancelled", 1],
+    ["bad-config", 3],
+    ["pod-not-listed", 4],
+    ["process-gone", 5],
+    ["os-denied", 7],
+    ["not-configured", 9],
+    ["unsupported", 12],
+    ["internal", 13],
+    ["fetcher-closed", 14],
+  ];
   const handlers = (services: PluginServices) => ({
     "Config/Configure": () => services.config.configure(READ_ONLY),
     "Config/Validate": () => services.config.validate(READ_ONLY),
@@ -261,12 +262,12 @@ describe("services: error mapping per handler (settleUnary)", () => {
     "Init/Deinit": () => services.init.deinit({}),
   });
 
-  it("every handler keeps a domain error's code and message, on one ASCII line", async () => {
-    for (const [code, grpcCode] of Object.entries(GRPC_CODE)) {
-      const thrown = new AttestorError(code as ErrorCode, `refused (${code})\nsecond line é`);
+  it("every handler answers a domain error with its reason's code and its message, on one ASCII line", async () => {
+    for (const [reason, grpcCode] of GRPC_CODE) {
+      const thrown = new AttestorError(reason, `refused (${reason})\nsecond line é`);
       const services = createPluginServices({ plugin: throwingPlugin(thrown), logger: nullLogger });
       for (const [method, call] of Object.entries(handlers(services))) {
-        assert.deepEqual(await statusOf(call), [grpcCode, `refused (${code}); second line ?`], method);
+        assert.deepEqual(await statusOf(call), [grpcCode, `refused (${reason}); second line ?`], method);
       }
     }
   });
@@ -295,23 +296,23 @@ describe("services: error mapping per handler (settleUnary)", () => {
     }
   });
 
-  it("logs a refusal at debug level and INTERNAL at error level, and settles a response as is", async () => {
+  it("logs a refusal with its reason and code at debug level, INTERNAL at error level; a response as is", async () => {
     const lines: RecordedLine[] = [];
     const logger = recordingLogger(lines);
     await settleUnary("Config/Configure", logger, () => {
-      throw new AttestorError("INVALID_ARGUMENT", "bad");
+      throw new AttestorError("bad-config", "bad");
     });
-    await settleUnary("Init/Deinit", logger, () => Promise.reject(new AttestorError("INTERNAL", "broken")));
+    await settleUnary("Init/Deinit", logger, () => Promise.reject(new AttestorError("os-failed", "broken")));
     assert.deepEqual(lines, [
       {
         level: "debug",
         message: "call failed",
-        fields: { method: "Config/Configure", code: "INVALID_ARGUMENT", error: "bad" },
+        fields: { method: "Config/Configure", reason: "bad-config", code: "INVALID_ARGUMENT", error: "bad" },
       },
       {
         level: "error",
         message: "call failed",
-        fields: { method: "Init/Deinit", code: "INTERNAL", error: "broken" },
+        fields: { method: "Init/Deinit", reason: "os-failed", code: "INTERNAL", error: "broken" },
       },
     ]);
     assert.deepEqual(await settleUnary("Init/Deinit", logger, () => Promise.resolve({})), {

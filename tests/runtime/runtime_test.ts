@@ -70,7 +70,7 @@ const RECONFIGURED = /^the plugin was reconfigured while this attestation was in
 
 function isReconfigured(err: unknown): true {
   assert.ok(err instanceof AttestorError, String(err));
-  assert.equal(err.code, "UNAVAILABLE");
+  assert.equal(err.reason, "reconfigured");
   assert.match(err.message, RECONFIGURED);
   return true;
 }
@@ -227,8 +227,8 @@ describe("samePodSource", () => {
 });
 
 describe("runtime: the one owner of the configuration state", () => {
-  const NOT_CONFIGURED = { code: "FAILED_PRECONDITION", message: "not configured" };
-  const SHUTTING_DOWN = { code: "UNAVAILABLE", message: "the plugin is shutting down" };
+  const NOT_CONFIGURED = { reason: "not-configured", message: "not configured" };
+  const SHUTTING_DOWN = { reason: "shutting-down", message: "the plugin is shutting down" };
   const signal = () => AbortSignal.timeout(20_000);
 
   it('before the first apply, attest is "not configured", also once closed', async () => {

@@ -65,7 +65,7 @@ describe("IdMerger", () => {
     m.add({ podUid: "", containerId: CID });
     assert.throws(() => m.add({ podUid: "", containerId: "" }), (e: unknown) => {
       assert.ok(e instanceof AttestorError);
-      assert.equal(e.code, "FAILED_PRECONDITION");
+      assert.equal(e.reason, "id-conflict");
       assert.equal(e.message, `multiple container IDs found ("${CID}", "")`);
       return true;
     });
@@ -112,7 +112,7 @@ describe("parseCgroupFile", () => {
 });
 
 describe("splitLines bound", () => {
-  const fail = (n: number, why: string) => new AttestorError("INTERNAL", `line ${n}: ${why}`);
+  const fail = (n: number, why: string) => new AttestorError("malformed-input", `line ${n}: ${why}`);
   it("accepts a line of exactly the limit and rejects one byte more", () => {
     assert.equal(splitLines("a".repeat(MAX_LINE_BYTES) + "\n", fail).length, 1);
     assert.throws(() => splitLines("0::/\n" + "a".repeat(MAX_LINE_BYTES + 1), fail), {

@@ -6,15 +6,17 @@
  * @module
  */
 
+import type { ErrorReason } from "../../src/errors.ts";
+
 /** A successful location, as `locate` reports it. */
 export interface ExpectedLocation {
   readonly podUid: string | null;
   readonly containerId: string | null;
 }
 
-/** An expected error: its code and exact message. */
+/** An expected error: its reason and exact message. */
 export interface ExpectedError {
-  readonly code: string;
+  readonly reason: ErrorReason;
   readonly message: string;
 }
 
@@ -319,7 +321,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 9007,
     description: "fallback: two cgroup mounts with different container IDs",
     expected: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'multiple container IDs found ("f84953069c9a74374b4dd66b3f4141bc39f23482336d31e302685ad7c6d2f556", "8d634eae1c5efdc6b0256bc029b46e246bfc3968d726f5174c61119ce910b3f4")',
     },
@@ -330,7 +332,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 9008,
     description: "fallback: two cgroup mounts with different pod UIDs",
     expected: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'multiple pod UIDs found ("663ca556-50a7-43b3-8b14-4159cc637e7b", "20178e10-8d4d-4790-a4c1-9f13eb92a218")',
     },
@@ -429,7 +431,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       "no cgroup file: not in a container for the new locator (mountinfo, which names a pod, is not trusted), legacy fails",
     expected: { podUid: null, containerId: null },
     legacy: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message: 'unable to obtain cgroups: open "{root}/proc/200/cgroup": no such file or directory',
     },
   },
@@ -439,7 +441,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     description: "the process directory exists but has neither file",
     expected: { podUid: null, containerId: null },
     legacy: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message: 'unable to obtain cgroups: open "{root}/proc/201/cgroup": no such file or directory',
     },
   },
@@ -448,22 +450,25 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 31999,
     description: "querying a PID that has no directory (only PID 1 exists)",
     expected: {
-      code: "NOT_FOUND",
+      reason: "process-gone",
       message: 'process 31999 does not exist (no directory "{root}/proc/31999")',
     },
-    legacy: { code: "NOT_FOUND", message: 'process 31999 does not exist (no directory "{root}/proc/31999")' },
+    legacy: {
+      reason: "process-gone",
+      message: 'process 31999 does not exist (no directory "{root}/proc/31999")',
+    },
   },
   {
     name: "conflict-pod-uid",
     pid: 300,
     description: "two cgroup lines name different pods",
     expected: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'multiple pod UIDs found ("529b92fd-b202-465d-8b25-1707cbf3e651", "ad96bc09-0ab7-4e23-bfec-8d4f46bf1602")',
     },
     legacy: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         "multiple pod UIDs found in cgroups (529b92fd-b202-465d-8b25-1707cbf3e651, ad96bc09-0ab7-4e23-bfec-8d4f46bf1602)",
     },
@@ -473,12 +478,12 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 301,
     description: "two cgroup lines name different containers of one pod",
     expected: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'multiple container IDs found ("1bae5993cfbb7c1982a2c185b5f8ad5664fc256045f73ced3d79036a56e01193", "d89eb552adda8d3a3d6db83804dd2a9c427de49d7163b0dc2b02fd475b2a1a82")',
     },
     legacy: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         "multiple container IDs found in cgroups (1bae5993cfbb7c1982a2c185b5f8ad5664fc256045f73ced3d79036a56e01193, d89eb552adda8d3a3d6db83804dd2a9c427de49d7163b0dc2b02fd475b2a1a82)",
     },
@@ -521,7 +526,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       containerId: "8a62b1ceb91efe0cf7aa8bcf21d82324d05bce95cf164d1bcbd7ca154be7069e",
     },
     legacy: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message: "multiple pod UIDs found in cgroups (4dea5cfe-4bbe-4210-b6d4-c34f7e790949, )",
     },
   },
@@ -600,12 +605,12 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 500,
     description: "an empty line in the middle of the cgroup file",
     expected: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'unable to obtain cgroups: "{root}/proc/500/cgroup" line 2: invalid cgroup entry, contains 1 colon separated fields but expected at least 3: ""',
     },
     legacy: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'unable to obtain cgroups: "{root}/proc/500/cgroup" line 2: invalid cgroup entry, contains 1 colon separated fields but expected at least 3: ""',
     },
@@ -615,12 +620,12 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 501,
     description: "a cgroup line with one colon",
     expected: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'unable to obtain cgroups: "{root}/proc/501/cgroup" line 3: invalid cgroup entry, contains 2 colon separated fields but expected at least 3: "5:devices"',
     },
     legacy: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'unable to obtain cgroups: "{root}/proc/501/cgroup" line 3: invalid cgroup entry, contains 2 colon separated fields but expected at least 3: "5:devices"',
     },
@@ -630,7 +635,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 502,
     description: "mountinfo line without the - separator (read because the cgroup file is 0::/)",
     expected: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'failed to parse mount info at "{root}/proc/502/mountinfo": line 2: missing separator in mountinfo line: 1902 1901 0:318 / /proc rw,nosuid,nodev,noexec,relatime proc proc rw',
     },
@@ -641,7 +646,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 503,
     description: "mountinfo line with fewer than 6 fields before the separator",
     expected: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'failed to parse mount info at "{root}/proc/503/mountinfo": line 1: expected at least 6 fields before separator in mountinfo line: 25 1 0:23 / - cgroup2 cgroup2 rw',
     },
@@ -652,7 +657,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 504,
     description: "mountinfo line with nothing after the separator",
     expected: {
-      code: "INTERNAL",
+      reason: "malformed-input",
       message:
         'failed to parse mount info at "{root}/proc/504/mountinfo": line 3: missing filesystem type in mountinfo line: 30 25 0:26 / /sys/fs/cgroup rw,relatime shared:4 -  ',
     },
@@ -667,7 +672,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     description:
       "uid 65534 recreates a pod's systemd layout inside its user@.service subtree: refused, it is not under the kubelet's pod cgroups",
     expected: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/user.slice/user-65534.slice/user@65534.service/app.slice/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod8e0c58f3_5a51_4a36_9a5d_6c1f6f2b8a11.slice/cri-containerd-5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.scope",
         "{root}/proc/4001/cgroup:1",
@@ -675,7 +680,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       ),
     },
     legacy: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/user.slice/user-65534.slice/user@65534.service/app.slice/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod8e0c58f3_5a51_4a36_9a5d_6c1f6f2b8a11.slice/cri-containerd-5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.scope",
         "{root}/proc/4001/cgroup:1",
@@ -688,7 +693,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     pid: 4002,
     description: "a delegated subtree with .../evil/pod<uid>/<id> on every hierarchy: refused",
     expected: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/user.slice/user-65534.slice/user@65534.service/evil/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4002/cgroup:1",
@@ -696,7 +701,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       ),
     },
     legacy: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/user.slice/user-65534.slice/user@65534.service/evil/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4002/cgroup:1",
@@ -722,7 +727,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
     },
     legacy: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/kubepods/besteffort/pod11111111-2222-4333-8444-555555555555/0000000000000000000000000000000000000000000000000000000000000001" ({root}/proc/4004/cgroup:1): the legacy patterns find pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 0000000000000000000000000000000000000000000000000000000000000001, but the kubelet layout has pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
     },
@@ -733,7 +738,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     description:
       "seen from the agent's cgroup namespace, a delegated subtree under /user.slice: what follows the .. run is not a kubelet layout",
     expected: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/../../../../user.slice/user-65534.slice/user@65534.service/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4005/cgroup:1",
@@ -741,7 +746,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       ),
     },
     legacy: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/../../../../user.slice/user-65534.slice/user@65534.service/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4005/cgroup:1",
@@ -755,7 +760,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     description:
       "a pod cgroup whose container segment is not <runtime>-<64 hex>[.scope]: refused, naming the pod",
     expected: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.service",
         "{root}/proc/4006/cgroup:1",
@@ -841,7 +846,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
     description:
       "a docker container (not the agent's own node container) whose writable cgroup nests a pod's layout: refused",
     expected: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/docker/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4008/cgroup:1",
@@ -849,7 +854,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       ),
     },
     legacy: {
-      code: "PERMISSION_DENIED",
+      reason: "outside-pod-cgroups",
       message: outsideMessage(
         "/docker/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
         "{root}/proc/4008/cgroup:1",
@@ -867,7 +872,7 @@ export const FIXTURE_CASES: readonly FixtureCase[] = [
       containerId: "5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
     },
     legacy: {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message:
         'cgroup path "/kubepods/besteffort/pod8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b/--/pod11111111-2222-4333-8444-555555555555/5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b" ({root}/proc/4009/cgroup:1): the legacy patterns find pod "11111111-2222-4333-8444-555555555555" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b, but the kubelet layout has pod "8e0c58f3-5a51-4a36-9a5d-6c1f6f2b8a11" and container 5f0b9c2e7d4a3b1c8e6f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
     },

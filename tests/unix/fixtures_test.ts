@@ -14,11 +14,11 @@ import { type ExpectedError, type ExpectedLocation, FIXTURE_CASES } from "./fixt
 const PROC_ROOT = fileURLToPath(new URL("../testdata/proc/", import.meta.url));
 
 function isError(e: ExpectedLocation | ExpectedError): e is ExpectedError {
-  return "code" in e;
+  return "reason" in e;
 }
 
 function withRoot(e: ExpectedError, root: string): ExpectedError {
-  return { code: e.code, message: e.message.replaceAll("{root}", root) };
+  return { reason: e.reason, message: e.message.replaceAll("{root}", root) };
 }
 
 async function libraryOutcome(root: string, pid: number, legacy: boolean) {
@@ -27,7 +27,7 @@ async function libraryOutcome(root: string, pid: number, legacy: boolean) {
     return await locator.locate(pid);
   } catch (err) {
     assert.ok(err instanceof AttestorError, `expected an AttestorError, got ${err}`);
-    return { code: err.code, message: err.message };
+    return { reason: err.reason, message: err.message };
   }
 }
 

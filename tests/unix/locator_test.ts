@@ -50,30 +50,30 @@ describe("createUnixLocator: errors and bounds", () => {
     await Deno.remove(root, { recursive: true });
   });
 
-  it("rejects invalid PIDs with INVALID_ARGUMENT", async () => {
+  it("rejects invalid PIDs with bad-request", async () => {
     const locator = createUnixLocator({ procRoot: root });
     for (const pid of [0, -1, 1.5, Number.NaN, 2 ** 60]) {
       const err = await rejection(locator.locate(pid));
-      assert.equal(err.code, "INVALID_ARGUMENT", String(pid));
+      assert.equal(err.reason, "bad-request", String(pid));
     }
   });
 
-  it("reports a PID without a directory as NOT_FOUND naming the PID", async () => {
+  it("reports a PID without a directory as process-gone naming the PID", async () => {
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(424242));
-    assert.equal(err.code, "NOT_FOUND");
+    assert.equal(err.reason, "process-gone");
     assert.match(err.message, /^process 424242 does not exist/);
   });
 
-  it("treats a regular file in place of the process directory as NOT_FOUND", async () => {
+  it("treats a regular file in place of the process directory as process-gone", async () => {
     await Deno.mkdir(join(root, "proc"), { recursive: true });
     await Deno.writeTextFile(join(root, "proc", "77"), "");
-    assert.equal((await rejection(createUnixLocator({ procRoot: root }).locate(77))).code, "NOT_FOUND");
+    assert.equal((await rejection(createUnixLocator({ procRoot: root }).locate(77))).reason, "process-gone");
   });
 
   it("rejects a line over 64 KiB naming the file and line, and accepts 65535 bytes", async () => {
     await writeProc(10, { cgroup: `0::/\n1:pids:/${"a".repeat(65535)}\n` });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(10));
-    assert.equal(err.code, "INTERNAL");
+    assert.equal(err.reason, "malformed-input");
     assert.equal(
       err.message,
       `unable to obtain cgroups: "${pidDir(10)}/cgroup" line 2: line is longer than 65535 bytes ` +
@@ -90,7 +90,7 @@ describe("createUnixLocator: errors and bounds", () => {
     const line = `1:pids:/kubepods/pod${UID}/${CID}\n`;
     await writeProc(12, { cgroup: line.repeat(Math.ceil((MAX_CGROUP_FILE_BYTES + 1) / line.length)) });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(12));
-    assert.equal(err.code, "INTERNAL");
+    assert.equal(err.reason, "malformed-input");
     assert.equal(
       err.message,
       `unable to obtain cgroups: "${pidDir(12)}/cgroup" is larger than 1048576 bytes`,
@@ -104,17 +104,17 @@ describe("createUnixLocator: errors and bounds", () => {
     });
     await initialUserNamespace(13);
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(13));
-    assert.equal(err.code, "INTERNAL");
+    assert.equal(err.reason, "malformed-input");
     assert.match(
       err.message,
       /^failed to parse mount info at ".*\/proc\/13\/mountinfo": line 1: .*token too long/,
     );
   });
 
-  it("reports an unreadable cgroup file (a directory) as INTERNAL naming the file", async () => {
+  it("reports an unreadable cgroup file (a directory) as os-failed naming the file", async () => {
     await Deno.mkdir(join(pidDir(14), "cgroup"), { recursive: true });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(14));
-    assert.equal(err.code, "INTERNAL");
+    assert.equal(err.reason, "os-failed");
     assert.ok(
       err.message.startsWith(`unable to obtain cgroups: reading "${pidDir(14)}/cgroup": `),
       err.message,
@@ -128,7 +128,7 @@ describe("createUnixLocator: errors and bounds", () => {
       cgroup: new Uint8Array([...encode("1:pids:/kubepods/"), 0xff, 0xfe, ...encode(`pod${UID}/${CID}\n`)]),
     });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(15));
-    assert.equal(err.code, "PERMISSION_DENIED");
+    assert.equal(err.reason, "outside-pod-cgroups");
     assert.ok(
       err.message.includes(`names pod ${UID} but is not under the kubelet's pod cgroups`),
       err.message,
@@ -151,12 +151,12 @@ describe("createUnixLocator: errors and bounds", () => {
   it("honours an aborted signal", async () => {
     await writeProc(16, { cgroup: "0::/\n" });
     const err = await rejection(createUnixLocator({ procRoot: root }).locate(16, AbortSignal.abort()));
-    assert.equal(err.code, "CANCELLED");
+    assert.equal(err.reason, "cancelled");
     assert.equal(err.message, "context canceled");
     // A deadline is reported as one, as the core reports it.
     const timeout = AbortSignal.abort(new DOMException("signal timed out", "TimeoutError"));
     const late = await rejection(createUnixLocator({ procRoot: root }).locate(16, timeout));
-    assert.equal(late.code, "DEADLINE_EXCEEDED");
+    assert.equal(late.reason, "deadline-exceeded");
     assert.equal(late.message, "context deadline exceeded");
   });
 });

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AttestorError } from "../../src/errors.ts";
+import { AttestorError, type ErrorReason } from "../../src/errors.ts";
 import { assertSameStart, parseProcStat, startTimeOf } from "../../src/platform/unix/proc_stat.ts";
 import { createUnixLocator } from "../../src/platform/unix/locator.ts";
 import { procStatLine } from "../../src/testing/fake_proc.ts";
@@ -17,10 +17,10 @@ const POD_CGROUP = `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstab
   UID.replaceAll("-", "_")
 }.slice/cri-containerd-${CID}.scope\n`;
 
-function rejectsWith(fn: () => unknown, code: string, message: RegExp): void {
+function rejectsWith(fn: () => unknown, reason: ErrorReason, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof AttestorError, String(err));
-    assert.equal(err.code, code);
+    assert.equal(err.reason, reason);
     assert.match(err.message, message);
     return true;
   });
@@ -84,7 +84,7 @@ describe("parseProcStat", () => {
     it(`rejects ${name}, naming the file`, () => {
       rejectsWith(
         () => parseProcStat(text, "/proc/42/stat"),
-        "INTERNAL",
+        "malformed-input",
         new RegExp(`^unable to read process start time: "/proc/42/stat": ${message.source}`),
       );
     });
@@ -100,7 +100,7 @@ describe("startTimeOf and assertSameStart", () => {
   it("refuses a stat file of another PID", () => {
     rejectsWith(
       () => startTimeOf(42, { path: "/proc/42/stat", text: procStatLine(43, "x", "77") }),
-      "INTERNAL",
+      "malformed-input",
       /"\/proc\/42\/stat": field 1 \(pid\) is 43, not 42$/,
     );
   });
@@ -111,7 +111,7 @@ describe("startTimeOf and assertSameStart", () => {
     for (const [a, b] of [["100", "101"], ["100", null], [null, "100"]] as const) {
       rejectsWith(
         () => assertSameStart(7, a, b),
-        "FAILED_PRECONDITION",
+        "process-changed",
         new RegExp(
           `^process 7 was replaced while it was being located: .* started at ${a ?? "unknown"} .* ${
             b ?? "unknown"
@@ -162,11 +162,11 @@ describe("the locator reads the start time before and after the cgroup file", ()
     assert.deepEqual(out.result, { podUid: UID, containerId: CID, startTime: "5000" });
   });
 
-  it("the PID given to another process while the cgroup file was read → FAILED_PRECONDITION", async () => {
+  it("the PID given to another process while the cgroup file was read → process-changed", async () => {
     const out = await withFifoRoot(2002, async (dir) => {
       await Deno.writeTextFile(join(dir, "stat"), procStatLine(2002, "app", "5001"));
     });
-    assert.equal(out.error?.code, "FAILED_PRECONDITION", String(out.error ?? out.result));
+    assert.equal(out.error?.reason, "process-changed", String(out.error ?? out.result));
     assert.equal(
       out.error?.message,
       "process 2002 was replaced while it was being located: PID 2002 belonged to a process started at " +
@@ -174,11 +174,11 @@ describe("the locator reads the start time before and after the cgroup file", ()
     );
   });
 
-  it("the process gone after the cgroup file was opened → NOT_FOUND", async () => {
+  it("the process gone after the cgroup file was opened → process-gone", async () => {
     const out = await withFifoRoot(2003, async (dir) => {
       await Deno.rename(dir, `${dir}-gone`); // the open FIFO stays readable
     });
-    assert.equal(out.error?.code, "NOT_FOUND", String(out.error ?? out.result));
+    assert.equal(out.error?.reason, "process-gone", String(out.error ?? out.result));
     assert.match(out.error!.message, /^process 2003 does not exist \(no directory ".*\/proc\/2003"\)$/);
   });
 
@@ -196,14 +196,14 @@ describe("the locator reads the start time before and after the cgroup file", ()
     }
   });
 
-  it("a malformed stat file is an INTERNAL error naming it", async () => {
+  it("a malformed stat file is a malformed-input error naming it", async () => {
     const root = await Deno.makeTempDir({ prefix: "k8s-attestor-stat-" });
     try {
       await Deno.mkdir(join(root, "proc", "2005"), { recursive: true });
       await Deno.writeTextFile(join(root, "proc", "2005", "cgroup"), POD_CGROUP);
       await Deno.writeTextFile(join(root, "proc", "2005", "stat"), "2005 (app S 1\n");
       await assert.rejects(createUnixLocator({ procRoot: root }).locate(2005), {
-        code: "INTERNAL",
+        reason: "malformed-input",
         message: new RegExp(`^unable to read process start time: ".*/proc/2005/stat": no "\\(comm\\)" field`),
       });
     } finally {

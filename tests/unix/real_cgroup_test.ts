@@ -186,11 +186,11 @@ describe("locate on real cgroups", () => {
     const pid = child!.pid;
     // The pids line comes before the 0:: line in the kernel's order.
     await assert.rejects(locator().locate(pid), {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message: `multiple container IDs found ("${CID2}", "${CID}")`,
     });
     await assert.rejects(locator(true).locate(pid), {
-      code: "FAILED_PRECONDITION",
+      reason: "id-conflict",
       message: `multiple container IDs found in cgroups (${CID2}, ${CID})`,
     });
     let out = "";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ErrorCode } from "../../src/errors.ts";
+import type { ErrorReason } from "../../src/errors.ts";
 import { JobContainerLocator, type JobLocatorLimits } from "../../src/platform/windows/job_locator.ts";
 import type { ContainerLocation } from "../../src/platform/types.ts";
 import { assertAttestorError } from "../../src/testing/assert_error.ts";
@@ -84,8 +84,8 @@ export async function locate(
   return outcome;
 }
 
-/** Asserts that the lookup failed with an AttestorError of `code` and `message`. */
-export function assertError(outcome: Outcome, code: ErrorCode, message: string | RegExp): void {
+/** Asserts that the lookup failed with an AttestorError of `reason` and `message`. */
+export function assertError(outcome: Outcome, reason: ErrorReason, message: string | RegExp): void {
   assert.equal(outcome.result, undefined, "no result expected");
-  assertAttestorError(outcome.error, code, message);
+  assertAttestorError(outcome.error, reason, message);
 }

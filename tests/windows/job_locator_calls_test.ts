@@ -1,6 +1,6 @@
 /**
  * The job-object locator when Windows refuses: access rights (the Wine widening for IsProcessInJob,
- * PERMISSION_DENIED instead of "not in a container"), processes and handles that vanish during the lookup,
+ * os-denied instead of "not in a container"), processes and handles that vanish during the lookup,
  * an unavailable API, a failing CloseHandle, and every Windows call failing in turn.
  */
 import { describe, it } from "node:test";
@@ -20,20 +20,20 @@ describe("JobContainerLocator: access rights and vanishing processes", () => {
     assert.equal(fake.calls.openProcess, 3, "workload (limited), vmcompute, workload (query information)");
   });
 
-  it("reports PERMISSION_DENIED when IsProcessInJob is refused with both rights", async () => {
+  it("reports os-denied when IsProcessInJob is refused with both rights", async () => {
     const fake = host({ wineIsProcessInJob: true, denyOpen: [{ pid: WORKLOAD, access: 0x400 }] });
     assertError(
       await locate(fake),
-      "PERMISSION_DENIED",
+      "os-denied",
       "failed to get container ID: failed to call IsProcessInJob: OpenProcess: Access is denied. (Win32 error 5)",
     );
   });
 
-  it("reports PERMISSION_DENIED when vmcompute cannot be opened, never 'not in a container'", async () => {
+  it("reports os-denied when vmcompute cannot be opened, never 'not in a container'", async () => {
     const fake = host({ denyOpen: [{ pid: VMCOMPUTE, access: PROCESS_DUP_HANDLE }] });
     assertError(
       await locate(fake, 43),
-      "PERMISSION_DENIED",
+      "os-denied",
       "failed to get container ID: failed to open unique process 3 (vmcompute.exe): OpenProcess: Access is denied. (Win32 error 5)",
     );
   });
@@ -55,7 +55,7 @@ describe("JobContainerLocator: access rights and vanishing processes", () => {
     });
   }
 
-  it("reports an unavailable Windows API as FAILED_PRECONDITION", async () => {
+  it("reports an unavailable Windows API as platform-unavailable", async () => {
     const locator = new JobContainerLocator({
       api: () => {
         throw new Error("no kernel32");
@@ -63,7 +63,7 @@ describe("JobContainerLocator: access rights and vanishing processes", () => {
     });
     await rejectsWithAttestorError(
       locator.locate(1),
-      "FAILED_PRECONDITION",
+      "platform-unavailable",
       "failed to get container ID: the Windows API is unavailable: no kernel32",
     );
   });
@@ -84,7 +84,7 @@ describe("JobContainerLocator: access rights and vanishing processes", () => {
 });
 
 // Every Windows call, failing with access denied and with another error. The message must name the call
-// (through the WinApiError text) and access denied must be PERMISSION_DENIED, never a silent "null".
+// (through the WinApiError text) and access denied must be os-denied, never a silent "null".
 const DENIED_WIN32 = (call: string) => WinApiError.win32(call, Win32Error.ACCESS_DENIED);
 const DENIED_NT = (call: string) => WinApiError.ntstatus(call, NtStatus.ACCESS_DENIED);
 
@@ -161,37 +161,37 @@ const CALLS: CallCase[] = [
 
 describe("JobContainerLocator failures at each Windows call", () => {
   for (const c of CALLS) {
-    it(`${c.call} (${c.prefix}): access denied is PERMISSION_DENIED`, async () => {
+    it(`${c.call} (${c.prefix}): access denied is os-denied`, async () => {
       const fake = host();
       fake.fail[c.verb] = (...args) =>
         !c.when || c.when(...args) ? (c.nt ? DENIED_NT(c.call) : DENIED_WIN32(c.call)) : undefined;
       const text = c.nt ? "STATUS_ACCESS_DENIED (NTSTATUS 0xC0000022)" : "Access is denied. (Win32 error 5)";
       assertError(
         await locate(fake),
-        "PERMISSION_DENIED",
+        "os-denied",
         `failed to get container ID: ${c.prefix}: ${c.call}: ${text}`,
       );
     });
 
-    it(`${c.call} (${c.prefix}): another error is INTERNAL`, async () => {
+    it(`${c.call} (${c.prefix}): another error is os-failed`, async () => {
       const fake = host();
       const err = c.nt ? WinApiError.ntstatus(c.call, 0xC0000001) : WinApiError.win32(c.call, 31);
       fake.fail[c.verb] = (...args) => (!c.when || c.when(...args) ? err : undefined);
       const text = c.nt ? "NTSTATUS 0xC0000001" : "Win32 error 31";
       assertError(
         await locate(fake),
-        "INTERNAL",
+        "os-failed",
         `failed to get container ID: ${c.prefix}: ${c.call}: ${text}`,
       );
     });
   }
 
-  it("a non-WinApiError thrown by a call is INTERNAL with its text", async () => {
+  it("a non-WinApiError thrown by a call is os-failed with its text", async () => {
     const fake = host();
     fake.fail.queryHandleTable = () => new Error("NtQuerySystemInformation: handle table claims 9 entries");
     assertError(
       await locate(fake),
-      "INTERNAL",
+      "os-failed",
       "failed to get container ID: failed to query for extended handle information: NtQuerySystemInformation: handle table claims 9 entries",
     );
   });

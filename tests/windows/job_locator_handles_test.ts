@@ -36,7 +36,7 @@ describe("JobContainerLocator: the system handle table", () => {
     const fake = host({ fillerEntries: 100_000 });
     assertError(
       await locate(fake, WORKLOAD, { initialHandleBuffer: 1024, maxHandleBuffer: 1 << 20 }),
-      "INTERNAL",
+      "os-failed",
       `failed to get container ID: failed to query for extended handle information: the handle table does not fit in ${
         1 << 20
       } bytes`,
@@ -48,7 +48,7 @@ describe("JobContainerLocator: the system handle table", () => {
     const fake = host({ fillerEntries: 1000, growPerQuery: 1_000_000 });
     assertError(
       await locate(fake, WORKLOAD, { initialHandleBuffer: 1024, maxHandleQueries: 3 }),
-      "INTERNAL",
+      "os-failed",
       /kept growing over 3 attempts/,
     );
     assert.equal(fake.querySizes.length, 3);
@@ -58,7 +58,7 @@ describe("JobContainerLocator: the system handle table", () => {
     const fake = host();
     fake.objects.fake = { type: "File", name: "\\x", typeIndexOverride: 6 };
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x50n, object: "fake" });
-    assertError(await locate(fake), "INTERNAL", /has the Job type index 6 but its type is "File"/);
+    assertError(await locate(fake), "malformed-input", /has the Job type index 6 but its type is "File"/);
   });
 
   it("fails when its own probe job is missing from the handle table", async () => {
@@ -67,7 +67,7 @@ describe("JobContainerLocator: the system handle table", () => {
     fake.queryHandleTable = (size, keep) => real(size, (pid) => pid !== fake.selfPid && (!keep || keep(pid)));
     assertError(
       await locate(fake),
-      "INTERNAL",
+      "os-failed",
       /failed to find the Job object type: handle \d+ of this process/,
     );
   });

@@ -45,7 +45,7 @@ describe("JobContainerLocator", () => {
     fake.handles.push({ owner: VMCOMPUTE, handle: 0x1Cn, object: "jobB" });
     assertError(
       await locate(fake),
-      "INTERNAL",
+      "multiple-jobs",
       `failed to get container ID: process has multiple jobs: [\\Container_${ID_A} \\Container_${ID_B}]`,
     );
   });
@@ -79,13 +79,13 @@ describe("JobContainerLocator", () => {
     assert.equal(fake.calls.queryHandleTable, undefined);
     assert.equal(first.logs.filter((l) => l.level === "warn").length, 1);
     // the workload must still exist
-    assertError(await locate(fake, 4242), "NOT_FOUND", /process 4242 does not exist/);
+    assertError(await locate(fake, 4242), "process-gone", /process 4242 does not exist/);
   });
 
-  it("reports a process that does not exist as NOT_FOUND", async () => {
+  it("reports a process that does not exist as process-gone", async () => {
     assertError(
       await locate(host(), 999),
-      "NOT_FOUND",
+      "process-gone",
       /failed to open child process: process 999 does not exist/,
     );
   });
@@ -95,7 +95,7 @@ describe("JobContainerLocator", () => {
       const fake = host();
       assertError(
         await locate(fake, pid),
-        "INVALID_ARGUMENT",
+        "bad-request",
         `failed to get container ID: invalid value for PID: ${pid}`,
       );
       assert.equal(fake.calls.createProcessSnapshot, undefined);
@@ -105,12 +105,12 @@ describe("JobContainerLocator", () => {
   it("fails on a container job with an empty ID", async () => {
     const fake = host();
     fake.objects.jobA.name = "\\Container_";
-    assertError(await locate(fake), "INTERNAL", /job "\\\\Container_" has an empty container ID/);
+    assertError(await locate(fake), "malformed-input", /job "\\\\Container_" has an empty container ID/);
   });
 
   it("stops when the signal is aborted", async () => {
     const controller = new AbortController();
     controller.abort();
-    assertError(await locate(host(), WORKLOAD, undefined, controller.signal), "CANCELLED", /was cancelled/);
+    assertError(await locate(host(), WORKLOAD, undefined, controller.signal), "cancelled", /was cancelled/);
   });
 });

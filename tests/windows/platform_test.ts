@@ -40,7 +40,7 @@ describe("windowsPlatform", () => {
     assert.equal(resolveSandboxPath("/a/../b", "C:\\m"), "C:\\m\\b");
   });
 
-  it("reports an unreadable environment as FAILED_PRECONDITION", () => {
+  it("reports an unreadable environment as platform-unavailable", () => {
     const p = createWindowsPlatform({
       getenv: () => {
         throw new Error("Requires env access");
@@ -48,7 +48,7 @@ describe("windowsPlatform", () => {
     });
     assert.throws(() => p.resolveConfigPath("/var/x"), (err: unknown) => {
       assert.ok(err instanceof AttestorError);
-      assert.equal(err.code, "FAILED_PRECONDITION");
+      assert.equal(err.reason, "platform-unavailable");
       assert.match(
         err.message,
         /cannot read CONTAINER_SANDBOX_MOUNT_POINT to resolve \/var\/x: Requires env access/,

@@ -72,11 +72,11 @@ describe("attest on Windows: the second job lookup after the pod list matched", 
     assert.equal(fake.openHandles, 0);
   });
 
-  it("exited while the kubelet was asked → NOT_FOUND", async () => {
+  it("exited while the kubelet was asked → process-gone", async () => {
     const fake = host();
     await rejectsWith(
       coreOver(fake, (f) => exitProcess(f, WORKLOAD)).attest(WORKLOAD),
-      "NOT_FOUND",
+      "process-gone",
       `process ${WORKLOAD} could not be located again after its pod matched: failed to get container ID: ` +
         `failed to open child process: process ${WORKLOAD} does not exist (OpenProcess: The parameter is ` +
         `incorrect. (Win32 error 87))`,
@@ -84,21 +84,21 @@ describe("attest on Windows: the second job lookup after the pod list matched", 
     assert.equal(fake.openHandles, 0);
   });
 
-  it("PID given to a host process → FAILED_PRECONDITION naming both creation times", async () => {
+  it("PID given to a host process → process-changed naming both creation times", async () => {
     const fake = host();
     await rejectsWith(
       coreOver(fake, (f) => {
         exitProcess(f, WORKLOAD);
         f.processes.push({ pid: WORKLOAD, exe: "other.exe", created: FIRST + 5_000_000n });
       }).attest(WORKLOAD),
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${WORKLOAD} changed during attestation: PID ${WORKLOAD} now belongs to another process ` +
         `(start time ${FIRST} when located, ${FIRST + 5_000_000n} now)`,
     );
     assert.equal(fake.openHandles, 0);
   });
 
-  it("PID given to a new process in the same container job → still FAILED_PRECONDITION", async () => {
+  it("PID given to a new process in the same container job → still process-changed", async () => {
     const fake = host();
     await rejectsWith(
       coreOver(fake, (f) => {
@@ -106,7 +106,7 @@ describe("attest on Windows: the second job lookup after the pod list matched", 
         f.processes.push({ pid: WORKLOAD, exe: "workload.exe", created: FIRST + 1n });
         f.objects.jobA.members!.push(WORKLOAD);
       }).attest(WORKLOAD),
-      "FAILED_PRECONDITION",
+      "process-changed",
       /now belongs to another process \(start time \d+ when located, \d+ now\)$/,
     );
   });
@@ -115,16 +115,16 @@ describe("attest on Windows: the second job lookup after the pod list matched", 
     const fake = host();
     await rejectsWith(
       coreOver(fake, (f) => f.objects.jobB.members!.push(WORKLOAD)).attest(WORKLOAD),
-      "INTERNAL",
+      "multiple-jobs",
       /^process 42 could not be located again after its pod matched: failed to get container ID: process has multiple jobs: /,
     );
   });
 
-  it("its container job gone meanwhile (vmcompute closed it) → FAILED_PRECONDITION, now in no container", async () => {
+  it("its container job gone meanwhile (vmcompute closed it) → process-changed, now in no container", async () => {
     const fake = host();
     await rejectsWith(
       coreOver(fake, (f) => f.handles.splice(0, 1)).attest(WORKLOAD),
-      "FAILED_PRECONDITION",
+      "process-changed",
       `process ${WORKLOAD} changed during attestation: it was located in an unnamed pod, container ID ` +
         `"${ID_A}" and is now in no container`,
     );

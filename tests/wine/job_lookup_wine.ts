@@ -112,7 +112,7 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
     });
     await assert.rejects(locator.locate(double.childPid), (err: unknown) => {
       assert.ok(err instanceof AttestorError);
-      assert.equal(err.code, "INTERNAL");
+      assert.equal(err.reason, "multiple-jobs");
       const a = `\\Container_${ID_2}`, b = `\\Container_${ID_3}`;
       assert.ok(
         err.message === `failed to get container ID: process has multiple jobs: [${a} ${b}]` ||
@@ -123,7 +123,7 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
     });
   });
 
-  it("reports a PID that does not exist as NOT_FOUND", async () => {
+  it("reports a PID that does not exist as process-gone", async () => {
     const locator = windowsPlatform.createLocator({
       useNewContainerLocator: true,
       verbose: false,
@@ -131,7 +131,7 @@ describe("job-object lookup under Wine (real kernel32/ntdll)", () => {
     });
     await rejectsWithAttestorError(
       locator.locate(0xFFFF_FFF0),
-      "NOT_FOUND",
+      "process-gone",
       /failed to open child process: process 4294967280 does not exist \(OpenProcess: /,
     );
   });

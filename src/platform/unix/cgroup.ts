@@ -30,10 +30,13 @@ export interface CgroupEntry {
  * @param file The file path shown to the operator.
  * @param line The 1-based line number.
  * @param reason What is wrong.
- * @returns An `INTERNAL` {@linkcode AttestorError}.
+ * @returns A `malformed-input` {@linkcode AttestorError}.
  */
 export function cgroupFileError(file: string, line: number, reason: string): AttestorError {
-  return new AttestorError("INTERNAL", `unable to obtain cgroups: ${quote(file)} line ${line}: ${reason}`);
+  return new AttestorError(
+    "malformed-input",
+    `unable to obtain cgroups: ${quote(file)} line ${line}: ${reason}`,
+  );
 }
 
 /**
@@ -52,7 +55,7 @@ export function cgroupFileError(file: string, line: number, reason: string): Att
  * @param text The file content.
  * @param file The file path, for error messages.
  * @returns The entries, in file order.
- * @throws {AttestorError} `INTERNAL`, naming the file and the line.
+ * @throws {AttestorError} `malformed-input`, naming the file and the line.
  */
 export function parseCgroupFile(text: string, file: string): CgroupEntry[] {
   const lines = splitLines(text, (n, why) => cgroupFileError(file, n, why));

@@ -90,8 +90,8 @@ function location(podUid: string, containerId: string): ContainerLocation {
  * @param file The cgroup file.
  * @param options The matcher, algorithm, verbosity and logger.
  * @returns The decision.
- * @throws {AttestorError} `INTERNAL` for a malformed file (or, legacy, a missing one), `FAILED_PRECONDITION`
- * for conflicting IDs, `PERMISSION_DENIED` for a path that names a pod outside the kubelet's pod cgroups.
+ * @throws {AttestorError} `malformed-input` for a malformed file (or, legacy, a missing one), `id-conflict`
+ * for conflicting IDs, `outside-pod-cgroups` for a path that names a pod outside the kubelet's pod cgroups.
  */
 export function decideFromCgroup(file: FileText, options: DecideOptions): CgroupDecision {
   return options.legacy ? decideLegacy(file, options) : decideNew(file, options);
@@ -133,7 +133,7 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
   const { verbose, logger } = options;
   if (file.text === null) {
     throw new AttestorError(
-      "INTERNAL",
+      "malformed-input",
       `${CGROUP_ERROR_PREFIX}: open ${quote(file.path)}: no such file or directory`,
     );
   }
@@ -172,7 +172,7 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
     const podKey = anchored.podKey.replaceAll("_", "-");
     if (r.containerId !== anchored.ids.containerId || r.podUid !== podKey) {
       throw new AttestorError(
-        "FAILED_PRECONDITION",
+        "id-conflict",
         `cgroup path ${quote(entry.path)} (${file.path}:${entry.line}): the legacy patterns find pod ` +
           `${quote(r.podUid)} and container ${r.containerId}, but the kubelet layout has pod ${
             quote(podKey)
@@ -381,7 +381,7 @@ function addLogged(
 /** The error for a path that names a pod outside the kubelet's pod cgroups. */
 function outsideError(path: string, podUid: string, origin: Origin, matcher: PodPathMatcher): AttestorError {
   return new AttestorError(
-    "PERMISSION_DENIED",
+    "outside-pod-cgroups",
     `cgroup path ${quote(path)} (${origin.file}:${origin.line}) names pod ${podUid} but is not under the ` +
       `kubelet's pod cgroups (accepted kubelet cgroup roots: ${matcher.roots.join(", ")}); no identity is ` +
       `given to a process outside them. If the kubelet runs with another --cgroup-root, set kubelet_cgroup_root`,

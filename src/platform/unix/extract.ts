@@ -109,7 +109,7 @@ export type MergeAction = "ignored" | "replaced" | "set" | "unchanged";
  * 4. a different container ID is a conflict, **including `""` after an ID while no pod UID is known** (the
  *    order-dependent quirk of upstream §2.2.4: `/docker/<id>` followed by `/` fails, the reverse succeeds).
  *
- * Conflicts throw `FAILED_PRECONDITION` with upstream's message text.
+ * Conflicts throw `id-conflict` (upstream's code and message text).
  *
  * @example The quirk
  * ```ts
@@ -139,7 +139,7 @@ export class IdMerger {
    *
    * @param ids What the path yielded.
    * @returns What was done with it.
-   * @throws {AttestorError} `FAILED_PRECONDITION` on conflicting pod UIDs or container IDs.
+   * @throws {AttestorError} `id-conflict` on conflicting pod UIDs or container IDs.
    */
   add(ids: PathIds): MergeAction {
     const { podUid, containerId } = ids;
@@ -151,13 +151,13 @@ export class IdMerger {
     }
     if (podUid !== "" && this.#podUid !== "" && podUid !== this.#podUid) {
       throw new AttestorError(
-        "FAILED_PRECONDITION",
+        "id-conflict",
         `multiple pod UIDs found (${quote(this.#podUid)}, ${quote(podUid)})`,
       );
     }
     if (this.#containerId !== "" && containerId !== this.#containerId) {
       throw new AttestorError(
-        "FAILED_PRECONDITION",
+        "id-conflict",
         `multiple container IDs found (${quote(this.#containerId)}, ${quote(containerId)})`,
       );
     }

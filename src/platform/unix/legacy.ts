@@ -218,7 +218,7 @@ export class LegacyMerger {
    *
    * @param podUid The canonical pod UID, or `""`.
    * @param containerId The container ID.
-   * @throws {AttestorError} `FAILED_PRECONDITION` on a conflict.
+   * @throws {AttestorError} `id-conflict` on a conflict.
    */
   add(podUid: string, containerId: string): void {
     if (this.#containerId === "") {
@@ -226,12 +226,12 @@ export class LegacyMerger {
       this.#containerId = containerId;
     } else if (this.#containerId !== containerId) {
       throw new AttestorError(
-        "FAILED_PRECONDITION",
+        "id-conflict",
         `multiple container IDs found in cgroups (${this.#containerId}, ${containerId})`,
       );
     } else if (this.#podUid !== podUid) {
       throw new AttestorError(
-        "FAILED_PRECONDITION",
+        "id-conflict",
         `multiple pod UIDs found in cgroups (${this.#podUid}, ${podUid})`,
       );
     }

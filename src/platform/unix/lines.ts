@@ -40,7 +40,7 @@ function exceedsLineLimit(line: string): boolean {
  * import assert from "node:assert/strict";
  * import { AttestorError } from "../../errors.ts";
  * import { splitLines } from "./lines.ts";
- * const lines = splitLines("a\r\n\nb\n", (n, why) => new AttestorError("INTERNAL", `${n}: ${why}`));
+ * const lines = splitLines("a\r\n\nb\n", (n, why) => new AttestorError("malformed-input", `${n}: ${why}`));
  * assert.deepEqual(lines.map((l) => l.text), ["a", "", "b"]);
  * ```
  *

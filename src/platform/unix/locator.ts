@@ -49,7 +49,7 @@ export interface UnixLocatorOptions {
   readonly cgroupRoots?: readonly string[];
 }
 
-/** Throws the call's abort error (`DEADLINE_EXCEEDED` for a timeout, else `CANCELLED`) once aborted. */
+/** Throws the call's abort error (`deadline-exceeded` for a timeout, else `cancelled`) once aborted. */
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
@@ -72,8 +72,9 @@ function checkAborted(signal: AbortSignal | undefined): void {
  * as `startTime` for the core's re-check.
  *
  * Differences from upstream, all failing closed: a PID without a `<procRoot>/proc/<pid>` directory is
- * `NOT_FOUND` (upstream: no selectors); a process that disappears mid-lookup is `NOT_FOUND`; errors name the
- * file and line; files over 1 MiB (cgroup) or 16 MiB (mountinfo) and lines over 64 KiB are rejected.
+ * `process-gone` (NOT_FOUND; upstream: no selectors); a process that disappears mid-lookup is
+ * `process-gone`; errors name the file and line; files over 1 MiB (cgroup) or 16 MiB (mountinfo) and lines
+ * over 64 KiB are rejected.
  *
  * @example Locating a fixture process
  * ```ts ignore
@@ -107,12 +108,12 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
 
   async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
-      throw new AttestorError("INVALID_ARGUMENT", `invalid pid ${pid}: must be a positive integer`);
+      throw new AttestorError("bad-request", `invalid pid ${pid}: must be a positive integer`);
     }
     checkAborted(signal);
     const procDir = join(procRoot, "proc", String(pid));
     const notFound = () =>
-      new AttestorError("NOT_FOUND", `process ${pid} does not exist (no directory ${quote(procDir)})`);
+      new AttestorError("process-gone", `process ${pid} does not exist (no directory ${quote(procDir)})`);
     if (!await isDirectory(procDir)) throw notFound();
     /** Reads a file; `null` when missing, but only while the process directory is still there. */
     const read = async (name: string, maxBytes: number, prefix: string): Promise<FileText> => {
@@ -176,7 +177,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       try {
         return await locate(pid, signal);
       } catch (err) {
-        throw toAttestorError(err, "INTERNAL", `locating process ${pid}`);
+        throw toAttestorError(err, "internal", `locating process ${pid}`);
       }
     },
   };

@@ -28,11 +28,11 @@ export interface MountEntry {
  * @param file The file path shown to the operator.
  * @param line The 1-based line number.
  * @param reason What is wrong.
- * @returns An `INTERNAL` {@linkcode AttestorError}.
+ * @returns A `malformed-input` {@linkcode AttestorError}.
  */
 export function mountinfoFileError(file: string, line: number, reason: string): AttestorError {
   return new AttestorError(
-    "INTERNAL",
+    "malformed-input",
     `failed to parse mount info at ${quote(file)}: line ${line}: ${reason}`,
   );
 }
@@ -54,7 +54,7 @@ export function mountinfoFileError(file: string, line: number, reason: string): 
  * @param text The file content.
  * @param file The file path, for error messages.
  * @returns The mounts, in file order.
- * @throws {AttestorError} `INTERNAL`, naming the file and the line.
+ * @throws {AttestorError} `malformed-input`, naming the file and the line.
  */
 export function parseMountinfo(text: string, file: string): MountEntry[] {
   const lines = splitLines(text, (n, why) => mountinfoFileError(file, n, why));

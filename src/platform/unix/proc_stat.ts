@@ -56,11 +56,11 @@ const START_TIME_AFTER_COMM = 22 - 3;
  * @param text The file's text.
  * @param path The file, for error messages.
  * @returns The pid, state and start time.
- * @throws {AttestorError} `INTERNAL` naming the file when the text is not a stat line.
+ * @throws {AttestorError} `malformed-input` naming the file when the text is not a stat line.
  */
 export function parseProcStat(text: string, path: string): ProcStat {
   const bad = (reason: string) =>
-    new AttestorError("INTERNAL", `${PROC_STAT_ERROR_PREFIX}: ${quote(path)}: ${reason}`);
+    new AttestorError("malformed-input", `${PROC_STAT_ERROR_PREFIX}: ${quote(path)}: ${reason}`);
   const open = text.indexOf(" (");
   const close = text.lastIndexOf(")");
   if (open < 0 || close < open) throw bad(`no "(comm)" field in ${quote(clip(text, 128))}`);
@@ -90,14 +90,14 @@ export function parseProcStat(text: string, path: string): ProcStat {
  * @param file The file and its text; `text` is `null` when the file does not exist (only possible under a
  *   test proc root: the kernel always provides it while the process directory exists).
  * @returns The start time, or `null` for a missing file.
- * @throws {AttestorError} `INTERNAL` naming the file for malformed text or another PID in field 1.
+ * @throws {AttestorError} `malformed-input` naming the file for malformed text or another PID in field 1.
  */
 export function startTimeOf(pid: number, file: { path: string; text: string | null }): string | null {
   if (file.text === null) return null;
   const stat = parseProcStat(file.text, file.path);
   if (stat.pid !== String(pid)) {
     throw new AttestorError(
-      "INTERNAL",
+      "malformed-input",
       `${PROC_STAT_ERROR_PREFIX}: ${quote(file.path)}: field 1 (pid) is ${stat.pid}, not ${pid}`,
     );
   }
@@ -112,12 +112,12 @@ export function startTimeOf(pid: number, file: { path: string; text: string | nu
  * @param pid The PID.
  * @param before The start time read before the cgroup file.
  * @param after The start time read after the last file of the lookup.
- * @throws {AttestorError} `FAILED_PRECONDITION` naming both start times when they differ.
+ * @throws {AttestorError} `process-changed` naming both start times when they differ.
  */
 export function assertSameStart(pid: number, before: string | null, after: string | null): void {
   if (before === after) return;
   throw new AttestorError(
-    "FAILED_PRECONDITION",
+    "process-changed",
     `process ${pid} was replaced while it was being located: PID ${pid} belonged to a process started at ` +
       `${before ?? "unknown"} (clock ticks since boot) before its cgroups were read and to one started at ` +
       `${after ?? "unknown"} after`,

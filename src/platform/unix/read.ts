@@ -18,8 +18,8 @@ import { FileTooLargeError, readBoundedTextFile } from "../../io.ts";
  * @param maxBytes The largest accepted size.
  * @param describe Prefix of error messages (for example `unable to obtain cgroups`).
  * @returns The text, or `null` when the file does not exist.
- * @throws {AttestorError} `PERMISSION_DENIED` when the OS refuses access, `INTERNAL` for any other read error
- * or an oversized file; the message names the file.
+ * @throws {AttestorError} `os-denied` when the OS refuses access, `os-failed` for any other read error,
+ * `malformed-input` for an oversized file; the message names the file.
  */
 export async function readBoundedText(
   path: string,
@@ -30,7 +30,10 @@ export async function readBoundedText(
     return await readBoundedTextFile(path, maxBytes);
   } catch (err) {
     if (err instanceof FileTooLargeError) {
-      throw new AttestorError("INTERNAL", `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`);
+      throw new AttestorError(
+        "malformed-input",
+        `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`,
+      );
     }
     if (err instanceof Deno.errors.NotFound) return null; // also ESRCH-style races on /proc while reading
     throw osError(err, path, describe);
@@ -39,10 +42,10 @@ export async function readBoundedText(
 
 function osError(err: unknown, path: string, describe: string): AttestorError {
   const text = errorMessage(err);
-  const code = err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
-    ? "PERMISSION_DENIED"
-    : "INTERNAL";
-  return new AttestorError(code, `${describe}: reading ${quote(path)}: ${text}`, { cause: err });
+  const reason = err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+    ? "os-denied"
+    : "os-failed";
+  return new AttestorError(reason, `${describe}: reading ${quote(path)}: ${text}`, { cause: err });
 }
 
 /**
@@ -50,7 +53,7 @@ function osError(err: unknown, path: string, describe: string): AttestorError {
  *
  * @param path The path to check.
  * @returns `true` for a directory, `false` when nothing is there.
- * @throws {AttestorError} `PERMISSION_DENIED` or `INTERNAL` when the check itself fails.
+ * @throws {AttestorError} `os-denied` or `os-failed` when the check itself fails.
  */
 export async function isDirectory(path: string): Promise<boolean> {
   try {

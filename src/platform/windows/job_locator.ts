@@ -17,9 +17,9 @@
  *    `IsProcessInJob`, and keep its name when it starts with `\Container_`;
  * 6. no such job → not in a container (`null`); one distinct name → its ID; more → error.
  *
- * Differences from upstream, all towards failing closed: access denied anywhere is a PERMISSION_DENIED
- * error naming the call (upstream silently skips vmcompute when it cannot open it, which makes every
- * workload look "not in a container"); unexpected per-handle failures are errors instead of debug logs;
+ * Differences from upstream, all towards failing closed: access denied anywhere is an `os-denied` error
+ * (PERMISSION_DENIED) naming the call (upstream silently skips vmcompute when it cannot open it, which makes
+ * every workload look "not in a container"); unexpected per-handle failures are errors instead of debug logs;
  * duplicate handles to the same job count once; an empty ID after the prefix is an error; the handle
  * buffer and all loops are bounded. Every handle opened is closed on every path.
  *
@@ -27,7 +27,7 @@
  */
 
 import { isTimeoutReason } from "../../core/abort.ts";
-import { AttestorError, type ErrorCode, errorMessage } from "../../errors.ts";
+import { AttestorError, errorMessage, type ErrorReason } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { nullLogger } from "../../log.ts";
 import type { ContainerLocation, ContainerLocator } from "../types.ts";
@@ -115,10 +115,11 @@ export class JobContainerLocator implements ContainerLocator {
    * @returns `containerId` is the ID from the `\Container_<id>` job, or `null` when the process is in no
    *   container job; `startTime` is the creation time of the process (`GetProcessTimes`), read from the
    *   handle the whole lookup runs on.
-   * @throws {AttestorError} INVALID_ARGUMENT for a bad PID, NOT_FOUND when the process does not exist,
-   *   PERMISSION_DENIED when Windows refuses a call (named in the message), INTERNAL for more than one
-   *   container job or any other failure, CANCELLED when `signal` aborts. Every message starts with
-   *   `failed to get container ID: `.
+   * @throws {AttestorError} `bad-request` for a bad PID, `process-gone` when the process does not exist,
+   *   `os-denied` when Windows refuses a call (named in the message), `multiple-jobs` for more than one
+   *   container job, `malformed-input` for a handle or job name not as expected, `os-failed` for any other
+   *   failure, `platform-unavailable` when the Windows API cannot be loaded, `cancelled` or
+   *   `deadline-exceeded` when `signal` aborts. Every message starts with `failed to get container ID: `.
    */
   async locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     const { containerId, created } = await this.#find(pid, signal);
@@ -131,7 +132,7 @@ export class JobContainerLocator implements ContainerLocator {
       try {
         this.#api = typeof source === "function" ? source() : source;
       } catch (err) {
-        throw fail("FAILED_PRECONDITION", `the Windows API is unavailable: ${errorMessage(err)}`, err);
+        throw fail("platform-unavailable", `the Windows API is unavailable: ${errorMessage(err)}`, err);
       }
     }
     return this.#api;
@@ -139,7 +140,7 @@ export class JobContainerLocator implements ContainerLocator {
 
   async #find(pid: number, signal?: AbortSignal): Promise<{ containerId: string | null; created: bigint }> {
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0xFFFF_FFFF) {
-      throw fail("INVALID_ARGUMENT", `invalid value for PID: ${pid}`);
+      throw fail("bad-request", `invalid value for PID: ${pid}`);
     }
     checkAbort(signal, pid);
     const api = this.#getApi();
@@ -182,7 +183,7 @@ export class JobContainerLocator implements ContainerLocator {
           const type = call("failed to get object type", () => api.objectTypeName(dup));
           if (type !== "Job") {
             throw fail(
-              "INTERNAL",
+              "malformed-input",
               `handle ${entry.handle} of vmcompute.exe (pid ${entry.ownerPid}) has the Job type index ` +
                 `${entry.objectTypeIndex} but its type is ${JSON.stringify(type)}`,
             );
@@ -231,7 +232,7 @@ export class JobContainerLocator implements ContainerLocator {
       while (entry !== null) {
         if (++seen > this.#limits.maxProcesses) {
           throw fail(
-            "INTERNAL",
+            "os-failed",
             `${prefix}: more than ${this.#limits.maxProcesses} processes in the snapshot`,
           );
         }
@@ -256,7 +257,9 @@ export class JobContainerLocator implements ContainerLocator {
     const entries = this.#queryHandles(api, (owner) => owner === self || vmcompute.has(owner));
     const isProbe = (e: HandleEntry) => e.ownerPid === self && e.handle === probe;
     const own = entries.find(isProbe);
-    if (!own) throw fail("INTERNAL", `${prefix}: handle ${probe} of this process is not in the handle table`);
+    if (!own) {
+      throw fail("os-failed", `${prefix}: handle ${probe} of this process is not in the handle table`);
+    }
     return entries.filter((e) =>
       vmcompute.has(e.ownerPid) && e.objectTypeIndex === own.objectTypeIndex && !isProbe(e)
     );
@@ -270,19 +273,19 @@ export class JobContainerLocator implements ContainerLocator {
       const result = call(prefix, () => api.queryHandleTable(size, keepOwner));
       if (result.ok) return result.entries;
       if (size >= maxHandleBuffer) {
-        throw fail("INTERNAL", `${prefix}: the handle table does not fit in ${maxHandleBuffer} bytes`);
+        throw fail("os-failed", `${prefix}: the handle table does not fit in ${maxHandleBuffer} bytes`);
       }
       size = Math.min(maxHandleBuffer, Math.max(result.returnLength + GROWTH_SLACK, size * 2));
     }
-    throw fail("INTERNAL", `${prefix}: the handle table kept growing over ${maxHandleQueries} attempts`);
+    throw fail("os-failed", `${prefix}: the handle table kept growing over ${maxHandleQueries} attempts`);
   }
 }
 
 function decide(names: readonly string[]): string | null {
   if (names.length === 0) return null;
-  if (names.length > 1) throw fail("INTERNAL", `process has multiple jobs: [${names.join(" ")}]`);
+  if (names.length > 1) throw fail("multiple-jobs", `process has multiple jobs: [${names.join(" ")}]`);
   const id = names[0].slice(CONTAINER_JOB_PREFIX.length);
-  if (id === "") throw fail("INTERNAL", `job ${JSON.stringify(names[0])} has an empty container ID`);
+  if (id === "") throw fail("malformed-input", `job ${JSON.stringify(names[0])} has an empty container ID`);
   return id;
 }
 
@@ -296,7 +299,7 @@ function openWorkload(
     return api.openProcess(access, pid);
   } catch (err) {
     if (err instanceof WinApiError && err.isWin32(Win32Error.INVALID_PARAMETER)) {
-      throw fail("NOT_FOUND", `${prefix}: process ${pid} does not exist (${err.message})`, err);
+      throw fail("process-gone", `${prefix}: process ${pid} does not exist (${err.message})`, err);
     }
     throw wrap(prefix, err);
   }
@@ -366,13 +369,13 @@ function call<T>(prefix: string, fn: () => T): T {
 
 function wrap(prefix: string, err: unknown): AttestorError {
   if (err instanceof AttestorError) return err;
-  const code: ErrorCode = err instanceof WinApiError && err.accessDenied ? "PERMISSION_DENIED" : "INTERNAL";
-  return fail(code, `${prefix}: ${errorMessage(err)}`, err);
+  const reason: ErrorReason = err instanceof WinApiError && err.accessDenied ? "os-denied" : "os-failed";
+  return fail(reason, `${prefix}: ${errorMessage(err)}`, err);
 }
 
-function fail(code: ErrorCode, message: string, cause?: unknown): AttestorError {
+function fail(reason: ErrorReason, message: string, cause?: unknown): AttestorError {
   return new AttestorError(
-    code,
+    reason,
     `failed to get container ID: ${message}`,
     cause === undefined ? undefined : { cause },
   );
@@ -381,5 +384,5 @@ function fail(code: ErrorCode, message: string, cause?: unknown): AttestorError 
 function checkAbort(signal: AbortSignal | undefined, pid: number): void {
   if (!signal?.aborted) return;
   const timedOut = isTimeoutReason(signal.reason);
-  throw fail(timedOut ? "DEADLINE_EXCEEDED" : "CANCELLED", `the lookup of process ${pid} was cancelled`);
+  throw fail(timedOut ? "deadline-exceeded" : "cancelled", `the lookup of process ${pid} was cancelled`);
 }

@@ -80,7 +80,7 @@ export function createWindowsPlatform(options: WindowsPlatformOptions = {}): Pla
         mount = getenv(SANDBOX_MOUNT_ENV);
       } catch (err) {
         throw new AttestorError(
-          "FAILED_PRECONDITION",
+          "platform-unavailable",
           `cannot read ${SANDBOX_MOUNT_ENV} to resolve ${path}: ${err instanceof Error ? err.message : err}`,
           { cause: err },
         );
