@@ -9,7 +9,6 @@ import { parseArgs } from "node:util";
 import { clipText } from "../clip.ts";
 import { writeAllSync } from "../io.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { buildConfig } from "../config/build.ts";
 import type { Logger } from "../log.ts";
 import type { Transport } from "../plugin/listener.ts";
 import { createAttestorPlugin } from "../plugin/plugin.ts";
@@ -124,6 +123,6 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
     transport,
     getenv,
     createPlugin: (logger) =>
-      createAttestorPlugin({ buildConfig, runtime: makeRuntime(logger, { procRoot }), logger, getenv }),
+      createAttestorPlugin({ runtime: makeRuntime(logger, { procRoot }), logger, getenv }),
   });
 }

@@ -278,6 +278,7 @@ function matchLayout(
  *   kind: "container",
  *   podUid: "1a2b3c4d-0000-4000-8000-00000000abcd",
  *   containerId: cid,
+ *   podKey: "1a2b3c4d_0000_4000_8000_00000000abcd",
  *   layout: "systemd / besteffort",
  * });
  * assert.equal(m.match(`/user.slice/user-1000.slice/user@1000.service${real}`).kind, "outside");
