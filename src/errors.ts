@@ -61,7 +61,8 @@ export const ERROR_REASONS = [
  *   version it never handed out).
  * - `bad-config` (INVALID_ARGUMENT): the configuration is invalid or cannot be used. Thrown by Configure
  *   (every problem of `plugin_data`), the kubelet client at Configure (credential files, no hostname to
- *   verify the kubelet against), `attest --config`, the listener (`PLUGIN_*` environment).
+ *   verify the kubelet against), `attest --config`, the listener (`PLUGIN_*` environment, a socket path
+ *   that is too long).
  * - `not-configured` (FAILED_PRECONDITION): Attest before a successful Configure. Thrown by the runtime.
  * - `platform-unavailable` (FAILED_PRECONDITION): the platform cannot give what the plugin needs. Thrown by
  *   the Windows platform (the Windows API cannot be loaded, the sandbox mount variable cannot be read).
@@ -89,7 +90,8 @@ export const ERROR_REASONS = [
  *   form: malformed `/proc` text, a file over its size limit, a missing cgroup file, a handle that is not a
  *   job, a job name without an ID. Thrown by the Unix and Windows locators.
  * - `os-failed` (INTERNAL): an operating-system call failed for another reason than access, or its answer
- *   could not be used (the Windows handle table over its limits). Thrown by the Unix and Windows locators.
+ *   could not be used (the Windows process snapshot or handle table over its limits). Thrown by the Unix
+ *   and Windows locators.
  * - `process-unverifiable` (INTERNAL): the locator gave no start time, so the process cannot be re-checked
  *   before an answer. Thrown by the re-check.
  * - `internal` (INTERNAL): an unexpected error (a bug, an exception of unknown kind), wrapped where it
@@ -118,7 +120,8 @@ export const ERROR_REASONS = [
  * - `deadline-exceeded` (DEADLINE_EXCEEDED): the call's deadline passed. Thrown by every layer that waits
  *   (from its `AbortSignal`).
  * - `cancelled` (CANCELLED): the call was cancelled. Thrown by every layer that waits (from its
- *   `AbortSignal`), the kubelet client.
+ *   `AbortSignal`), the kubelet client (an aborted request), the pod-list fetcher (the abort of its request
+ *   when it is closed).
  * - `unsupported` (UNIMPLEMENTED): the operation is not implemented (reference attestation). Thrown by the
  *   WorkloadAttestor service.
  */
