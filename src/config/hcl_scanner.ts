@@ -65,6 +65,26 @@ function digitVal(ch: number): number {
 
 const ch = (c: string): number => c.charCodeAt(0);
 
+/** The tokens of one character that need no more scanning (the plain cases of hcl/scanner's switch). */
+const SINGLE_CHAR_TOKENS: ReadonlyMap<number, number> = new Map([
+  [ch("["), LBRACK],
+  [ch("]"), RBRACK],
+  [ch("{"), LBRACE],
+  [ch("}"), RBRACE],
+  [ch(","), COMMA],
+  [ch("="), ASSIGN],
+  [ch("+"), ADD],
+]);
+
+/** The escapes of one character after a backslash in a string (`\n`, `\"`, ...): a b f n r t v \ ". */
+const SIMPLE_ESCAPES: ReadonlySet<number> = new Set([...'abfnrtv\\"'].map(ch));
+/** The numeric escapes besides octal (`\0` to `\7`, 3 digits): their base and number of digits. */
+const DIGIT_ESCAPES: ReadonlyMap<number, { readonly base: number; readonly count: number }> = new Map([
+  [ch("x"), { base: 16, count: 2 }],
+  [ch("u"), { base: 16, count: 4 }],
+  [ch("U"), { base: 16, count: 8 }],
+]);
+
 /**
  * hashicorp/hcl v1 `hcl/scanner`, on a JavaScript string. Errors are recorded and scanning goes on.
  *
@@ -169,34 +189,15 @@ export class Scanner {
           type = HEREDOC;
           this.#scanHeredoc();
           break;
-        case ch("["):
-          type = LBRACK;
-          break;
-        case ch("]"):
-          type = RBRACK;
-          break;
-        case ch("{"):
-          type = LBRACE;
-          break;
-        case ch("}"):
-          type = RBRACE;
-          break;
-        case ch(","):
-          type = COMMA;
-          break;
-        case ch("="):
-          type = ASSIGN;
-          break;
-        case ch("+"):
-          type = ADD;
-          break;
         case ch("-"):
           if (isDecimal(this.peek())) type = this.#scanNumber(this.next());
           else type = SUB;
           break;
-        default:
-          this.#err("illegal char");
-          type = ILLEGAL;
+        default: {
+          const single = SINGLE_CHAR_TOKENS.get(c);
+          if (single === undefined) this.#err("illegal char");
+          type = single ?? ILLEGAL;
+        }
       }
     }
     return { type, start, end: this.pos };
@@ -254,32 +255,30 @@ export class Scanner {
         c = this.next();
         if (c === ch("8") || c === ch("9")) illegalOctal = true;
       }
-      if (c === ch("e") || c === ch("E")) {
-        this.#scanExponent(c);
-        return FLOAT;
-      }
-      if (c === ch(".")) {
-        c = this.#scanFraction(c);
-        if (c === ch("e") || c === ch("E")) this.#scanExponent(this.next());
-        return FLOAT;
-      }
+      if (this.#scanFloatTail(c)) return FLOAT;
       if (illegalOctal) this.#err("illegal octal number");
       if (c !== EOF) this.unread();
       return NUMBER;
     }
     this.#scanMantissa(c);
     c = this.next();
+    if (this.#scanFloatTail(c)) return FLOAT;
+    if (c !== EOF) this.unread();
+    return NUMBER;
+  }
+
+  /** After a number's integer digits (`c` read): an exponent or a fraction makes it a float. */
+  #scanFloatTail(c: number): boolean {
     if (c === ch("e") || c === ch("E")) {
       this.#scanExponent(c);
-      return FLOAT;
+      return true;
     }
     if (c === ch(".")) {
       c = this.#scanFraction(c);
       if (c === ch("e") || c === ch("E")) this.#scanExponent(this.next());
-      return FLOAT;
+      return true;
     }
-    if (c !== EOF) this.unread();
-    return NUMBER;
+    return false;
   }
 
   #scanMantissa(c: number): number {
@@ -370,39 +369,11 @@ export class Scanner {
 
   #scanEscape(): void {
     const c = this.next();
-    switch (c) {
-      case ch("a"):
-      case ch("b"):
-      case ch("f"):
-      case ch("n"):
-      case ch("r"):
-      case ch("t"):
-      case ch("v"):
-      case ch("\\"):
-      case ch('"'):
-        break;
-      case ch("0"):
-      case ch("1"):
-      case ch("2"):
-      case ch("3"):
-      case ch("4"):
-      case ch("5"):
-      case ch("6"):
-      case ch("7"):
-        this.#scanDigits(c, 8, 3);
-        break;
-      case ch("x"):
-        this.#scanDigits(this.next(), 16, 2);
-        break;
-      case ch("u"):
-        this.#scanDigits(this.next(), 16, 4);
-        break;
-      case ch("U"):
-        this.#scanDigits(this.next(), 16, 8);
-        break;
-      default:
-        this.#err("illegal char escape");
-    }
+    if (SIMPLE_ESCAPES.has(c)) return;
+    if (c >= ch("0") && c <= ch("7")) return this.#scanDigits(c, 8, 3);
+    const digits = DIGIT_ESCAPES.get(c);
+    if (digits) return this.#scanDigits(this.next(), digits.base, digits.count);
+    this.#err("illegal char escape");
   }
 
   #scanDigits(c: number, base: number, n: number): void {
