@@ -110,7 +110,11 @@ export class Scanner {
   /** The first scanner error, if any (the real parser then fails). */
   error: { offset: number; message: string } | null = null;
 
-  /** @param src The text to scan (CRLF already turned into LF, as hcl v1 does before it scans). */
+  /**
+   * Starts scanning at the beginning of `src`.
+   *
+   * @param src The text to scan (CRLF already turned into LF, as hcl v1 does before it scans).
+   */
   constructor(readonly src: string) {}
 
   #err(message: string): void {

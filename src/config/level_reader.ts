@@ -30,6 +30,8 @@ const MAX_INTERVAL_MS = 2_147_483_647;
  */
 export class LevelReader {
   /**
+   * Reads from `level`, recording problems in `problems`.
+   *
    * @param level The known keys of the block.
    * @param path The block's dotted path ("" for the top level), to name keys in problems.
    * @param problems Where problems are added.
