@@ -242,13 +242,19 @@ export class LineIndex {
   readonly #starts: number[] = [0];
   readonly #length: number;
 
-  /** @param text The whole text. */
+  /**
+   * Indexes the line starts of `text`.
+   *
+   * @param text The whole text.
+   */
   constructor(text: string) {
     this.#length = text.length;
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) this.#starts.push(i + 1);
   }
 
   /**
+   * The line and column of an offset (binary search over the line starts).
+   *
    * @param offset An offset into the text (clamped to its length).
    * @returns The 1-based line and column of `offset`.
    */
@@ -265,6 +271,8 @@ export class LineIndex {
   }
 
   /**
+   * The line of an offset.
+   *
    * @param offset An offset into the text.
    * @returns The 1-based line of `offset`.
    */

@@ -1,9 +1,16 @@
 /**
- * The typed, immutable plugin configuration that `plugin_data` turns into. `src/config/build.ts` is the
- * only producer; everything else reads it.
+ * The typed, immutable plugin configuration that `plugin_data` turns into, and the agent's core
+ * configuration it is built with. `src/config/build.ts` is the only producer of a {@linkcode Config};
+ * everything else reads it.
  *
  * @module
  */
+
+/** `spire.service.common.config.v1.CoreConfiguration`. */
+export interface CoreConfiguration {
+  /** The agent's trust domain name (no `spiffe://`). */
+  readonly trustDomain: string;
+}
 
 /** The `experimental { sigstore { ... } }` block (parsed and validated; verification comes later). */
 export interface SigstoreConfig {

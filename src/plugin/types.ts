@@ -6,11 +6,10 @@
  * @module
  */
 
-/** `spire.service.common.config.v1.CoreConfiguration`. */
-export interface CoreConfiguration {
-  /** The agent's trust domain name (no `spiffe://`). */
-  readonly trustDomain: string;
-}
+import type { CoreConfiguration } from "../config/types.ts";
+
+// The core configuration is the config layer's input: it lives there (config never imports plugin).
+export type { CoreConfiguration } from "../config/types.ts";
 
 /** What `Validate` answers. */
 export interface ValidationResult {

@@ -10,6 +10,7 @@ import { type HclLimits, outlineHcl } from "../../src/config/hcl_outline.ts";
 import { type ConfigNode, parseConfigText } from "../../src/config/hcl.ts";
 import { type JsonValue, readJson } from "../../src/config/json.ts";
 import { rng } from "../unix/_rng.ts";
+import { mutate } from "./_mutate.ts";
 
 const realParse: (text: string) => string = createRequire(import.meta.url)("js-hcl-parser").parse;
 const LIMITS: HclLimits = {
@@ -65,20 +66,6 @@ const PIECES = [
   "+",
 ];
 
-function mutate(r: () => number, text: string): string {
-  let out = text;
-  const edits = 1 + Math.floor(r() * 3);
-  for (let i = 0; i < edits; i++) {
-    const at = Math.floor(r() * (out.length + 1));
-    const piece = PIECES[Math.floor(r() * PIECES.length)];
-    const op = Math.floor(r() * 3);
-    if (op === 0) out = out.slice(0, at) + piece + out.slice(at);
-    else if (op === 1) out = out.slice(0, at) + out.slice(at + 1 + Math.floor(r() * 3));
-    else out = out.slice(0, at) + piece + out.slice(at + piece.length);
-  }
-  return out;
-}
-
 /** The tree the plain parse (keys not renamed) gives, built the way the config layer used to. */
 function plainTree(json: string): unknown {
   const r = readJson(json, { maxDepth: 1000 });
@@ -129,7 +116,7 @@ describe("HCL outline against the real parser", () => {
     const r = rng(20260115);
     const seen = { bothValid: 0, sameTree: 0, bothInvalid: 0 };
     for (let i = 0; i < 4000; i++) {
-      const text = mutate(r, SEEDS[i % SEEDS.length]);
+      const text = mutate(r, SEEDS[i % SEEDS.length], { pieces: PIECES, maxEdits: 3 });
       if (text.trimStart().startsWith("{")) continue; // JSON mode
       const real = realParse(text);
       const realOk = !real.startsWith("unable to ");

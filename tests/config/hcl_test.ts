@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { isJsonText, parseConfigText, restoreGopherJsParse } from "../../src/config/hcl.ts";
+import { isJsonText, parseConfigText } from "../../src/config/hcl.ts";
+import { restoreGopherJsParse } from "../../src/config/hcl_parser.ts";
 
 const num = (text: string) => ({ kind: "number", text });
 const str = (value: string) => ({ kind: "string", value });

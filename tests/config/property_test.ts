@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildConfig } from "../../src/config/build.ts";
 import { rng as mulberry32 } from "../unix/_rng.ts";
+import { mutate } from "./_mutate.ts";
 
 const SEEDS = [
   `kubelet_read_only_port = 10255`,
@@ -42,21 +43,6 @@ const ALPHABET = [
   "kubelet_secure_port",
 ];
 
-function mutate(rand: () => number, text: string): string {
-  let out = text;
-  const edits = 1 + Math.floor(rand() * 4);
-  for (let i = 0; i < edits; i++) {
-    const at = Math.floor(rand() * (out.length + 1));
-    const piece = ALPHABET[Math.floor(rand() * ALPHABET.length)];
-    const op = Math.floor(rand() * 4);
-    if (op === 0) out = out.slice(0, at) + piece + out.slice(at);
-    else if (op === 1) out = out.slice(0, at) + out.slice(at + 1 + Math.floor(rand() * 3));
-    else if (op === 2) out = out.slice(0, at) + piece + out.slice(at + piece.length);
-    else out = out.slice(0, at) + out.slice(at).split("").reverse().join("").slice(0, 5) + out.slice(at + 5);
-  }
-  return out;
-}
-
 function randomText(rand: () => number): string {
   let s = "";
   const n = Math.floor(rand() * 40);
@@ -70,7 +56,9 @@ describe("buildConfig property: never throws, always a config xor problems", () 
     let accepted = 0;
     let rejected = 0;
     for (let i = 0; i < 600; i++) {
-      const text = i % 5 === 4 ? randomText(rand) : mutate(rand, SEEDS[i % SEEDS.length]);
+      const text = i % 5 === 4
+        ? randomText(rand)
+        : mutate(rand, SEEDS[i % SEEDS.length], { pieces: ALPHABET, maxEdits: 4, reverse: true });
       let result;
       try {
         result = buildConfig(text, { trustDomain: "example.org" }, { getenv: () => undefined });
