@@ -14,13 +14,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { clipText } from "../clip.ts";
 import { readSmallTextFile, writeAllSync } from "../io.ts";
-import { parsePidOption } from "./pid.ts";
+import { parsePidOption, parseProcRootOption, parseStrict, SHARED_OPTIONS } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
 import type { Config } from "../config/types.ts";
-import { AttestorError, errorMessage, toAttestorError } from "../errors.ts";
+import { AttestorError, toAttestorError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
 import { platformFor } from "../platform/mod.ts";
 import type { Platform } from "../platform/types.ts";
@@ -56,31 +55,15 @@ function badArguments(reason: string): AttestorError {
 }
 
 function parse(args: string[]): AttestArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        pid: { type: "string" },
-        config: { type: "string" },
-        json: { type: "boolean" },
-        "proc-root": { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw badArguments(errorMessage(err));
-  }
+  const values = parseStrict(
+    args,
+    { ...SHARED_OPTIONS, config: { type: "string" }, json: { type: "boolean" } },
+    badArguments,
+  );
   const pid = parsePidOption(values.pid, badArguments);
   if (values.config === undefined || values.config === "") throw badArguments("missing --config");
-  if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
-  return {
-    pid,
-    configPath: values.config,
-    json: values.json ?? false,
-    procRoot: values["proc-root"] ?? "/",
-  };
+  const procRoot = parseProcRootOption(values["proc-root"], badArguments);
+  return { pid, configPath: values.config, json: values.json ?? false, procRoot };
 }
 
 async function loadConfig(path: string, getenv: (name: string) => string | undefined): Promise<Config> {

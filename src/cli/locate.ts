@@ -20,10 +20,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { clipText } from "../clip.ts";
 import { writeAllSync } from "../io.ts";
-import { parsePidOption } from "./pid.ts";
+import { parsePidOption, parseProcRootOption, parseStrict, SHARED_OPTIONS } from "./pid.ts";
 import { AttestorError, errorMessage } from "../errors.ts";
 import { createHclogLogger, nullLogger } from "../log.ts";
 import { platformFor } from "../platform/mod.ts";
@@ -57,25 +56,18 @@ interface LocateArgs {
 }
 
 function parse(args: string[]): LocateArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        pid: { type: "string" },
-        "proc-root": { type: "string" },
-        "kubelet-cgroup-root": { type: "string" },
-        legacy: { type: "boolean" },
-        verbose: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw badArguments(errorMessage(err));
-  }
+  const values = parseStrict(
+    args,
+    {
+      ...SHARED_OPTIONS,
+      "kubelet-cgroup-root": { type: "string" },
+      legacy: { type: "boolean" },
+      verbose: { type: "boolean" },
+    },
+    badArguments,
+  );
   const pid = parsePidOption(values.pid, badArguments);
-  if (values["proc-root"] === "") throw badArguments("--proc-root must not be empty");
+  const procRoot = parseProcRootOption(values["proc-root"], badArguments);
   const cgroupRoot = values["kubelet-cgroup-root"];
   if (cgroupRoot !== undefined) {
     try {
@@ -86,7 +78,7 @@ function parse(args: string[]): LocateArgs {
   }
   return {
     pid,
-    procRoot: values["proc-root"] ?? "/",
+    procRoot,
     kubeletCgroupRoot: cgroupRoot ?? null,
     legacy: values.legacy ?? false,
     verbose: values.verbose ?? false,
