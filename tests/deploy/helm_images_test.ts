@@ -97,6 +97,11 @@ describe("Helm values for spiffe/helm-charts-hardened", () => {
     assert.match(String(k8s.plugin_checksum), /^(PLUGIN_SHA256|[0-9a-f]{64})$/);
     const env = agent.extraEnvVars.find((e: Values) => e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName");
     assert.equal(env.name, k8s.plugin_data.node_name_env);
+    assert.deepEqual(
+      agent.nodeSelector,
+      { "kubernetes.io/arch": "amd64" },
+      "the checksum is the amd64 binary's",
+    );
     const { config, problems } = buildConfig(
       JSON.stringify(k8s.plugin_data),
       { trustDomain: "example.org" },

@@ -15,6 +15,7 @@ import {
   MANIFEST_FILES,
   manifestObjects,
   parseAgentConf,
+  readRepoFile,
   schemaProblems,
 } from "./_deploy.ts";
 
@@ -85,6 +86,9 @@ describe("deploy/ manifests", () => {
     const pod = ds.spec.template.spec;
     assert.equal(pod.hostPID, true, "the plugin reads /proc/<pid>/ of workloads");
     assert.equal(pod.nodeSelector["kubernetes.io/os"], "linux");
+    // plugin_checksum is the hash of one architecture's binary: the DaemonSet is limited to it.
+    assert.equal(pod.nodeSelector["kubernetes.io/arch"], "amd64");
+    assert.ok(readRepoFile(LINUX).includes("k8s-attestor-linux-x64.sha256"));
     assert.equal(pod.serviceAccountName, findObject(objects, "ServiceAccount").metadata.name);
     const container = agentContainer(ds);
     const conf = agentConfOf(objects);
