@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { demoPodList, randomContainerId } from "../src/demo/pods.ts";
 import { kubepodsPath } from "../src/testing/cgroups.ts";
+import { procStatLine } from "../src/testing/fake_proc.ts";
 import { startFakeKubelet } from "../src/testing/fake_kubelet.ts";
 import { PluginHost, REPO_ROOT } from "../src/testing/plugin_host.ts";
 import { releaseRuntimeFlags } from "../src/testing/release_flags.ts";
@@ -44,6 +45,11 @@ await Deno.mkdir(join(root, "proc", String(PID)), { recursive: true });
 await Deno.writeTextFile(
   join(root, "proc", String(PID), "cgroup"),
   `0::${kubepodsPath("systemd", "burstable", podUid, containerId)}\n`,
+);
+// The locator confirms the process is unchanged by its start time (/proc/<pid>/stat, read twice).
+await Deno.writeTextFile(
+  join(root, "proc", String(PID), "stat"),
+  `${procStatLine(PID, "workload", 123456)}\n`,
 );
 const kubelet = await startFakeKubelet({ pods: demoPodList({ podUid, containerId, nodeName: "node-1" }) });
 // Run the plugin with the runtime flags of the Linux release binary (permissions, V8 semi-space size).
