@@ -102,75 +102,19 @@ const READ_CHUNK_BYTES = 64 * 1024;
 export async function readBoundedTextFile(path: string, maxBytes: number): Promise<string> {
   const file = await Deno.open(path, { read: true });
   try {
-    const into = new BoundedChunks(maxBytes);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buf = new Uint8Array(Math.min(READ_CHUNK_BYTES, maxBytes + 1));
     for (;;) {
-      const n = await file.read(into.buf);
+      const n = await file.read(buf);
       if (n === null) break;
-      into.add(n);
+      total += n;
+      if (total > maxBytes) throw new FileTooLargeError(maxBytes);
+      chunks.push(buf.slice(0, n));
     }
-    return into.text();
+    return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, total));
   } finally {
     file.close();
-  }
-}
-
-/**
- * {@linkcode readBoundedTextFile} without yielding to the event loop: the same limit, chunks, decoding and
- * errors, for small local files (`/proc`) where a round trip through the event loop per read costs more
- * than the read itself.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { FileTooLargeError, readBoundedTextFileSync } from "./io.ts";
- * const path = Deno.makeTempFileSync();
- * Deno.writeTextFileSync(path, "hello");
- * assert.equal(readBoundedTextFileSync(path, 5), "hello");
- * assert.throws(() => readBoundedTextFileSync(path, 4), FileTooLargeError);
- * Deno.removeSync(path);
- * ```
- *
- * @param path The file.
- * @param maxBytes The largest accepted size.
- * @returns The contents as text.
- * @throws {FileTooLargeError} When the file holds more than `maxBytes` bytes.
- */
-export function readBoundedTextFileSync(path: string, maxBytes: number): string {
-  const file = Deno.openSync(path, { read: true });
-  try {
-    const into = new BoundedChunks(maxBytes);
-    for (;;) {
-      const n = file.readSync(into.buf);
-      if (n === null) break;
-      into.add(n);
-    }
-    return into.text();
-  } finally {
-    file.close();
-  }
-}
-
-/** The chunks of one bounded read: a read buffer, and the bytes read so far, refused past `maxBytes`. */
-class BoundedChunks {
-  readonly buf: Uint8Array;
-  readonly #chunks: Uint8Array[] = [];
-  #total = 0;
-
-  constructor(readonly maxBytes: number) {
-    this.buf = new Uint8Array(Math.min(READ_CHUNK_BYTES, maxBytes + 1));
-  }
-
-  /** Keeps the first `n` bytes of the buffer; throws {@linkcode FileTooLargeError} past the limit. */
-  add(n: number): void {
-    this.#total += n;
-    if (this.#total > this.maxBytes) throw new FileTooLargeError(this.maxBytes);
-    this.#chunks.push(this.buf.slice(0, n));
-  }
-
-  /** Everything read, decoded. */
-  text(): string {
-    const chunks = this.#chunks;
-    return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, this.#total));
   }
 }
 

@@ -29,76 +29,23 @@ function parseFunctionOf(mod: unknown): HclParse | null {
   return typeof parse === "function" ? (parse as HclParse) : null;
 }
 
-/** The outcome of loading js-hcl-parser: its `parse`, or why there is none. */
-interface LoadedParser {
-  parse: HclParse | null;
-  error: string;
-}
-
-function loadedFrom(mod: unknown): LoadedParser {
-  const parse = parseFunctionOf(mod);
-  return parse ? { parse, error: "" } : { parse: null, error: "js-hcl-parser has no parse function" };
-}
-
-function loadFailure(err: unknown): LoadedParser {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return { parse: null, error: detail.split("\n")[0] };
-}
-
-/**
- * The GopherJS parser, loaded on first use (loading it costs a large part of the plugin's start-up). Its Go
- * runtime reads the environment, so it needs env permission.
- */
-const parser: LoadedParser & { loaded: boolean } = { parse: null, error: "", loaded: false };
-let loading: Promise<void> | null = null;
-
-/**
- * Loads the HCL parser (once; later calls return at once), so that {@linkcode runHcl} finds it loaded. The
- * plugin awaits this before it builds a configuration: `import()` keeps the package in a bundle's module
- * graph, where {@linkcode runHcl}'s own synchronous load (from the package directory) cannot find it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { loadHclParser, runHcl } from "./hcl_parser.ts";
- * await loadHclParser();
- * assert.equal(runHcl("k = 1").ok, true);
- * ```
- *
- * @returns Once the parser is loaded, or its load failed (then {@linkcode runHcl} reports why).
- */
-export function loadHclParser(): Promise<void> {
-  if (parser.loaded) return Promise.resolve();
-  loading ??= (async () => {
+/** The GopherJS parser. Its Go runtime reads the environment, so it needs env permission. */
+const parser: { parse: HclParse | null; error: string } = await (async () => {
+  try {
     const stackLimit = Error.stackTraceLimit;
-    let outcome: LoadedParser;
+    let mod: unknown;
     try {
-      outcome = loadedFrom(await import("js-hcl-parser"));
-    } catch (err) {
-      outcome = loadFailure(err);
+      mod = await import("js-hcl-parser");
     } finally {
       Error.stackTraceLimit = stackLimit;
     }
-    if (!parser.loaded) Object.assign(parser, outcome, { loaded: true });
-  })();
-  return loading;
-}
-
-/** Loads the parser synchronously from its package when {@linkcode loadHclParser} has not been awaited. */
-function ensureLoaded(): void {
-  if (parser.loaded) return;
-  let outcome: LoadedParser;
-  try {
-    const require = createRequire(import.meta.url);
-    outcome = loadedFrom(withStackLimitKept(() => require("js-hcl-parser")));
+    const parse = parseFunctionOf(mod);
+    return parse ? { parse, error: "" } : { parse: null, error: "js-hcl-parser has no parse function" };
   } catch (err) {
-    // No package to load (a bundle): left unloaded, so that loadHclParser can still load it.
-    const { error } = loadFailure(err);
-    parser.error = error;
-    return;
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return { parse: null, error: detail.split("\n")[0] };
   }
-  Object.assign(parser, outcome, { loaded: true });
-}
+})();
 
 /** A trivial document and what the parser answers for it, to tell a healthy runtime. */
 const PROBE_TEXT = "k = 1";
@@ -218,7 +165,6 @@ export function hclProblem(text: string, raw: string): string {
  * @returns The parser's JSON output, or its error.
  */
 export function runHcl(text: string): { ok: true; json: string } | { ok: false; error: string } {
-  ensureLoaded();
   let out: unknown;
   for (let attempt = 0;; attempt++) {
     const parse = parser.parse;

@@ -30,7 +30,6 @@ import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";
 import type { ConfigServer } from "../gen/spire/service/common/config/v1/config.ts";
 import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
 import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
-import { loadHclParser } from "../config/hcl_parser.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { createPluginServices, settleUnary } from "./services.ts";
@@ -196,15 +195,8 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
   };
 
   const config: ConfigServer = {
-    // The HCL parser is loaded on the first Configure or Validate, not at start-up (it slows the handshake).
-    configure: unary("Config/Configure", async (request) => {
-      await loadHclParser();
-      return await services.config.configure(request);
-    }),
-    validate: unary("Config/Validate", async (request) => {
-      await loadHclParser();
-      return services.config.validate(request);
-    }),
+    configure: unary("Config/Configure", (request) => services.config.configure(request)),
+    validate: unary("Config/Validate", (request) => services.config.validate(request)),
   };
 
   const attestor: WorkloadAttestorServer = {

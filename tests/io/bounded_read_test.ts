@@ -1,18 +1,13 @@
 /**
  * The one bounded file reader (src/io.ts) and its two users' error mapping: credential files
- * (`readSmallTextFile`) and `/proc` files (`readBoundedText`, and `readBoundedTextSync` for the locator).
+ * (`readSmallTextFile`) and `/proc` files (`readBoundedText`).
  */
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  FileTooLargeError,
-  readBoundedTextFile,
-  readBoundedTextFileSync,
-  readSmallTextFile,
-} from "../../src/io.ts";
-import { readBoundedText, readBoundedTextSync } from "../../src/platform/unix/read.ts";
+import { FileTooLargeError, readBoundedTextFile, readSmallTextFile } from "../../src/io.ts";
+import { readBoundedText } from "../../src/platform/unix/read.ts";
 import { AttestorError } from "../../src/errors.ts";
 
 describe("readBoundedTextFile", () => {
@@ -76,40 +71,5 @@ describe("readBoundedTextFile", () => {
       assert.equal(err.message, `unable to obtain cgroups: ${JSON.stringify(path)} is larger than 5 bytes`);
       return true;
     });
-  });
-
-  it("the synchronous readers give the same texts, nulls and errors as the asynchronous ones", async () => {
-    const outcome = async (run: () => unknown) => {
-      try {
-        return { value: await run() };
-      } catch (err) {
-        const e = err as Error & { reason?: string; maxBytes?: number };
-        return { error: [e.constructor.name, e.reason, e.message, e.maxBytes] };
-      }
-    };
-    const sized = await write("sized", new Uint8Array(200 * 1024 + 3).fill(0x61));
-    const badUtf8 = await write("bad-utf8-sync", new Uint8Array([0x61, 0xff, 0x62]));
-    const cases: [string, number][] = [
-      [sized, 200 * 1024 + 3],
-      [sized, 200 * 1024 + 2],
-      [sized, 64 * 1024],
-      [badUtf8, 3],
-      [badUtf8, 2],
-      [join(dir, "missing"), 10],
-      [dir, 10], // a directory: an OS read error
-    ];
-    if (Deno.build.os === "linux") cases.push(["/proc/self/cgroup", 64 * 1024], ["/proc/self/cgroup", 2]);
-    for (const [path, max] of cases) {
-      const what = `${path} at most ${max} bytes`;
-      assert.deepEqual(
-        await outcome(() => readBoundedTextFileSync(path, max)),
-        await outcome(() => readBoundedTextFile(path, max)),
-        what,
-      );
-      const describe = "unable to obtain cgroups";
-      const sync = await outcome(() => readBoundedTextSync(path, max, describe));
-      assert.deepEqual(sync, await outcome(() => readBoundedText(path, max, describe)), what);
-      if (path === dir) assert.equal((sync as { error: unknown[] }).error[1], "os-failed");
-    }
   });
 });

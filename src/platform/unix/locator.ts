@@ -30,7 +30,7 @@ import {
 import { quote } from "./lines.ts";
 import { MAX_MOUNTINFO_FILE_BYTES } from "./mountinfo.ts";
 import { assertSameStart, MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX, startTimeOf } from "./proc_stat.ts";
-import { isDirectory, readBoundedTextSync } from "./read.ts";
+import { isDirectory, readBoundedText } from "./read.ts";
 
 /** Options of {@linkcode createUnixLocator}. */
 export interface UnixLocatorOptions {
@@ -98,14 +98,10 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
   // The agent's own docker node container (kind on cgroup v1) is read once, from its own cgroup file.
   let matcher: Promise<PodPathMatcher> | undefined;
   const matcherFor = () =>
-    matcher ??= new Promise<string | null>((resolve) =>
-      resolve(
-        readBoundedTextSync(
-          join(procRoot, "proc", "self", "cgroup"),
-          MAX_CGROUP_FILE_BYTES,
-          CGROUP_ERROR_PREFIX,
-        ),
-      )
+    matcher ??= readBoundedText(
+      join(procRoot, "proc", "self", "cgroup"),
+      MAX_CGROUP_FILE_BYTES,
+      CGROUP_ERROR_PREFIX,
     )
       .then((text) => createPodPathMatcher(cgroupRoots, text === null ? [] : ownNodeContainers(text)))
       .catch(() => createPodPathMatcher(cgroupRoots));
@@ -122,7 +118,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     /** Reads a file; `null` when missing, but only while the process directory is still there. */
     const read = async (name: string, maxBytes: number, prefix: string): Promise<FileText> => {
       const path = join(procDir, name);
-      const text = readBoundedTextSync(path, maxBytes, prefix);
+      const text = await readBoundedText(path, maxBytes, prefix);
       checkAborted(signal);
       if (text === null && !await isDirectory(procDir)) throw notFound();
       return { path, text };

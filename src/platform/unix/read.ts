@@ -6,7 +6,7 @@
 
 import { AttestorError, errorMessage } from "../../errors.ts";
 import { quote } from "./lines.ts";
-import { FileTooLargeError, readBoundedTextFile, readBoundedTextFileSync } from "../../io.ts";
+import { FileTooLargeError, readBoundedTextFile } from "../../io.ts";
 
 /**
  * Reads a whole text file of at most `maxBytes` bytes with the shared bounded reader
@@ -29,47 +29,15 @@ export async function readBoundedText(
   try {
     return await readBoundedTextFile(path, maxBytes);
   } catch (err) {
-    return readFailure(err, path, maxBytes, describe);
+    if (err instanceof FileTooLargeError) {
+      throw new AttestorError(
+        "malformed-input",
+        `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`,
+      );
+    }
+    if (err instanceof Deno.errors.NotFound) return null; // also ESRCH-style races on /proc while reading
+    throw osError(err, path, describe);
   }
-}
-
-/**
- * {@linkcode readBoundedText} without yielding to the event loop (the shared reader's
- * {@linkcode readBoundedTextFileSync}): the same limit, result and errors, for the locator's `/proc` reads,
- * where a round trip through the event loop per read costs more than the read itself.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { readBoundedTextSync } from "./read.ts";
- * assert.equal(readBoundedTextSync("/no/such/file", 10, "unable to obtain cgroups"), null);
- * ```
- *
- * @param path The file.
- * @param maxBytes The largest accepted size.
- * @param describe Prefix of error messages (for example `unable to obtain cgroups`).
- * @returns The text, or `null` when the file does not exist.
- * @throws {AttestorError} `os-denied` when the OS refuses access, `os-failed` for any other read error,
- * `malformed-input` for an oversized file; the message names the file.
- */
-export function readBoundedTextSync(path: string, maxBytes: number, describe: string): string | null {
-  try {
-    return readBoundedTextFileSync(path, maxBytes);
-  } catch (err) {
-    return readFailure(err, path, maxBytes, describe);
-  }
-}
-
-/** What a failed bounded read means: `null` for a missing file, else the {@linkcode AttestorError} thrown. */
-function readFailure(err: unknown, path: string, maxBytes: number, describe: string): null {
-  if (err instanceof FileTooLargeError) {
-    throw new AttestorError(
-      "malformed-input",
-      `${describe}: ${quote(path)} is larger than ${maxBytes} bytes`,
-    );
-  }
-  if (err instanceof Deno.errors.NotFound) return null; // also ESRCH-style races on /proc while reading
-  throw osError(err, path, describe);
 }
 
 function osError(err: unknown, path: string, describe: string): AttestorError {
