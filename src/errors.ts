@@ -50,6 +50,8 @@ export const ERROR_REASONS = [
   "deadline-exceeded",
   "cancelled",
   "unsupported",
+  "registry-failed",
+  "signature-unverified",
 ] as const;
 
 /**
@@ -124,6 +126,12 @@ export const ERROR_REASONS = [
  *   when it is closed).
  * - `unsupported` (UNIMPLEMENTED): the operation is not implemented (reference attestation). Thrown by the
  *   WorkloadAttestor service.
+ * - `registry-failed` (INTERNAL, as upstream for every sigstore failure): the container registry could not
+ *   give an image's manifest or signatures (unreachable, refused, timed out, an answer over its size limit
+ *   or not matching its digest). Thrown by the OCI registry client.
+ * - `signature-unverified` (INTERNAL, as upstream): the image's signatures cannot be trusted: the image ID
+ *   carries no digest, no signature passes every check, or the trust material cannot be used. Thrown by the
+ *   sigstore verifier.
  */
 export type ErrorReason = typeof ERROR_REASONS[number];
 

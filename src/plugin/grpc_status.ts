@@ -48,6 +48,8 @@ const GRPC_CODE: Readonly<Record<ErrorReason, status>> = {
   "deadline-exceeded": status.DEADLINE_EXCEEDED,
   "cancelled": status.CANCELLED,
   "unsupported": status.UNIMPLEMENTED,
+  "registry-failed": status.INTERNAL,
+  "signature-unverified": status.INTERNAL,
 };
 
 /** Longest status message sent, in characters (all ASCII, so also bytes); longer text is clipped. */

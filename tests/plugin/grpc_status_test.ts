@@ -42,6 +42,8 @@ const EXPECTED: Readonly<Record<ErrorReason, [name: keyof typeof status, code: n
   "deadline-exceeded": ["DEADLINE_EXCEEDED", 4],
   "cancelled": ["CANCELLED", 1],
   "unsupported": ["UNIMPLEMENTED", 12],
+  "registry-failed": ["INTERNAL", 13],
+  "signature-unverified": ["INTERNAL", 13],
 };
 
 describe("grpc_status: the reason → gRPC code table, one test per row", () => {
