@@ -63,3 +63,17 @@ export interface RegistryClient {
     options?: RegistryCallOptions & { readonly expectedSize?: number },
   ): Promise<Uint8Array>;
 }
+
+/** Settings of a registry client: implemented by `registry.ts` (`createRegistryClient(options)`). */
+export interface RegistryClientOptions {
+  /** Directory holding the docker `config.json` (`DOCKER_CONFIG`); undefined: `$HOME/.docker`. */
+  readonly dockerConfigDir?: string;
+  /** Extra CA certificates (PEM) trusted for HTTPS registries, besides the platform's roots. */
+  readonly caCerts?: readonly string[];
+  /** Time limit of each HTTP request, milliseconds. */
+  readonly requestTimeoutMs?: number;
+  /** Longest manifest accepted, bytes. */
+  readonly maxManifestBytes?: number;
+  /** The `fetch` to use (tests inject faults); the global one otherwise. */
+  readonly fetch?: typeof fetch;
+}

@@ -108,3 +108,43 @@ export interface SignaturePolicy {
   /** Require a valid embedded SCT (`enforce_sct`, default true). */
   readonly enforceSct: boolean;
 }
+
+/** What one signature is checked against, besides the signature itself. */
+export interface SignatureCheckContext {
+  /** The trust material loaded at Configure. */
+  readonly trust: SigstoreTrust;
+  /** Allowed identities and `enforce_sct`. */
+  readonly policy: SignaturePolicy;
+  /** The digest the image ID names (`sha256:<hex>`): the payload must name exactly this digest. */
+  readonly imageDigest: string;
+  /** `rekor_url`: where an entry is looked up when the signature carries no bundle. */
+  readonly rekorUrl: string;
+  /** Aborts network work (the Rekor lookup) with the attestation. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Checks one signature: implemented by `verify_signature.ts` (`verifySignature`). Resolves with the
+ * selector values, or rejects with {@linkcode SignatureRejected} (an `AttestorError` for an aborted call).
+ */
+export type SignatureCheck = (signature: CosignSignature, context: SignatureCheckContext) => Promise<
+  VerifiedSignature
+>;
+
+/** Where trust material comes from: the process environment and the TUF settings. */
+export interface TrustLoadOptions {
+  /** Reads an environment variable (`SIGSTORE_ROOT_FILE`, `SIGSTORE_REKOR_PUBLIC_KEY`, …). */
+  readonly env: (name: string) => string | undefined;
+  /** Directory of the TUF cache, used when an env file does not give a part. */
+  readonly tufCachePath: string;
+  /** TUF mirror URL (the public Sigstore mirror unless set; tests point it at a local repository). */
+  readonly tufMirrorUrl?: string;
+  /** Aborts the TUF refresh. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Loads trust material: implemented by `trust.ts` (`loadSigstoreTrust`). Rejects with an `AttestorError`
+ * `bad-config` naming the file or the TUF step that failed.
+ */
+export type TrustLoader = (options: TrustLoadOptions) => Promise<SigstoreTrust>;
