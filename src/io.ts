@@ -144,3 +144,48 @@ export async function readSmallTextFile(
   if (info.size > maxBytes) throw new FileTooLargeError(maxBytes);
   return await readBoundedTextFile(path, maxBytes);
 }
+
+/**
+ * Reads a byte stream (an HTTP response body) of at most `maxBytes` bytes: the stream counterpart of
+ * {@linkcode readBoundedTextFile}. One byte past the limit cancels the stream and throws, so an oversized or
+ * endless body costs at most `maxBytes` plus one chunk of memory, whatever its `Content-Length` claimed.
+ * Errors of the stream (an aborted fetch, a broken connection) are rethrown as they are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileTooLargeError, readBoundedStream } from "./io.ts";
+ * assert.deepEqual(await readBoundedStream(new Response("abc").body, 3), new TextEncoder().encode("abc"));
+ * await assert.rejects(readBoundedStream(new Response("abcd").body, 3), FileTooLargeError);
+ * assert.equal((await readBoundedStream(null, 3)).length, 0);
+ * ```
+ *
+ * @param stream The stream; null reads as empty.
+ * @param maxBytes The largest accepted length.
+ * @returns Every byte of the stream.
+ * @throws {FileTooLargeError} When the stream holds more than `maxBytes` bytes (message `larger than <n> bytes`).
+ */
+export async function readBoundedStream(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new FileTooLargeError(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks, total);
+}
