@@ -3,7 +3,8 @@
  * `node:http`/`node:https` through `@hono/node-server`). It serves manifests and blobs from memory
  * (`GET /v2/<repo>/manifests/<ref>`, `GET /v2/<repo>/blobs/<digest>`), with anonymous, Basic or token auth
  * (its own token endpoint at `/token`, which checks the requested scope and issues tokens valid for one
- * repository), and injects faults per kind of request: delays, status codes, oversized or endless bodies,
+ * repository), and injects faults per kind of request (a redirect comes after the auth check, as from a
+ * registry that sends blobs to a CDN): delays, status codes, oversized or endless bodies,
  * wrong bytes (a digest mismatch), lying `Content-Length`, redirects, garbage JSON, custom challenges. It
  * records every request with its `Authorization` header.
  *
@@ -32,7 +33,8 @@ export type FakeRegistryAuth =
     readonly username?: string;
     readonly password?: string;
     readonly expiresIn?: number;
-    readonly realm?: string;
+    /** The realm URL, or a function of the base URL giving it. @default {`${baseUrl}/token`} */
+    readonly realm?: string | ((baseUrl: string) => string);
     /** Answer the token in `access_token` instead of `token`. */
     readonly accessTokenField?: boolean;
   };
@@ -110,6 +112,8 @@ export interface FakeRegistry extends AsyncDisposable {
    * @returns Its digest.
    */
   putBlob(repository: string, bytes: Uint8Array): Promise<string>;
+  /** Makes every token issued so far invalid (as a token service that rotated its key). */
+  revokeTokens(): void;
   /** Sets or clears (null) the fault of one kind of request. */
   setFault(target: FakeRegistryTarget, fault: FakeRegistryFault | null): void;
   /** Stops listening and closes every connection. Idempotent. */
@@ -141,6 +145,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const faults = new Map<FakeRegistryTarget, FakeRegistryFault>();
   const requests: FakeRegistryRequest[] = [];
   const issuedTokens: { token: string; scope: string }[] = [];
+  const revoked = new Set<string>();
   const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   let baseUrl = "";
 
@@ -159,7 +164,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const challengeFor = (repository: string): string => {
     if (auth.kind === "basic") return 'Basic realm="fake"';
     if (auth.kind !== "token") return "";
-    const realm = auth.realm ?? `${baseUrl}/token`;
+    const realm = typeof auth.realm === "function" ? auth.realm(baseUrl) : auth.realm ?? `${baseUrl}/token`;
     const service = auth.service ?? "fake-registry";
     return `Bearer realm="${realm}",service="${service}",scope="repository:${repository}:pull"`;
   };
@@ -190,11 +195,14 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     if (target === null) return answer(new Response("not found\n", { status: 404 }));
     const fault = faults.get(target);
     if (fault?.delayMs) await sleep(fault.delayMs);
-    if (fault?.redirectTo) {
-      return answer(
-        new Response(null, { status: 307, headers: { location: `${fault.redirectTo}${path}${url.search}` } }),
+    const redirect = () =>
+      answer(
+        new Response(null, {
+          status: 307,
+          headers: { location: `${fault!.redirectTo}${path}${url.search}` },
+        }),
       );
-    }
+    if (target === "token" && fault?.redirectTo) return redirect();
     if (fault?.challenge !== undefined) {
       return answer(
         new Response("unauthorized\n", { status: 401, headers: { "www-authenticate": fault.challenge } }),
@@ -250,7 +258,9 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       );
     }
     if (auth.kind === "token") {
-      const granted = issuedTokens.find((t) => authorization === `Bearer ${t.token}`);
+      const granted = issuedTokens.find((t) =>
+        authorization === `Bearer ${t.token}` && !revoked.has(t.token)
+      );
       if (granted === undefined || (match && granted.scope !== `repository:${repository}:pull`)) {
         return answer(
           new Response("unauthorized\n", {
@@ -260,6 +270,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
         );
       }
     }
+    // A registry authorises first, then redirects (to a CDN or an object store).
+    if (fault?.redirectTo) return redirect();
     if (target === "ping") return answer(Response.json({}));
 
     const reference = match![3];
@@ -342,6 +354,9 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       const digest = await sha256Digest(bytes);
       blobs.set(`${repository}@${digest}`, bytes.slice());
       return digest;
+    },
+    revokeTokens() {
+      for (const t of issuedTokens) revoked.add(t.token);
     },
     setFault(target, fault) {
       if (fault === null) faults.delete(target);

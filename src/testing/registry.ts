@@ -74,25 +74,30 @@ async function isExecutable(path: string): Promise<boolean> {
  * ```
  *
  * @param needHtpasswd Whether the tests also need `htpasswd` (auth mode).
+ * @param where The binaries' paths and the environment (for tests of the gate itself).
  * @returns The gate.
  */
 export async function registryTestGate(
   needHtpasswd = false,
+  where: {
+    readonly registry?: string;
+    readonly htpasswd?: string;
+    readonly getEnv?: (name: string) => string | undefined;
+  } = {},
 ): Promise<{ readonly skip: string | false; readonly mustFail: string | null }> {
   const missing: string[] = [];
   if (Deno.build.os !== "linux") {
     return { skip: "SKIPPED: the docker-registry tests run on Linux only", mustFail: null };
   }
-  if (!await isExecutable(DOCKER_REGISTRY_BINARY)) {
-    missing.push(`${DOCKER_REGISTRY_BINARY} (apt package docker-registry)`);
-  }
-  if (needHtpasswd && !await isExecutable(HTPASSWD_BINARY)) {
-    missing.push(`${HTPASSWD_BINARY} (apt package apache2-utils)`);
-  }
+  const registry = where.registry ?? DOCKER_REGISTRY_BINARY;
+  const htpasswd = where.htpasswd ?? HTPASSWD_BINARY;
+  if (!await isExecutable(registry)) missing.push(`${registry} (apt package docker-registry)`);
+  if (needHtpasswd && !await isExecutable(htpasswd)) missing.push(`${htpasswd} (apt package apache2-utils)`);
   if (missing.length === 0) return { skip: false, mustFail: null };
-  const text = `missing ${missing.join(" and ")}; install with apt-get (.ci/run does)`;
+  const text = `missing ${missing.join(" and ")}; run scripts/registry_setup.sh (.ci/run does)`;
   console.error(`\n*** registry tests SKIPPED: ${text} ***\n`);
-  return { skip: `SKIPPED: ${text}`, mustFail: Deno.env.get("CI") === "true" ? text : null };
+  const ci = (where.getEnv ?? ((name) => Deno.env.get(name)))("CI") === "true";
+  return { skip: `SKIPPED: ${text}`, mustFail: ci ? text : null };
 }
 
 function freePort(): number {
