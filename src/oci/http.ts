@@ -233,7 +233,11 @@ export function startExchange(settings: ExchangeSettings): Exchange {
       }
     },
     async read(response, maxBytes, what) {
-      const length = response.headers.get("content-length");
+      // Content-Length counts encoded bytes: a fast refusal only for an unencoded body (the bounded read
+      // below is the real limit either way).
+      const length = response.headers.get("content-encoding") === null
+        ? response.headers.get("content-length")
+        : null;
       if (length !== null && /^\d+$/.test(length) && Number(length) > maxBytes) {
         await discard(response);
         throw settings.fail(`${what} is larger than ${maxBytes} bytes (Content-Length ${length})`);

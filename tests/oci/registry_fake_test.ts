@@ -300,6 +300,43 @@ describe("token auth", () => {
   });
 });
 
+describe("docker config", () => {
+  it("says at debug level, once, what it does not use (credential helpers, identity tokens)", async () => {
+    const f = await fake({ auth: { kind: "basic", username: USER, password: PASSWORD } });
+    const dir = dockerConfig();
+    Deno.writeTextFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({
+        credsStore: "desktop",
+        auths: { [f.host]: { auth: btoa(`${USER}:${PASSWORD}`) }, "ghcr.io": { identitytoken: PASSWORD } },
+      }),
+    );
+    const lines: RecordedLine[] = [];
+    const c = client({ dockerConfigDir: dir, logger: recordingLogger(lines) });
+    assert.ok(await c.getManifest(f.host, "team/app", "v1"));
+    assert.ok(await c.getManifest(f.host, "team/other", "v1") === null);
+    allLines.push(...lines);
+    assert.deepEqual(lines.filter((l) => l.message === "Docker config entry not used"), [
+      {
+        level: "debug",
+        message: "Docker config entry not used",
+        fields: {
+          path: join(dir, "config.json"),
+          note: "credsStore is not supported (credential helpers are not run); its registries are anonymous",
+        },
+      },
+      {
+        level: "debug",
+        message: "Docker config entry not used",
+        fields: {
+          path: join(dir, "config.json"),
+          note: "ghcr.io: identitytoken/registrytoken are not supported; the entry is not used",
+        },
+      },
+    ]);
+  });
+});
+
 describe("redirects", () => {
   it("follows a redirect to another origin without the Authorization header", async () => {
     const f = await fake({ auth: { kind: "token" } });
