@@ -52,6 +52,10 @@ export const ERROR_REASONS = [
   "unsupported",
   "registry-failed",
   "signature-unverified",
+  "apiserver-failed",
+  "object-not-found",
+  "broker-denied",
+  "kubelet-disabled",
 ] as const;
 
 /**
@@ -132,6 +136,18 @@ export const ERROR_REASONS = [
  * - `signature-unverified` (INTERNAL, as upstream): the image's signatures cannot be trusted: the image ID
  *   carries no digest, no signature passes every check, or the trust material cannot be used. Thrown by the
  *   sigstore verifier.
+ * - `apiserver-failed` (INTERNAL, as upstream for every Kubernetes API failure): the Kubernetes API server
+ *   gave no usable answer: no in-cluster configuration, unreachable, TLS refused, timed out, a status other
+ *   than 200/201 and 404, an answer over its size limit or not the JSON expected. Thrown by the API server
+ *   client, reference attestation and the namespace-label lookup.
+ * - `object-not-found` (NOT_FOUND): the object a reference names does not exist where the broker may look
+ *   (not on the agent's node for `agent_node` scope), or its UID differs from the reference's. Thrown by
+ *   reference attestation.
+ * - `broker-denied` (PERMISSION_DENIED): the broker is not allowed the answer: its SPIFFE ID is not in
+ *   `experimental.broker.brokers`, or the Kubernetes authorizer denied the `impersonate-via-spire`
+ *   SubjectAccessReview. Thrown by reference attestation.
+ * - `kubelet-disabled` (FAILED_PRECONDITION): the answer needs the kubelet and `disable_kubelet_client` is
+ *   set (PID attestation, `agent_node` pod references). Thrown by the runtime and reference attestation.
  */
 export type ErrorReason = typeof ERROR_REASONS[number];
 
