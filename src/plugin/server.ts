@@ -217,7 +217,10 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
     attestReference: unary("WorkloadAttestor/AttestReference", async (request, call) => {
       const { signal, release } = callAbortSignal(call);
       try {
-        const callerIds = call.metadata.get(BROKER_CALLER_ID_METADATA_KEY).map((v) => String(v));
+        // HTTP/2 joins repeated header fields with ", "; no SPIFFE ID holds a comma, so split them again.
+        const callerIds = call.metadata.get(BROKER_CALLER_ID_METADATA_KEY)
+          .flatMap((v) => String(v).split(","))
+          .map((v) => v.trim());
         return await services.workloadAttestor.attestReference(request, signal, callerIds);
       } finally {
         release();
