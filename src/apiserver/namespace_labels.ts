@@ -91,9 +91,9 @@ interface Entry {
 
 /** Options of {@linkcode NamespaceLabelCache}. */
 export interface NamespaceLabelCacheOptions {
-  /** @default {NAMESPACE_LABELS_TTL_MS} */
+  /** How long a namespace's labels are used. @default {NAMESPACE_LABELS_TTL_MS} */
   readonly ttlMs?: number;
-  /** @default {NAMESPACE_LABELS_MAX_ENTRIES} */
+  /** How many namespaces are kept at most. @default {NAMESPACE_LABELS_MAX_ENTRIES} */
   readonly maxEntries?: number;
   /** Monotonic milliseconds. @default {performance.now} */
   readonly now?: () => number;
@@ -109,6 +109,8 @@ export class NamespaceLabelCache {
   readonly #inFlight = new Map<string, Promise<readonly Label[]>>();
 
   /**
+   * Creates an empty cache over `client`.
+   *
    * @param client The API server client.
    * @param options TTL, size and clock.
    */

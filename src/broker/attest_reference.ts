@@ -64,7 +64,27 @@ interface Resolved {
   } | null;
 }
 
-/** The broker entry for the call's caller ID, or null when no broker called (upstream's rules and texts). */
+/**
+ * The broker entry for the call's caller ID, or null when no broker called (upstream's rules and texts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildConfig } from "../config/build.ts";
+ * import { brokerEntryFor } from "./attest_reference.ts";
+ * const hcl = 'experimental { broker { access_policy = "enforced" brokers = [{ id = "spiffe://example.org/b" }] } }';
+ * const config = buildConfig(hcl, { trustDomain: "example.org" }).config!;
+ * assert.equal(brokerEntryFor(config, []), null);
+ * assert.equal(brokerEntryFor(config, ["spiffe://example.org/b"])?.podReferenceScope, "agent_node");
+ * assert.throws(() => brokerEntryFor(config, ["spiffe://example.org/x"]), { reason: "broker-denied" });
+ * ```
+ *
+ * @param config The configuration in force.
+ * @param callerIds The `spire-agent-broker-caller-id` values of the call.
+ * @returns The entry, or null.
+ * @throws {AttestorError} `internal` for several or malformed IDs or no broker block; `broker-denied` for an
+ * unknown broker.
+ */
 export function brokerEntryFor(config: Config, callerIds: readonly string[]): BrokerEntry | null {
   if (callerIds.length === 0) return null;
   const prefix = "unable to determine broker caller identity";
