@@ -145,6 +145,9 @@ export class NamespaceLabelCache {
     const what = `unable to get namespace labels for ${JSON.stringify(namespace)}`;
     let labels: Label[];
     try {
+      if (namespace === "" || namespace === "." || namespace === ".." || /[/%]/.test(namespace)) {
+        throw new AttestorError("apiserver-failed", "not a namespace name");
+      }
       const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
       const res = await this.#client.get(path, { accept: PARTIAL_METADATA_ACCEPT });
       if (res.status === 404) {

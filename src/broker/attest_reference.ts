@@ -106,7 +106,18 @@ function kubernetesApiGroup(group: string): string {
   return group === "core" ? "" : group;
 }
 
-/** Validates an object reference as upstream does (InvalidArgument texts). */
+/**
+ * client-go's `IsValidPathSegmentName`: a name or namespace that goes into a request path may not be `.` or
+ * `..` and may not contain `/` or `%` (the API server would resolve `pods/..` to another object).
+ */
+function pathSegmentProblem(value: string): string | null {
+  if (value === "." || value === "..") return `may not be '${value}'`;
+  if (value.includes("/")) return "may not contain '/'";
+  if (value.includes("%")) return "may not contain '%'";
+  return null;
+}
+
+/** Validates an object reference as upstream does (InvalidArgument texts), and its path segments. */
 function validateObjectReference(ref: KubernetesObjectReference): void {
   const bad = (text: string) => new AttestorError("bad-request", text);
   if (!ref.type) throw bad("object reference is missing type");
@@ -114,6 +125,12 @@ function validateObjectReference(ref: KubernetesObjectReference): void {
   if (ref.type.group === "") throw bad("object reference type is missing group");
   if (!ref.key && ref.uid === "") throw bad("object reference is missing key and UID");
   if (ref.key && ref.key.name === "") throw bad("object reference key is missing name");
+  for (const [what, value] of [["name", ref.key?.name ?? ""], ["namespace", ref.key?.namespace ?? ""]]) {
+    const problem = value === "" ? null : pathSegmentProblem(value);
+    if (problem !== null) {
+      throw bad(`invalid resource ${what} ${JSON.stringify(value.slice(0, 256))}: ${problem}`);
+    }
+  }
 }
 
 async function namespaceLabelValues(
@@ -215,6 +232,12 @@ async function getPodFromApi(
     );
   }
   const uid = typeof metadata.uid === "string" ? metadata.uid : "";
+  if (metadata.namespace !== namespace || metadata.name !== name) {
+    throw new AttestorError(
+      "apiserver-failed",
+      `unable to get pod from Kubernetes API: GET ${path}: another object answered`,
+    );
+  }
   try {
     return projectPod(uid, metadata, json as Record<string, unknown>);
   } catch (err) {

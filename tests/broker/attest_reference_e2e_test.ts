@@ -146,6 +146,15 @@ describe("AttestReference: enforced policy, allowed by the authorizer", () => {
       ),
       isStatus(5, "pod remote/gone not found"),
     );
+    const before = f.apiEnv.api.requests.length;
+    await assert.rejects(
+      f.client.attestReference(
+        objRef({ plural: "pods", group: "core", namespace: "remote", name: "%2e%2e" }),
+        as(CLUSTER_BROKER),
+      ),
+      isStatus(3, `invalid resource name "%2e%2e": may not contain '%'`),
+    );
+    assert.equal(f.apiEnv.api.requests.length, before, "nothing was asked");
     const uid = crypto.randomUUID();
     await assert.rejects(
       f.client.attestReference(objRef({ plural: "pods", group: "core", uid }), as(CLUSTER_BROKER)),
