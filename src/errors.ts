@@ -52,6 +52,10 @@ export const ERROR_REASONS = [
   "unsupported",
   "registry-failed",
   "signature-unverified",
+  "apiserver-failed",
+  "object-not-found",
+  "broker-denied",
+  "kubelet-disabled",
 ] as const;
 
 /**
@@ -85,7 +89,7 @@ export const ERROR_REASONS = [
  * - `os-denied` (PERMISSION_DENIED): the operating system refused access (a `/proc` file, a Windows process
  *   or handle). Thrown by the Unix and Windows locators.
  * - `pod-list-ambiguous` (INTERNAL): two items of the kubelet's pod list claim the same pod UID or container
- *   ID. Thrown by the core.
+ *   ID (or, for a pod reference, the same namespace and name). Thrown by the core and reference attestation.
  * - `multiple-jobs` (INTERNAL): a Windows process is in more than one container job. Thrown by the Windows
  *   locator.
  * - `malformed-input` (INTERNAL): a file or object the plugin reads about a process is not in the expected
@@ -114,7 +118,7 @@ export const ERROR_REASONS = [
  * - `pod-list-failed` (UNAVAILABLE): the pod-list source failed with an error of unknown kind (retried).
  *   Thrown by the pod-list fetcher, the core.
  * - `pod-decode-failed` (UNAVAILABLE): the matched pod's entry in the pod list cannot be decoded. Thrown by
- *   the core.
+ *   the core and reference attestation.
  * - `listen-failed` (UNAVAILABLE): the plugin cannot create its socket or listen (at start, before any call).
  *   Thrown by the listener.
  * - `pod-not-listed` (DEADLINE_EXCEEDED): the pod list did not show the process's pod and container within
@@ -124,14 +128,26 @@ export const ERROR_REASONS = [
  * - `cancelled` (CANCELLED): the call was cancelled. Thrown by every layer that waits (from its
  *   `AbortSignal`), the kubelet client (an aborted request), the pod-list fetcher (the abort of its request
  *   when it is closed).
- * - `unsupported` (UNIMPLEMENTED): the operation is not implemented (reference attestation). Thrown by the
- *   WorkloadAttestor service.
+ * - `unsupported` (UNIMPLEMENTED): the operation is not implemented. No longer thrown by the plugin itself
+ *   (reference attestation is implemented); kept, with its code, for embedders and test doubles.
  * - `registry-failed` (INTERNAL, as upstream for every sigstore failure): the container registry could not
  *   give an image's manifest or signatures (unreachable, refused, timed out, an answer over its size limit
  *   or not matching its digest). Thrown by the OCI registry client.
  * - `signature-unverified` (INTERNAL, as upstream): the image's signatures cannot be trusted: the image ID
  *   carries no digest, no signature passes every check, or the trust material cannot be used. Thrown by the
  *   sigstore verifier.
+ * - `apiserver-failed` (INTERNAL, as upstream for every Kubernetes API failure): the Kubernetes API server
+ *   gave no usable answer: no in-cluster configuration, unreachable, TLS refused, timed out, a status other
+ *   than 200/201 and 404, an answer over its size limit or not the JSON expected. Thrown by the API server
+ *   client, reference attestation and the namespace-label lookup.
+ * - `object-not-found` (NOT_FOUND): the object a reference names does not exist where the broker may look
+ *   (not on the agent's node for `agent_node` scope), or its UID differs from the reference's. Thrown by
+ *   reference attestation.
+ * - `broker-denied` (PERMISSION_DENIED): the broker is not allowed the answer: its SPIFFE ID is not in
+ *   `experimental.broker.brokers`, or the Kubernetes authorizer denied the `impersonate-via-spire`
+ *   SubjectAccessReview. Thrown by reference attestation.
+ * - `kubelet-disabled` (FAILED_PRECONDITION): the answer needs the kubelet and `disable_kubelet_client` is
+ *   set (PID attestation, `agent_node` pod references). Thrown by the runtime and reference attestation.
  */
 export type ErrorReason = typeof ERROR_REASONS[number];
 

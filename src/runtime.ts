@@ -16,7 +16,9 @@ import { createKubeletClient } from "./kubelet/client.ts";
 import { type FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform/types.ts";
-import type { AttestorRuntime } from "./plugin/types.ts";
+import type { AttestorRuntime, ReferenceRequest } from "./plugin/types.ts";
+import { type ApiServerAccessOptions, lazyApiServerAccess } from "./apiserver/lazy.ts";
+import { attestWithNamespaceLabels, kubeletDisabledCore } from "./apiserver/features.ts";
 
 /** Options of {@linkcode createRuntime}. */
 export interface RuntimeOptions {
@@ -30,6 +32,12 @@ export interface RuntimeOptions {
   readonly hostname?: string;
   /** Clock and timers of the fetcher, for tests. */
   readonly clock?: FetcherClock;
+  /**
+   * Where the API server client finds the in-cluster configuration (tests point it at a fake). Nothing of
+   * the API server code is loaded until namespace labels or a reference need it.
+   * @default {the process environment and /var/run/secrets/kubernetes.io/serviceaccount}
+   */
+  readonly apiServer?: ApiServerAccessOptions;
 }
 
 /** The runtime, with what the CLI needs to explain a run. */
@@ -43,6 +51,8 @@ export interface Runtime extends AttestorRuntime {
 interface Active {
   readonly config: Config;
   readonly core: AttestCore;
+  /** The kubelet pod list, or null with `disable_kubelet_client`. */
+  readonly pods: PodListFetcher | null;
   readonly kubeletUrl: string;
   /** Incremented by every apply that is a clean cut (see {@linkcode samePodSource}). */
   readonly generation: number;
@@ -142,6 +152,7 @@ function reconfiguredError(cause: unknown): AttestorError {
  */
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { platform, logger, procRoot, hostname, clock } = options;
+  const apiServer = lazyApiServerAccess(options.apiServer);
   const fetcherLogger = logger.with({ subsystem_name: "pod_list_fetcher" });
   let fetcher: PodListFetcher | null = null;
   let retired: Promise<unknown> = Promise.resolve();
@@ -159,11 +170,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   /** Runs `call` on the current core; an answer that a clean cut overtook becomes the reconfigured error. */
-  async function run<T>(call: (core: AttestCore) => Promise<T>): Promise<T> {
+  async function run<T>(call: (core: AttestCore, started: Active) => Promise<T>): Promise<T> {
     const started = current();
     let result: T;
     try {
-      result = await call(started.core);
+      result = await call(started.core, started);
     } catch (err) {
       if (active !== null && active.generation !== started.generation) throw reconfiguredError(err);
       throw err;
@@ -178,6 +189,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     async apply(config: Config): Promise<void> {
       if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      if (config.disableKubeletClient) {
+        // No kubelet client, no credential files, no fetcher: a clean cut to a kubelet-less setup.
+        if (fetcher !== null) retired = Promise.all([retired, fetcher.close()]);
+        fetcher = null;
+        const generation = (active?.generation ?? 0) + 1;
+        active = { config, core: kubeletDisabledCore(), pods: null, kubeletUrl: "", generation };
+        logger.info("The kubelet client is disabled: PID attestation is unavailable");
+        return;
+      }
       // Everything that can fail comes first, so a failure leaves the previous configuration in force.
       const client = await createKubeletClient({
         config,
@@ -211,7 +231,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       fetcher = pods;
       const core = createAttestCore({ locator, pods, logger, config });
       const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
-      active = { config, core, kubeletUrl: client.url, generation };
+      active = { config, core, pods, kubeletUrl: client.url, generation };
       if (config.sigstore !== null) {
         logger.warn(
           "experimental.sigstore is configured, but image signature verification is not implemented yet: " +
@@ -226,7 +246,18 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
     },
     attest(pid: number, signal: AbortSignal): Promise<string[]> {
-      return run((core) => core.attest(pid, signal));
+      return run((core, started) =>
+        started.config.enableNamespaceLabels
+          ? attestWithNamespaceLabels(core, apiServer, pid, signal)
+          : core.attest(pid, signal)
+      );
+    },
+    attestReference(request: ReferenceRequest, signal: AbortSignal): Promise<string[]> {
+      return run(async (core, started) => {
+        const { attestReference } = await import("./broker/attest_reference.ts");
+        const deps = { config: started.config, core, pods: started.pods, api: apiServer, logger };
+        return await attestReference(deps, request, signal);
+      });
     },
     attestDetailed(pid: number, signal: AbortSignal): Promise<AttestResult> {
       return run((core) => core.attestDetailed(pid, signal));

@@ -5,8 +5,9 @@
  * node name (through an injectable `getenv`).
  *
  * The steps, each in its own module: the text is parsed (`hcl.ts`), each block level is read against the
- * known keys (`level.ts`), the top-level keys (`top_level.ts`) and the sigstore block (`sigstore.ts`) are
- * read with typed readers (`level_reader.ts`), and the problems are listed in a fixed order.
+ * known keys (`level.ts`), the top-level keys (`top_level.ts`), the sigstore block (`sigstore.ts`) and the
+ * API server and broker settings (`broker.ts`) are read with typed readers (`level_reader.ts`), and the
+ * problems are listed in a fixed order.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { readLevel } from "./level.ts";
 import { LevelReader } from "./level_reader.ts";
 import { readTopLevel } from "./top_level.ts";
 import { readSigstore } from "./sigstore.ts";
+import { type ApiServerBlocks, findApiServerBlocks, readApiServerSettings } from "./broker.ts";
 import { checkCore } from "./trust_domain.ts";
 
 export { MAX_REPORTED_KEYS } from "./level.ts";
@@ -67,21 +69,24 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
 
   // Blocks first, so unknown keys at every level are reported together, before value problems.
   let sigstoreReader: LevelReader | undefined;
+  let apiServerBlocks: ApiServerBlocks = {};
   const experimental = r.block("experimental");
   if (experimental) {
     const er = new LevelReader(readLevel(experimental, "experimental", problems), "experimental", problems);
     const block = er.block("sigstore");
     const path = "experimental.sigstore";
     if (block) sigstoreReader = new LevelReader(readLevel(block, path, problems), path, problems);
+    apiServerBlocks = findApiServerBlocks(er);
   }
 
   const settings = readTopLevel(r, getenv);
+  const apiServer = readApiServerSettings(r, apiServerBlocks);
 
   let sigstore: SigstoreConfig | null = null;
   if (sigstoreReader) sigstore = readSigstore(sigstoreReader) ?? null;
 
   if (problems.length > 0) return { config: null, problems };
-  const config: Config = Object.freeze({ trustDomain, ...settings, sigstore });
+  const config: Config = Object.freeze({ trustDomain, ...settings, ...apiServer, sigstore });
   return { config, problems };
 }
 

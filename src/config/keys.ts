@@ -13,7 +13,8 @@ export type ConfigKeyType =
   | "duration"
   | "list(string)"
   | "map(string => list(string))"
-  | "block";
+  | "block"
+  | "list(block)";
 
 /** One configuration key. Nested keys use a dotted path, e.g. `experimental.sigstore.rekor_url`. */
 export interface ConfigKeySpec {
@@ -35,6 +36,20 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
       type: "bool",
       default: "false",
       doc: "Produce pod selectors only (no container selectors).",
+    },
+    {
+      name: "disable_kubelet_client",
+      type: "bool",
+      default: "false",
+      doc:
+        "Never contact the kubelet (broker-only agents): PID attestation and agent_node pod references then fail; excludes every kubelet key.",
+    },
+    {
+      name: "enable_namespace_labels",
+      type: "bool",
+      default: "false",
+      doc:
+        "Add ns-label:<key>:<value> selectors from the pod's namespace (API server; RBAC get on namespaces).",
     },
     {
       name: "kubelet_read_only_port",
@@ -169,6 +184,54 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
       default: "true",
       doc: "Require a certificate transparency timestamp (false for private deployments).",
     },
+    {
+      name: "experimental.api_server",
+      type: "block",
+      default: "",
+      doc: "Kubernetes API server options.",
+    },
+    {
+      name: "experimental.api_server.cache",
+      type: "block",
+      default: "",
+      doc: "API server lookup cache.",
+    },
+    {
+      name: "experimental.api_server.cache.enabled",
+      type: "bool",
+      default: "false",
+      doc: "Accepted as upstream; object lookups stay live here (no watch-backed cache; see README).",
+    },
+    {
+      name: "experimental.broker",
+      type: "block",
+      default: "",
+      doc: "SPIFFE Broker API (AttestReference) options; needed when a broker calls.",
+    },
+    {
+      name: "experimental.broker.access_policy",
+      type: "string",
+      default: "",
+      doc: 'Required: "enforced" (a SubjectAccessReview for every resolved object) or "permissive" (none).',
+    },
+    {
+      name: "experimental.broker.brokers",
+      type: "list(block)",
+      default: "",
+      doc: "The brokers allowed to call, at least one: [{ id = ..., pod_reference_scope = ... }].",
+    },
+    {
+      name: "experimental.broker.brokers.id",
+      type: "string",
+      default: "",
+      doc: "The broker's SPIFFE ID (required, unique).",
+    },
+    {
+      name: "experimental.broker.brokers.pod_reference_scope",
+      type: "string",
+      default: "agent_node",
+      doc: 'Where pod references resolve: "agent_node" (the kubelet\'s pod list) or "cluster" (API server).',
+    },
   ] satisfies ConfigKeySpec[]).map((k) => Object.freeze(k)),
 );
 
@@ -181,7 +244,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
  * ```ts
  * import assert from "node:assert/strict";
  * import { childKeys } from "./keys.ts";
- * assert.deepEqual(childKeys("experimental"), ["sigstore"]);
+ * assert.deepEqual(childKeys("experimental"), ["sigstore", "api_server", "broker"]);
  * ```
  */
 export function childKeys(parent: string): string[] {
@@ -217,6 +280,7 @@ export function formatConfigHelp(): string {
     "",
     "Durations use Go syntax (e.g. 500ms, 1m30s; units ns, us, ms, s, m, h).",
     'Blocks: experimental { sigstore { rekor_url = "https://..." ... } }.',
+    'experimental { broker { access_policy = "enforced", brokers = [{ id = "spiffe://..." }] } }.',
   ];
   return lines.join("\n") + "\n";
 }

@@ -6,7 +6,7 @@
  */
 
 import type { ConfigEntry, ConfigNode, ConfigObject } from "./tree.ts";
-import { childKeys } from "./keys.ts";
+import { childKeys, CONFIG_KEYS } from "./keys.ts";
 import { occurrences } from "./problem_text.ts";
 import { clipText } from "../clip.ts";
 
@@ -24,7 +24,9 @@ export type Level = Map<string, ConfigNode | null>;
 /**
  * Reads one block level: reports unknown keys (sorted, as written; the first {@linkcode MAX_REPORTED_KEYS})
  * and keys given more than once in any spelling (keys are case-insensitive), naming every line, and
- * returns the value of every known key given exactly once.
+ * returns the value of every known key given exactly once. A key of type `list(block)` may be given more
+ * than once (`brokers { } brokers { }`, as hcl v1 decodes a slice): its value is the list of every
+ * occurrence's objects.
  *
  * @example
  * ```ts
@@ -67,9 +69,16 @@ export function readLevel(obj: ConfigObject, path: string, problems: string[]): 
     );
   }
   const level: Level = new Map();
+  const prefix = path === "" ? "" : `${path}.`;
   for (const name of known) {
     const entries = seen.get(name);
     if (!entries) continue;
+    if (CONFIG_KEYS.some((k) => k.name === prefix + name && k.type === "list(block)")) {
+      // A list of blocks: `k = [{...}, {...}]` (the tree keeps one entry per object) or repeated `k { }`.
+      const items = entries.flatMap((e) => e.value.kind === "list" ? e.value.items : [e.value]);
+      level.set(name, { kind: "list", items });
+      continue;
+    }
     if (entries.length > 1) {
       problems.push(
         `${path === "" ? "" : `${path}.`}${name} is set more than once ${occurrences(entries, name)}`,

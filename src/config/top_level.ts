@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "./types.ts";
+import type { ApiServerSettings, Config } from "./types.ts";
 import { type LevelReader, readDuration, readPort } from "./level_reader.ts";
 import { quoteValue } from "./problem_text.ts";
 import { resolveNodeName } from "./node_name.ts";
@@ -20,8 +20,11 @@ const DEFAULT_MAX_POLL_ATTEMPTS = 60;
 const DEFAULT_POLL_RETRY_MS = 500;
 const DEFAULT_RELOAD_MS = 60_000;
 
-/** The settings the top level gives: the whole {@linkcode Config} but the trust domain and sigstore. */
-export type TopLevelSettings = Omit<Config, "trustDomain" | "sigstore">;
+/**
+ * The settings the top level gives: the whole {@linkcode Config} but the trust domain, sigstore and the API
+ * server settings (`broker.ts`).
+ */
+export type TopLevelSettings = Omit<Config, "trustDomain" | "sigstore" | keyof ApiServerSettings>;
 
 /** Reads `kubelet_cgroup_root`: an absolute cgroupfs path, or null for the defaults. */
 function readCgroupRoot(r: LevelReader): string | null {

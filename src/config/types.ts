@@ -24,8 +24,42 @@ export interface SigstoreConfig {
   readonly enforceSct: boolean;
 }
 
+/** `experimental.broker.access_policy`. */
+export type BrokerAccessPolicy = "enforced" | "permissive";
+
+/** `experimental.broker.brokers[].pod_reference_scope`. */
+export type PodReferenceScope = "agent_node" | "cluster";
+
+/** One `experimental.broker.brokers` entry. */
+export interface BrokerEntry {
+  /** The broker's SPIFFE ID (valid, unique). */
+  readonly id: string;
+  /** Where its pod references resolve. @default {"agent_node"} */
+  readonly podReferenceScope: PodReferenceScope;
+}
+
+/** The `experimental { broker { ... } }` block. */
+export interface BrokerConfig {
+  /** Whether every resolved object is authorised with a SubjectAccessReview (`enforced`). */
+  readonly accessPolicy: BrokerAccessPolicy;
+  /** The brokers by SPIFFE ID. */
+  readonly brokers: ReadonlyMap<string, BrokerEntry>;
+}
+
+/** The settings of the Kubernetes API server features (namespace labels, brokers). */
+export interface ApiServerSettings {
+  /** `disable_kubelet_client`. */
+  readonly disableKubeletClient: boolean;
+  /** `enable_namespace_labels`. */
+  readonly enableNamespaceLabels: boolean;
+  /** `experimental.api_server.cache.enabled`. */
+  readonly apiServerCacheEnabled: boolean;
+  /** `experimental.broker`, when the block is present. */
+  readonly broker: BrokerConfig | null;
+}
+
 /** The plugin configuration with every default applied. */
-export interface Config {
+export interface Config extends ApiServerSettings {
   /** The agent's trust domain, from the core configuration. */
   readonly trustDomain: string;
   /** `disable_container_selectors`. */

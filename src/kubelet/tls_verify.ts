@@ -23,12 +23,16 @@ import type * as tls from "node:tls";
  * @param leaf The peer certificate as `node:tls` gives it (with `issuerCertificate` links).
  * @param roots The CA certificates from `kubelet_ca_path`.
  * @param now The verification time.
+ * @param peer Who presented the chain, for the reason text. @default {"kubelet"}
+ * @param caSource Where `roots` came from, for the reason text. @default {"kubelet_ca_path"}
  * @returns null when anchored, else the reason.
  */
 export function verifyChainToRoots(
   leaf: tls.PeerCertificate,
   roots: readonly X509Certificate[],
   now: Date,
+  peer: string = "kubelet",
+  caSource: string = "kubelet_ca_path",
 ): string | null {
   const presented: X509Certificate[] = [];
   let node: tls.DetailedPeerCertificate | tls.PeerCertificate | undefined = leaf;
@@ -39,11 +43,11 @@ export function verifyChainToRoots(
     try {
       presented.push(new X509Certificate(node.raw));
     } catch {
-      return "the kubelet presented a certificate that cannot be parsed";
+      return `the ${peer} presented a certificate that cannot be parsed`;
     }
     node = (node as tls.DetailedPeerCertificate).issuerCertificate;
   }
-  if (presented.length === 0) return "no certs presented by kubelet";
+  if (presented.length === 0) return `no certs presented by ${peer}`;
   const validAt = (c: X509Certificate) => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
   let current = presented[0];
   const used = new Set<X509Certificate>([current]);
@@ -61,5 +65,5 @@ export function verifyChainToRoots(
     used.add(next);
     current = next;
   }
-  return "the kubelet certificate does not chain to a CA in kubelet_ca_path";
+  return `the ${peer} certificate does not chain to a CA in ${caSource}`;
 }

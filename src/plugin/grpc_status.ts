@@ -50,6 +50,10 @@ const GRPC_CODE: Readonly<Record<ErrorReason, status>> = {
   "unsupported": status.UNIMPLEMENTED,
   "registry-failed": status.INTERNAL,
   "signature-unverified": status.INTERNAL,
+  "apiserver-failed": status.INTERNAL,
+  "object-not-found": status.NOT_FOUND,
+  "broker-denied": status.PERMISSION_DENIED,
+  "kubelet-disabled": status.FAILED_PRECONDITION,
 };
 
 /** Longest status message sent, in characters (all ASCII, so also bytes); longer text is clipped. */

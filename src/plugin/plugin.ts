@@ -137,6 +137,10 @@ export function createAttestorPlugin(options: AttestorPluginOptions): AttestorPl
       return runtime.attest(pid, signal);
     },
 
+    attestReference(request, signal) {
+      return runtime.attestReference(request, signal);
+    },
+
     async deinit() {
       await runtime.close();
       logger.debug("plugin deinitialized");

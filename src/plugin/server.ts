@@ -123,6 +123,12 @@ export function callAbortSignal(call: CancellableCall): { signal: AbortSignal; r
 }
 
 /**
+ * The metadata key that carries the broker's SPIFFE ID on `AttestReference` (upstream
+ * `pkg/agent/broker/brokercontext`: spire-agent appends it when a Broker API caller is behind the request).
+ */
+export const BROKER_CALLER_ID_METADATA_KEY = "spire-agent-broker-caller-id";
+
+/**
  * Creates the gRPC server with every service registered. It does not listen: hand it connections with
  * {@linkcode PluginServer.injectConnection} (see `src/plugin/listener.ts`).
  *
@@ -208,10 +214,18 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
         release();
       }
     }),
-    attestReference: unary(
-      "WorkloadAttestor/AttestReference",
-      (request) => services.workloadAttestor.attestReference(request),
-    ),
+    attestReference: unary("WorkloadAttestor/AttestReference", async (request, call) => {
+      const { signal, release } = callAbortSignal(call);
+      try {
+        // HTTP/2 joins repeated header fields with ", "; no SPIFFE ID holds a comma, so split them again.
+        const callerIds = call.metadata.get(BROKER_CALLER_ID_METADATA_KEY)
+          .flatMap((v) => String(v).split(","))
+          .map((v) => v.trim());
+        return await services.workloadAttestor.attestReference(request, signal, callerIds);
+      } finally {
+        release();
+      }
+    }),
   };
 
   grpcServer.addService(GRPCBrokerService, broker);

@@ -8,8 +8,8 @@
  * - `grpc.health.v1.Health`: `"plugin"` and `""` SERVING, other names NOT_FOUND (Watch: SERVICE_UNKNOWN).
  * - `spire.service.private.init.v1.Init`: Init (the two plugin service names, records the host's), Deinit.
  * - `spire.service.common.config.v1.Config`: Configure, Validate.
- * - `spire.plugin.agent.workloadattestor.v1.WorkloadAttestor`: Attest (with the call's `AbortSignal`);
- *   AttestReference answers UNIMPLEMENTED.
+ * - `spire.plugin.agent.workloadattestor.v1.WorkloadAttestor`: Attest and AttestReference (with the call's
+ *   `AbortSignal`; AttestReference also with the broker caller IDs of the call's metadata).
  * - `plugin.GRPCController/Shutdown`: answers `{}`; `plugin.GRPCBroker`: records the host's ConnInfo.
  *
  * @module
@@ -91,8 +91,15 @@ export interface PluginServices {
   readonly workloadAttestor: {
     /** Attests `request.pid`; `signal` ends the work when the call's deadline passes or it is cancelled. */
     attest(request: AttestRequest, signal: AbortSignal): Promise<AttestResponse>;
-    /** Always UNIMPLEMENTED `reference attestation is not implemented; use Attest`. */
-    attestReference(request: AttestReferenceRequest): AttestReferenceResponse;
+    /**
+     * Attests `request.reference` (`src/broker/attest_reference.ts`) on behalf of the broker named by
+     * `brokerCallerIds` (the `spire-agent-broker-caller-id` metadata values; none: no broker).
+     */
+    attestReference(
+      request: AttestReferenceRequest,
+      signal: AbortSignal,
+      brokerCallerIds: readonly string[],
+    ): Promise<AttestReferenceResponse>;
   };
   /** `plugin.GRPCController`. */
   readonly controller: {
@@ -231,8 +238,11 @@ export function createPluginServices(options: PluginServicesOptions): PluginServ
       async attest(request, signal) {
         return { selectorValues: await plugin.attest(request.pid, signal) };
       },
-      attestReference() {
-        throw new AttestorError("unsupported", "reference attestation is not implemented; use Attest");
+      async attestReference(request, signal, brokerCallerIds) {
+        const reference = request.reference
+          ? { typeUrl: request.reference.typeUrl, value: request.reference.value }
+          : null;
+        return { selectorValues: await plugin.attestReference({ reference, brokerCallerIds }, signal) };
       },
     },
     controller: {

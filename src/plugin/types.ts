@@ -19,6 +19,14 @@ export interface ValidationResult {
   readonly notes: readonly string[];
 }
 
+/** One `AttestReference` call as the plugin sees it. */
+export interface ReferenceRequest {
+  /** The request's `google.protobuf.Any`, or null when the request has none. */
+  readonly reference: { readonly typeUrl: string; readonly value: Uint8Array } | null;
+  /** The values of the call's `spire-agent-broker-caller-id` metadata (the broker's SPIFFE ID). */
+  readonly brokerCallerIds: readonly string[];
+}
+
 /** The plugin as the gRPC services see it. Methods throw `AttestorError`. */
 export interface AttestorPlugin {
   /**
@@ -34,6 +42,11 @@ export interface AttestorPlugin {
    * configure (the runtime's answer: the runtime owns the configuration state).
    */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
+  /**
+   * Attests a Broker API reference (`src/broker/attest_reference.ts`): selector values, sorted and
+   * de-duplicated. Throws like {@linkcode AttestorPlugin.attest} before a configure and after deinit.
+   */
+  attestReference(request: ReferenceRequest, signal: AbortSignal): Promise<string[]>;
   /** Releases resources before unload. */
   deinit(): Promise<void>;
 }
@@ -55,6 +68,8 @@ export interface AttestorRuntime {
    * configuration was ever applied, and `shutting-down "the plugin is shutting down"` after close.
    */
   attest(pid: number, signal: AbortSignal): Promise<string[]>;
+  /** Attests a Broker API reference with the configuration last applied (same states as `attest`). */
+  attestReference(request: ReferenceRequest, signal: AbortSignal): Promise<string[]>;
   /** Stops background work and releases resources. Idempotent. */
   close(): Promise<void>;
 }

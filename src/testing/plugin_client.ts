@@ -28,6 +28,8 @@ export type CallError = grpc.ServiceError;
 export interface CallOptions {
   /** Deadline in milliseconds from now. */
   readonly timeoutMs?: number;
+  /** Request metadata (e.g. `spire-agent-broker-caller-id`), each key with its values in order. */
+  readonly metadata?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -62,12 +64,16 @@ export class PluginClient {
     return new Promise((resolve, reject) => {
       const callOptions: grpc.CallOptions = {};
       if (options.timeoutMs !== undefined) callOptions.deadline = Date.now() + options.timeoutMs;
+      const metadata = new grpc.Metadata();
+      for (const [key, values] of Object.entries(options.metadata ?? {})) {
+        for (const value of values) metadata.add(key, value);
+      }
       const call = this.grpcClient.makeUnaryRequest(
         method.path,
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new grpc.Metadata(),
+        metadata,
         callOptions,
         (err, response) => (err ? reject(err) : resolve(response as Res)),
       );
@@ -116,9 +122,11 @@ export class PluginClient {
     return this.unary(WorkloadAttestorService.attest, { pid }, options).then((r) => r.selectorValues);
   }
 
-  /** `WorkloadAttestor/AttestReference`. */
-  attestReference(reference: Any | undefined): Promise<string[]> {
-    return this.unary(WorkloadAttestorService.attestReference, { reference }).then((r) => r.selectorValues);
+  /** `WorkloadAttestor/AttestReference` (a broker's SPIFFE ID goes in `spire-agent-broker-caller-id` metadata). */
+  attestReference(reference: Any | undefined, options: CallOptions = {}): Promise<string[]> {
+    return this.unary(WorkloadAttestorService.attestReference, { reference }, options).then((r) =>
+      r.selectorValues
+    );
   }
 
   /** `grpc.health.v1.Health/Check`. */

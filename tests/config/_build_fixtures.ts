@@ -34,6 +34,10 @@ export const DEFAULTS = {
   useNewContainerLocator: true,
   kubeletCgroupRoot: null,
   verboseContainerLocatorLogs: false,
+  disableKubeletClient: false,
+  enableNamespaceLabels: false,
+  apiServerCacheEnabled: false,
+  broker: null,
   sigstore: null,
 };
 
@@ -47,6 +51,7 @@ export function plain(c: Config): Record<string, unknown> {
       allowedSubjects: [...c.sigstore.allowedSubjects.entries()].map(([k, v]) => [k, [...v]]),
     };
   }
+  if (c.broker) out.broker = { ...c.broker, brokers: [...c.broker.brokers.values()].map((b) => ({ ...b })) };
   return out;
 }
 

@@ -52,10 +52,10 @@ const BAD: { name: string; text: string; problems: string[]; vars?: Record<strin
   {
     name: "unknown keys at every level, sorted, as written",
     text:
-      `zeta = 1\nAlpha = 2\nzeta = 3\nexperimental {\n  broker {}\n  sigstore {\n    rekor_url = "https://r"\n    ignore_sct = true\n  }\n}`,
+      `zeta = 1\nAlpha = 2\nzeta = 3\nexperimental {\n  brokers {}\n  sigstore {\n    rekor_url = "https://r"\n    ignore_sct = true\n  }\n}`,
     problems: [
       "unknown configurations detected: Alpha,zeta",
-      "unknown configurations detected in experimental: broker",
+      "unknown configurations detected in experimental: brokers",
       "unknown configurations detected in experimental.sigstore: ignore_sct",
     ],
   },

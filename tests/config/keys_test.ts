@@ -4,13 +4,18 @@ import { childKeys, CONFIG_KEYS, formatConfigHelp } from "../../src/config/keys.
 import { buildConfig } from "../../src/config/build.ts";
 
 describe("CONFIG_KEYS", () => {
-  it("has unique lowercase names whose parents are blocks", () => {
+  it("has unique lowercase names whose parents are blocks (or lists of blocks)", () => {
     const names = CONFIG_KEYS.map((k) => k.name);
     assert.equal(new Set(names).size, names.length);
     for (const k of CONFIG_KEYS) {
       assert.equal(k.name, k.name.toLowerCase());
       const parent = k.name.split(".").slice(0, -1).join(".");
-      if (parent) assert.equal(CONFIG_KEYS.find((p) => p.name === parent)?.type, "block", k.name);
+      if (parent) {
+        assert.ok(
+          ["block", "list(block)"].includes(CONFIG_KEYS.find((p) => p.name === parent)?.type ?? ""),
+          k.name,
+        );
+      }
       assert.ok(k.doc.length > 0);
     }
     assert.ok(Object.isFrozen(CONFIG_KEYS) && Object.isFrozen(CONFIG_KEYS[0]));
@@ -22,7 +27,10 @@ describe("CONFIG_KEYS", () => {
       assert.equal(r.problems.length, 1, name);
       assert.ok(r.problems[0].startsWith(`${name}: expected `), r.problems[0]);
     }
-    assert.deepEqual(childKeys("experimental"), ["sigstore"]);
+    assert.deepEqual(childKeys("experimental"), ["sigstore", "api_server", "broker"]);
+    assert.deepEqual(childKeys("experimental.api_server.cache"), ["enabled"]);
+    assert.deepEqual(childKeys("experimental.broker"), ["access_policy", "brokers"]);
+    assert.deepEqual(childKeys("experimental.broker.brokers"), ["id", "pod_reference_scope"]);
     assert.deepEqual(childKeys("experimental.sigstore"), [
       "skip_signature_verification_image_list",
       "allowed_subjects_list",

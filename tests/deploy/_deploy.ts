@@ -27,6 +27,7 @@ export const MANIFEST_FILES = [
   "deploy/linux/spire-agent.yaml",
   "deploy/linux/rbac-nodes-proxy.yaml",
   "deploy/linux/rbac-nodes-pods.yaml",
+  "deploy/linux/rbac-apiserver-features.yaml",
   "deploy/windows/spire-agent-windows.yaml",
 ] as const;
 

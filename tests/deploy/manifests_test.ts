@@ -191,6 +191,33 @@ describe("deploy/ manifests", () => {
     }]);
     assert.ok(findObject(windows, "ClusterRole").rules[0].resources.includes("nodes/proxy"));
   });
+
+  it("RBAC for the API server features: namespaces get, pods get/list, SubjectAccessReview create; the broker's own verb", () => {
+    const agentSa = findObject(manifestObjects(LINUX), "ServiceAccount");
+    const objects = manifestObjects("deploy/linux/rbac-apiserver-features.yaml");
+    const role = findObject(objects, "ClusterRole", "spire-agent-k8s-attestor-apiserver");
+    assert.deepEqual(role.rules, [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+    ]);
+    const binding = findObject(objects, "ClusterRoleBinding", "spire-agent-k8s-attestor-apiserver");
+    assert.equal(binding.roleRef.name, role.metadata.name);
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: agentSa.metadata.name, namespace: agentSa.metadata.namespace },
+    ]);
+    const broker = findObject(objects, "ClusterRole", "spire-broker-impersonation");
+    assert.deepEqual(broker.rules, [{
+      apiGroups: [""],
+      resources: ["pods"],
+      verbs: ["impersonate-via-spire"],
+    }]);
+    assert.ok(!JSON.stringify(objects).includes('"impersonate"'), "never Kubernetes' own impersonate verb");
+    const brokerBinding = findObject(objects, "ClusterRoleBinding", "spire-broker-impersonation");
+    assert.deepEqual(brokerBinding.subjects, [
+      { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "spiffe://example.org/broker" },
+    ]);
+  });
 });
 
 function single(value: unknown): Record<string, unknown> {

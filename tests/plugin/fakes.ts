@@ -7,7 +7,7 @@
 import type { Config } from "../../src/config/types.ts";
 import type { ContainerLocation, Platform } from "../../src/platform/types.ts";
 import type { BuildConfigFn } from "../../src/plugin/plugin.ts";
-import type { AttestorRuntime } from "../../src/plugin/types.ts";
+import type { AttestorRuntime, ReferenceRequest } from "../../src/plugin/types.ts";
 
 /** A stand-in for src/config/build.ts: `problem:<text>` lines are problems, `node=<name>` sets nodeName. */
 export const fakeBuildConfig: BuildConfigFn = (hcl, core, options) => {
@@ -49,6 +49,18 @@ export class FakeRuntime implements AttestorRuntime {
     }
     const node = this.applied.at(-1)?.nodeName;
     return Promise.resolve([`pid:${pid}`, `node:${node}`]);
+  }
+  /** Every reference request received, oldest first. */
+  references: ReferenceRequest[] = [];
+  /** Answers `ref:<typeUrl>` and `caller:<id>` for each broker caller ID. */
+  attestReference(request: ReferenceRequest, signal: AbortSignal): Promise<string[]> {
+    this.signals.push(signal);
+    this.references.push(request);
+    if (this.failAttest !== null) return Promise.reject(this.failAttest);
+    return Promise.resolve([
+      `ref:${request.reference?.typeUrl ?? "none"}`,
+      ...request.brokerCallerIds.map((id) => `caller:${id}`),
+    ]);
   }
   close(): Promise<void> {
     this.closed++;

@@ -44,6 +44,10 @@ const EXPECTED: Readonly<Record<ErrorReason, [name: keyof typeof status, code: n
   "unsupported": ["UNIMPLEMENTED", 12],
   "registry-failed": ["INTERNAL", 13],
   "signature-unverified": ["INTERNAL", 13],
+  "apiserver-failed": ["INTERNAL", 13],
+  "object-not-found": ["NOT_FOUND", 5],
+  "broker-denied": ["PERMISSION_DENIED", 7],
+  "kubelet-disabled": ["FAILED_PRECONDITION", 9],
 };
 
 describe("grpc_status: the reason → gRPC code table, one test per row", () => {

@@ -3,6 +3,7 @@
  * call / unload sequence, 40 loads in a row, and the process-contract edge cases.
  */
 import { after, afterEach, before, describe, it } from "node:test";
+import { WorkloadPIDReference } from "../../src/gen/spiffe/broker/api.ts";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { dirname } from "node:path";
@@ -94,12 +95,13 @@ describe("plugin process under a fake spire-agent", { skip: unixOnly }, () => {
     // The test runner is not in a container: every concurrent call succeeds with no selectors.
     const results = await Promise.all(Array.from({ length: 20 }, () => host.client.attest(Deno.pid)));
     assert.deepEqual(results, Array.from({ length: 20 }, () => []));
-    await assert.rejects(
-      host.client.attestReference({
+    // A WorkloadPIDReference takes the PID path (AttestReference used to answer UNIMPLEMENTED).
+    assert.deepEqual(
+      await host.client.attestReference({
         typeUrl: "type.googleapis.com/spiffe.broker.WorkloadPIDReference",
-        value: Buffer.from([8, 1]),
+        value: Buffer.from(WorkloadPIDReference.encode({ pid: Deno.pid }).finish()),
       }),
-      isStatus(12, "reference attestation is not implemented; use Attest"),
+      [],
     );
     assert.equal((await host.client.health("plugin")).status, 1);
     const result = await host.unload();

@@ -73,6 +73,7 @@ describe("serve helpers", () => {
       configure: () => Promise.resolve(),
       validate: () => ({ valid: true, notes: [] }),
       attest: () => Promise.reject(new AttestorError("kubelet-unreachable", "kubelet unreachable")),
+      attestReference: () => Promise.reject(new AttestorError("unsupported", "not in this test")),
       deinit: () => Promise.resolve(),
     };
     const env: Record<string, string> = {

@@ -202,18 +202,37 @@ describe("services: Config and WorkloadAttestor with the real plugin", () => {
     assert.equal(runtime.signals[0], s);
   });
 
-  it("AttestReference answers UNIMPLEMENTED, whatever the reference", async () => {
+  it("AttestReference is FAILED_PRECONDITION before Configure (it used to answer UNIMPLEMENTED)", async () => {
     const services = realServices();
     const reference = {
       typeUrl: "type.googleapis.com/spiffe.broker.WorkloadPIDReference",
       value: Buffer.from([8, 1]),
     };
     for (const request of [{ reference }, { reference: undefined }]) {
-      assert.deepEqual(await statusOf(() => services.workloadAttestor.attestReference(request)), [
-        12,
-        "reference attestation is not implemented; use Attest",
-      ]);
+      assert.deepEqual(
+        await statusOf(() => services.workloadAttestor.attestReference(request, signal(), [])),
+        [9, "not configured"],
+      );
     }
+  });
+
+  it("AttestReference hands the reference, the broker caller IDs and the signal to the plugin", async () => {
+    const runtime = new FakeRuntime();
+    const plugin = createAttestorPlugin({ buildConfig: fakeBuildConfig, runtime, logger: nullLogger });
+    const services = createPluginServices({ plugin, logger: nullLogger });
+    const s = signal();
+    const reference = { typeUrl: "t", value: Buffer.from([1]) };
+    assert.deepEqual(
+      await services.workloadAttestor.attestReference({ reference }, s, ["spiffe://example.org/b"]),
+      { selectorValues: ["ref:t", "caller:spiffe://example.org/b"] },
+    );
+    assert.deepEqual(runtime.references, [{
+      reference: { typeUrl: "t", value: Buffer.from([1]) },
+      brokerCallerIds: ["spiffe://example.org/b"],
+    }]);
+    assert.equal(runtime.signals[0], s);
+    await services.workloadAttestor.attestReference({ reference: undefined }, s, []);
+    assert.equal(runtime.references[1].reference, null);
   });
 });
 
@@ -238,6 +257,7 @@ function throwingPlugin(thrown: unknown): AttestorPlugin {
       throw thrown;
     },
     attest: () => Promise.reject(thrown),
+    attestReference: () => Promise.reject(thrown),
     deinit: () => Promise.reject(thrown),
   };
 }
