@@ -44,7 +44,9 @@ const HELP = `usage: deno task bench:table [options]
   --cold-runs N         cold Attest pairs per size  --cold-pods LIST pod counts (default 100,1000,5000)
   --transports LIST     http,tls (default both)     --startup-runs N start-up runs
   --window S            seconds to wait for RSS to come back after the large list
-  --large-mb N          size of the large list in MB (default 10)`;
+  --large-mb N          size of the large list in MB (default 10)
+  --warmup N            untimed go-plugin calls     --settle S       seconds before the idle RSS
+  --warm S              seconds of steady load before the large list`;
 
 const { values: opts } = parseArgs({
   args: Deno.args,
@@ -64,6 +66,9 @@ const { values: opts } = parseArgs({
     "startup-runs": { type: "string" },
     window: { type: "string" },
     "large-mb": { type: "string" },
+    warmup: { type: "string" },
+    settle: { type: "string" },
+    warm: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -87,9 +92,10 @@ for (const s of stages) if (!STAGES.includes(s)) throw new RangeError(`unknown s
 if (opts.subject !== "bundle" && opts.subject !== "source") {
   throw new RangeError("--subject: bundle or source");
 }
-const customised =
-  ["rounds", "calls", "rate", "rate-calls", "cold-runs", "cold-pods", "transports", "startup-runs"]
-    .some((k) => opts[k as keyof typeof opts] !== undefined) || opts.stages !== undefined;
+/** Any count, size or stage chosen by hand makes the run "custom" (not comparable with quick or full runs). */
+const customised = Object.entries(opts).some(([k, v]) =>
+  v !== undefined && !["quick", "subject", "out", "no-write", "help"].includes(k)
+);
 
 const gohost: GoHostSettings = {
   pods: 250,
@@ -97,10 +103,10 @@ const gohost: GoHostSettings = {
   rounds: int("rounds", opts.rounds, quick ? 3 : 7),
   calls: int("calls", opts.calls, quick ? 500 : 2000),
   concurrency: [1, 16],
-  warmup: quick ? 200 : 500,
+  warmup: int("warmup", opts.warmup, quick ? 200 : 500, 0),
   rate: int("rate", opts.rate, 1000),
   rateCalls: int("rate-calls", opts["rate-calls"], quick ? 5000 : 100_000, 0),
-  settleS: quick ? 2 : 3,
+  settleS: int("settle", opts.settle, quick ? 2 : 3, 0),
 };
 const cold: ColdSettings = {
   pods: (opts["cold-pods"] ?? "100,1000,5000").split(",").map((p) => int("cold-pods", p, 0)),
@@ -115,7 +121,7 @@ const startupRuns = int("startup-runs", opts["startup-runs"], quick ? 5 : 15);
 const memory: MemorySettings = {
   pods: 250,
   largeBytes: int("large-mb", opts["large-mb"], 10) * 1_000_000,
-  warmS: quick ? 3 : 10,
+  warmS: int("warm", opts.warm, quick ? 3 : 10, 0),
   windowS: int("window", opts.window, quick ? 30 : 60),
 };
 

@@ -178,7 +178,7 @@ export function goHostRows(r: GoBenchReport, pods: number): Row[] {
 }
 
 function rateRow(rate: GoRate, pods: number): Row {
-  const samples = rate.rss_samples.map((s) => MiB(s.rss_kib));
+  const samples = (rate.rss_samples ?? []).map((s) => MiB(s.rss_kib));
   const fifth = Math.max(1, Math.floor(samples.length / 5));
   const growth = samples.length >= 2 ? median(samples.slice(-fifth)) - median(samples.slice(0, fifth)) : null;
   const peak = samples.length ? Math.max(...samples, MiB(rate.rss_after_kib)) : MiB(rate.rss_after_kib);

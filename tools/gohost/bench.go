@@ -311,7 +311,7 @@ func runBench(argv []string, hcl, td, floorPath string, pids []int, rounds, call
 // that is counted as skipped) while sampling the plugin's RSS.
 func rateLoad(in *instance, reqs [][]byte, rate, n int, every time.Duration) (*rateReport, error) {
 	pid := in.cmd.Process.Pid
-	rr := &rateReport{TargetPerSec: rate, Calls: n}
+	rr := &rateReport{TargetPerSec: rate, Calls: n, Samples: []rssSample{}}
 	var err error
 	if rr.RssBeforeKiB, _, err = procMemory(pid); err != nil {
 		return nil, err
