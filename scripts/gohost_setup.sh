@@ -39,10 +39,14 @@ log "$("$GO" version)"
 out_dir="$PWD/.gohost"
 mkdir -p "$out_dir/gopath"
 # No stale host from an earlier build: if this build fails, tests/gohost must not run an old binary.
-rm -f "$out_dir/gohost"
+rm -f "$out_dir/gohost" "$out_dir/gofloor"
 # GOPATH mode: the Debian packages live under /usr/share/gocode; nothing is fetched.
-GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$out_dir/gopath:/usr/share/gocode" \
-  GOCACHE="$out_dir/cache" \
-  "$GO" build -o "$out_dir/gohost.tmp" ./tools/gohost >&2
-mv -f "$out_dir/gohost.tmp" "$out_dir/gohost"
-log "built $out_dir/gohost"
+# gohost: the interop host (and, as `gohost bench`, the benchmark host); gofloor: the fixed-answer floor
+# plugin that `deno task bench:table` measures the plugin against.
+for tool in gohost gofloor; do
+  GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$out_dir/gopath:/usr/share/gocode" \
+    GOCACHE="$out_dir/cache" \
+    "$GO" build -o "$out_dir/$tool.tmp" "./tools/$tool" >&2
+  mv -f "$out_dir/$tool.tmp" "$out_dir/$tool"
+  log "built $out_dir/$tool"
+done

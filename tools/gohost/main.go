@@ -628,6 +628,9 @@ func sortDurations(d []time.Duration) []time.Duration {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		os.Exit(benchMain(os.Args[2:])) // bench.go: timings against the floor plugin, no checks
+	}
 	fs := flag.NewFlagSet("gohost", flag.ContinueOnError)
 	hclFile := fs.String("hcl-file", "", "file with the plugin's HCL configuration (default: $GOHOST_HCL)")
 	trustDomain := fs.String("trust-domain", "example.org", "trust domain sent in Configure")
