@@ -35,6 +35,7 @@ export const DEFAULTS = {
   kubeletCgroupRoot: null,
   verboseContainerLocatorLogs: false,
   sigstore: null,
+  sigstoreCurrent: null,
 };
 
 /** A Config as plain data (the map as sorted entries) so deepEqual compares everything. */
@@ -45,6 +46,19 @@ export function plain(c: Config): Record<string, unknown> {
       ...c.sigstore,
       skipSignatureVerificationImageList: [...c.sigstore.skipSignatureVerificationImageList],
       allowedSubjects: [...c.sigstore.allowedSubjects.entries()].map(([k, v]) => [k, [...v]]),
+    };
+  }
+  if (c.sigstoreCurrent) {
+    const s = c.sigstoreCurrent;
+    out.sigstoreCurrent = {
+      ...s,
+      allowedIdentities: [...s.allowedIdentities.entries()].map(([k, v]) => [k, [...v]]),
+      skippedImages: [...s.skippedImages],
+      registryCredentials: [...s.registryCredentials.entries()].map(([k, v]) => [k, {
+        username: v.username,
+        password: v.password,
+      }]),
+      ignoredCredentials: [...s.ignoredCredentials],
     };
   }
   return out;
