@@ -325,3 +325,19 @@ describe("configureWarnings", () => {
     assert.deepEqual(w.map((x) => x.fields.value), [String.raw`https://accounts\.google\.com`]);
   });
 });
+
+describe("the README's current-form example", () => {
+  it("is accepted as written, with the documented values", async () => {
+    const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+    const blocks = [...readme.matchAll(/```hcl\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const example = blocks.find((b) => b.startsWith("sigstore {"));
+    assert.ok(example, "the README has an hcl block starting with sigstore {");
+    const s = good(example).sigstoreCurrent!;
+    assert.equal(s.rekorUrl, "https://rekor.sigstore.dev");
+    assert.deepEqual([...s.registryCredentials.keys()], ["ghcr.io"]);
+    const allowed = createIdentityMatcher(s.allowedIdentities);
+    const release = "https://github.com/my-org/app/.github/workflows/release.yml@refs/tags/v1.2.3";
+    assert.equal(allowed("https://token.actions.githubusercontent.com", [release]), true);
+    assert.equal(allowed("https://token.actions.githubusercontent.com", [`${release}/../../evil`]), false);
+  });
+});
