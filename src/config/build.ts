@@ -5,20 +5,22 @@
  * node name (through an injectable `getenv`).
  *
  * The steps, each in its own module: the text is parsed (`hcl.ts`), each block level is read against the
- * known keys (`level.ts`), the top-level keys (`top_level.ts`), the sigstore block (`sigstore.ts`) and the
- * API server and broker settings (`broker.ts`) are read with typed readers (`level_reader.ts`), and the
+ * known keys (`level.ts`), the top-level keys (`top_level.ts`), the sigstore blocks (`sigstore.ts` for the
+ * seed's `experimental.sigstore`, `sigstore_current.ts` for the current top-level `sigstore`; never both) and
+ * the API server and broker settings (`broker.ts`) are read with typed readers (`level_reader.ts`), and the
  * problems are listed in a fixed order.
  *
  * @module
  */
 
-import type { Config, CoreConfiguration, SigstoreConfig } from "./types.ts";
+import type { Config, CoreConfiguration, SigstoreConfig, SigstoreCurrentConfig } from "./types.ts";
 import { parseConfigText } from "./hcl.ts";
 import { readLevel } from "./level.ts";
 import { LevelReader } from "./level_reader.ts";
 import { readTopLevel } from "./top_level.ts";
 import { readSigstore } from "./sigstore.ts";
 import { type ApiServerBlocks, findApiServerBlocks, readApiServerSettings } from "./broker.ts";
+import { readSigstoreCurrent } from "./sigstore_current.ts";
 import { checkCore } from "./trust_domain.ts";
 
 export { MAX_REPORTED_KEYS } from "./level.ts";
@@ -78,15 +80,28 @@ function build(hcl: string, core: CoreConfiguration | null, getenv: (name: strin
     if (block) sigstoreReader = new LevelReader(readLevel(block, path, problems), path, problems);
     apiServerBlocks = findApiServerBlocks(er);
   }
+  let currentReader: LevelReader | undefined;
+  const currentBlock = r.block("sigstore");
+  if (currentBlock) {
+    currentReader = new LevelReader(readLevel(currentBlock, "sigstore", problems), "sigstore", problems);
+  }
 
   const settings = readTopLevel(r, getenv);
   const apiServer = readApiServerSettings(r, apiServerBlocks);
 
+  if (sigstoreReader && r.has("sigstore")) {
+    problems.push(
+      "sigstore and experimental.sigstore cannot both be set: use one form (the top-level sigstore block is " +
+        "current SPIRE's, experimental.sigstore the seed's)",
+    );
+  }
   let sigstore: SigstoreConfig | null = null;
   if (sigstoreReader) sigstore = readSigstore(sigstoreReader) ?? null;
+  let sigstoreCurrent: SigstoreCurrentConfig | null = null;
+  if (currentReader) sigstoreCurrent = readSigstoreCurrent(currentReader) ?? null;
 
   if (problems.length > 0) return { config: null, problems };
-  const config: Config = Object.freeze({ trustDomain, ...settings, ...apiServer, sigstore });
+  const config: Config = Object.freeze({ trustDomain, ...settings, ...apiServer, sigstore, sigstoreCurrent });
   return { config, problems };
 }
 

@@ -14,7 +14,8 @@ export type ConfigKeyType =
   | "list(string)"
   | "map(string => list(string))"
   | "block"
-  | "list(block)";
+  | "list(block)"
+  | "map(string => {username, password})";
 
 /** One configuration key. Nested keys use a dotted path, e.g. `experimental.sigstore.rekor_url`. */
 export interface ConfigKeySpec {
@@ -232,6 +233,55 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = Object.freeze(
       default: "agent_node",
       doc: 'Where pod references resolve: "agent_node" (the kubelet\'s pod list) or "cluster" (API server).',
     },
+    {
+      name: "sigstore",
+      type: "block",
+      default: "",
+      doc: "Sigstore image verification, current SPIRE form; excludes experimental.sigstore.",
+    },
+    {
+      name: "sigstore.allowed_identities",
+      type: "map(string => list(string))",
+      default: "",
+      doc:
+        "Required. OIDC issuer => subjects allowed to sign; a string with any of *+?^${}[]|() is a Go regex, matched unanchored.",
+    },
+    {
+      name: "sigstore.skipped_images",
+      type: "list(string)",
+      default: "[]",
+      doc: "Image IDs that skip verification (they get no sigstore selectors).",
+    },
+    {
+      name: "sigstore.rekor_url",
+      type: "string",
+      default: "https://rekor.sigstore.dev",
+      doc: "Rekor transparency log URL (https).",
+    },
+    {
+      name: "sigstore.ignore_sct",
+      type: "bool",
+      default: "false",
+      doc: "Do not require a certificate transparency timestamp.",
+    },
+    {
+      name: "sigstore.ignore_tlog",
+      type: "bool",
+      default: "false",
+      doc: "Verify without the Rekor log (no log selectors); logged as a warning.",
+    },
+    {
+      name: "sigstore.ignore_attestations",
+      type: "bool",
+      default: "false",
+      doc: "Do not verify attestations (no image-attestations:verified).",
+    },
+    {
+      name: "sigstore.registry_credentials",
+      type: "map(string => {username, password})",
+      default: "{}",
+      doc: "Registry host => credentials; precede the docker config.json for that registry.",
+    },
   ] satisfies ConfigKeySpec[]).map((k) => Object.freeze(k)),
 );
 
@@ -279,7 +329,8 @@ export function formatConfigHelp(): string {
     ...rows.map((r) => `  ${r.name.padEnd(nameWidth)}  ${r.type.padEnd(typeWidth)}  ${r.rest}`),
     "",
     "Durations use Go syntax (e.g. 500ms, 1m30s; units ns, us, ms, s, m, h).",
-    'Blocks: experimental { sigstore { rekor_url = "https://..." ... } }.',
+    'Blocks: experimental { sigstore { rekor_url = "https://..." ... } } (seed form) or',
+    '  sigstore { allowed_identities = { "<issuer>" = ["<subject>"] } ... } (current form); not both.',
     'experimental { broker { access_policy = "enforced", brokers = [{ id = "spiffe://..." }] } }.',
   ];
   return lines.join("\n") + "\n";

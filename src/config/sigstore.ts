@@ -12,8 +12,26 @@ import { type LevelReader, readStringList } from "./level_reader.ts";
 import { occurrences, quoteValue } from "./problem_text.ts";
 import { ImmutableMap } from "./immutable_map.ts";
 
-/** Validates the Rekor URL like SPIRE does (https only, a host required); never echoes the URL. */
-function checkRekorUrl(url: string | undefined, key: string, problems: string[]): string | undefined {
+/**
+ * Validates a Rekor URL like SPIRE v1.9.6 does (https only, a host required, no user info); never echoes the
+ * URL (it could hold credentials).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkRekorUrl } from "./sigstore.ts";
+ * const problems: string[] = [];
+ * assert.equal(checkRekorUrl("https://rekor.example", "rekor_url", problems), "https://rekor.example");
+ * assert.equal(checkRekorUrl("http://rekor.example", "rekor_url", problems), undefined);
+ * assert.deepEqual(problems, ['rekor_url: failed to set Rekor URL: invalid rekor URL Scheme "http"']);
+ * ```
+ *
+ * @param url The URL, or undefined / "" when absent.
+ * @param key The key's full name, for messages.
+ * @param problems Where the problem is added.
+ * @returns The URL, or undefined after a problem.
+ */
+export function checkRekorUrl(url: string | undefined, key: string, problems: string[]): string | undefined {
   if (url === undefined || url === "") {
     problems.push(`${key}: missing Rekor URL (required when the sigstore block is present)`);
     return undefined;

@@ -1,5 +1,5 @@
 /**
- * Reads the top-level keys of `plugin_data` (everything but the `experimental` block) with their
+ * Reads the top-level keys of `plugin_data` (everything but the `experimental` and `sigstore` blocks) with their
  * defaults, then checks the rules between keys (the two ports, the client certificate and key, anonymous
  * authentication) and resolves the node name. Problems come in a fixed order: each key's own problems in
  * key order, then the poll-attempt bounds, then the rules between keys, then the node name.
@@ -21,10 +21,13 @@ const DEFAULT_POLL_RETRY_MS = 500;
 const DEFAULT_RELOAD_MS = 60_000;
 
 /**
- * The settings the top level gives: the whole {@linkcode Config} but the trust domain, sigstore and the API
- * server settings (`broker.ts`).
+ * The settings the top level gives: the whole {@linkcode Config} but the trust domain, the sigstore blocks
+ * and the API server settings (`broker.ts`).
  */
-export type TopLevelSettings = Omit<Config, "trustDomain" | "sigstore" | keyof ApiServerSettings>;
+export type TopLevelSettings = Omit<
+  Config,
+  "trustDomain" | "sigstore" | "sigstoreCurrent" | keyof ApiServerSettings
+>;
 
 /** Reads `kubelet_cgroup_root`: an absolute cgroupfs path, or null for the defaults. */
 function readCgroupRoot(r: LevelReader): string | null {
@@ -90,7 +93,7 @@ function checkKubeletAccess(r: LevelReader, access: KubeletAccess): void {
 }
 
 /**
- * Reads every top-level key but `experimental`, records every problem (see the module text for the order)
+ * Reads every top-level key but `experimental` and `sigstore`, records every problem (see the module text for the order)
  * and returns the settings with the defaults applied. The settings mean something only when no problem
  * was recorded.
  *

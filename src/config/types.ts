@@ -58,6 +58,44 @@ export interface ApiServerSettings {
   readonly broker: BrokerConfig | null;
 }
 
+/** A user name and password for one registry (`sigstore.registry_credentials`). Secret: never logged. */
+export interface RegistryCredential {
+  /** The user name. */
+  readonly username: string;
+  /** The password or access token. */
+  readonly password: string;
+}
+
+/**
+ * The top-level `sigstore { ... }` block, the current SPIRE form (parsed and validated; verification is
+ * `src/sigstore/`'s). Mutually exclusive with {@linkcode SigstoreConfig} (`experimental.sigstore`).
+ */
+export interface SigstoreCurrentConfig {
+  /**
+   * `allowed_identities`: OIDC issuer → subjects allowed to sign, sorted by issuer; each a literal or a Go
+   * regular expression (see `src/sigstore/identity.ts`), all valid, none empty, at least one pair.
+   */
+  readonly allowedIdentities: ReadonlyMap<string, readonly string[]>;
+  /** `skipped_images`: image IDs that skip verification (and get no sigstore selectors). */
+  readonly skippedImages: readonly string[];
+  /** `rekor_url`: the Rekor transparency log (https), `https://rekor.sigstore.dev` by default. */
+  readonly rekorUrl: string;
+  /** `ignore_sct`: do not require a certificate transparency timestamp. @default {false} */
+  readonly ignoreSct: boolean;
+  /** `ignore_tlog`: verify without the Rekor transparency log (a Configure warning). @default {false} */
+  readonly ignoreTlog: boolean;
+  /** `ignore_attestations`: do not verify attestations (no `image-attestations:verified`). @default {false} */
+  readonly ignoreAttestations: boolean;
+  /**
+   * `registry_credentials` with both a user name and a password: normalised registry (lowercase; every
+   * Docker Hub spelling as `index.docker.io`) → credentials. They take precedence over the docker
+   * `config.json` for their registry.
+   */
+  readonly registryCredentials: ReadonlyMap<string, RegistryCredential>;
+  /** The registries (as written) whose `registry_credentials` entry lacks a user name or a password: ignored. */
+  readonly ignoredCredentials: readonly string[];
+}
+
 /** The plugin configuration with every default applied. */
 export interface Config extends ApiServerSettings {
   /** The agent's trust domain, from the core configuration. */
@@ -99,6 +137,8 @@ export interface Config extends ApiServerSettings {
   readonly kubeletCgroupRoot: string | null;
   /** `verbose_container_locator_logs`, false by default. */
   readonly verboseContainerLocatorLogs: boolean;
-  /** `experimental.sigstore`, when the block is present. */
+  /** `experimental.sigstore` (the seed form), when the block is present. */
   readonly sigstore: SigstoreConfig | null;
+  /** The top-level `sigstore` block (the current SPIRE form), when present; never both forms. */
+  readonly sigstoreCurrent: SigstoreCurrentConfig | null;
 }

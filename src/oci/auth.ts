@@ -42,7 +42,7 @@ export const MAX_CACHED_AUTHORIZATIONS = 256;
 
 /** What the authenticator needs from the client. */
 export interface AuthenticatorDeps {
-  /** The credentials for a registry (from the docker config), or null. */
+  /** The credentials for a registry (configured ones, else the docker config's), or null. */
   readonly credentials: (registry: string) => Promise<RegistryCredentials | null>;
   /** Starts an exchange for the token request (its own time limit); errors name the step. */
   readonly exchange: () => Exchange;
@@ -194,7 +194,10 @@ export function createAuthenticator(now: () => number = Date.now): Authenticator
       if (challenge.scheme === "basic") {
         const creds = await deps.credentials(registry);
         if (creds === null) {
-          throw fail("the registry asks for Basic credentials and the docker config has none for it");
+          throw fail(
+            "the registry asks for Basic credentials and none are configured for it (registry_credentials or " +
+              "the docker config)",
+          );
         }
         const value = basicValue(creds);
         store(key, value, DEFAULT_TOKEN_TTL_SECONDS);

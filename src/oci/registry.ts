@@ -17,6 +17,7 @@ import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
 import { type Authenticator, createAuthenticator } from "./auth.ts";
 import {
+  credentialKey,
   dockerConfigPath,
   type GetEnv,
   loadDockerConfig,
@@ -50,6 +51,55 @@ export interface RegistryClientSettings extends RegistryClientOptions {
   readonly now?: () => number;
   /** The environment (`DOCKER_CONFIG`, `HOME`) when `dockerConfigDir` is not given. @default {Deno.env.get} */
   readonly getEnv?: GetEnv;
+  /**
+   * Credentials per registry (`sigstore.registry_credentials`): a host with optional port → user name and
+   * password. For its registry an entry takes precedence over the docker `config.json`, which is then not
+   * read. Keys are matched as registries are (case-insensitive, and `docker.io`, `index.docker.io` and
+   * `registry-1.docker.io` all name Docker Hub); two keys naming one registry are refused.
+   */
+  readonly credentials?:
+    | ReadonlyMap<string, RegistryCredentials>
+    | Readonly<Record<string, RegistryCredentials>>;
+}
+
+/**
+ * The `credentials` setting keyed by normalised registry ({@linkcode credentialKey}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normaliseCredentials } from "./registry.ts";
+ * const m = normaliseCredentials({ "docker.io": { username: "u", password: "p" } });
+ * assert.deepEqual([...m.keys()], ["index.docker.io"]);
+ * assert.throws(() => normaliseCredentials({ "GHCR.io": m.get("index.docker.io")!, "ghcr.io": m.get("index.docker.io")! }), RangeError);
+ * ```
+ *
+ * @param credentials The setting (a map or a record), or undefined.
+ * @returns Normalised registry → credentials.
+ * @throws {RangeError} When two keys name the same registry (the message names the keys, never a value).
+ */
+export function normaliseCredentials(
+  credentials: RegistryClientSettings["credentials"],
+): Map<string, RegistryCredentials> {
+  const out = new Map<string, RegistryCredentials>();
+  const keyOf = new Map<string, string>();
+  if (credentials === undefined) return out;
+  const entries = credentials instanceof Map
+    ? [...(credentials as ReadonlyMap<string, RegistryCredentials>).entries()]
+    : Object.entries(credentials as Readonly<Record<string, RegistryCredentials>>);
+  for (const [key, value] of entries) {
+    const registry = credentialKey(key);
+    const other = keyOf.get(registry);
+    if (other !== undefined) {
+      throw new RangeError(
+        `Cannot create registry client as credentials ${JSON.stringify(other)} and ${JSON.stringify(key)} ` +
+          "name the same registry",
+      );
+    }
+    keyOf.set(registry, key);
+    out.set(registry, { username: value.username, password: value.password });
+  }
+  return out;
 }
 
 /** A registry client that holds an HTTP client (with `caCerts`) until closed. */
@@ -120,9 +170,10 @@ function referenceText(repository: string, reference: string): string {
  * client.close();
  * ```
  *
- * @param options Credentials directory, extra CAs, limits, fetch, logger.
+ * @param options Credentials (per registry, and the docker config directory), extra CAs, limits, fetch, logger.
  * @returns The client.
- * @throws {RangeError} For a non-positive `requestTimeoutMs` or `maxManifestBytes`.
+ * @throws {RangeError} For a non-positive `requestTimeoutMs` or `maxManifestBytes`, or two `credentials`
+ *   keys naming the same registry.
  */
 export function createRegistryClient(options: RegistryClientSettings = {}): ClosableRegistryClient {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -133,6 +184,7 @@ export function createRegistryClient(options: RegistryClientSettings = {}): Clos
   if (!(maxManifestBytes > 0)) {
     throw new RangeError("Cannot create registry client as 'maxManifestBytes' is not positive");
   }
+  const configured = normaliseCredentials(options.credentials);
   const fetchFn = options.fetch ?? fetch;
   const logger = options.logger ?? nullLogger;
   const authenticator: Authenticator = createAuthenticator(options.now);
@@ -142,6 +194,9 @@ export function createRegistryClient(options: RegistryClientSettings = {}): Clos
   const loggedNotes = new Set<string>();
 
   async function credentials(registry: string): Promise<RegistryCredentials | null> {
+    // Configured credentials first: for their registry the docker config is not even read.
+    const own = configured.get(credentialKey(registry));
+    if (own !== undefined) return own;
     const config = await loadDockerConfig(dockerConfigPath(options.dockerConfigDir, options.getEnv));
     for (const note of config.notes) {
       if (loggedNotes.has(note)) continue;

@@ -39,6 +39,7 @@ export const DEFAULTS = {
   apiServerCacheEnabled: false,
   broker: null,
   sigstore: null,
+  sigstoreCurrent: null,
 };
 
 /** A Config as plain data (the map as sorted entries) so deepEqual compares everything. */
@@ -52,6 +53,19 @@ export function plain(c: Config): Record<string, unknown> {
     };
   }
   if (c.broker) out.broker = { ...c.broker, brokers: [...c.broker.brokers.values()].map((b) => ({ ...b })) };
+  if (c.sigstoreCurrent) {
+    const s = c.sigstoreCurrent;
+    out.sigstoreCurrent = {
+      ...s,
+      allowedIdentities: [...s.allowedIdentities.entries()].map(([k, v]) => [k, [...v]]),
+      skippedImages: [...s.skippedImages],
+      registryCredentials: [...s.registryCredentials.entries()].map(([k, v]) => [k, {
+        username: v.username,
+        password: v.password,
+      }]),
+      ignoredCredentials: [...s.ignoredCredentials],
+    };
+  }
   return out;
 }
 

@@ -60,9 +60,12 @@ const BAD: { name: string; text: string; problems: string[]; vars?: Record<strin
     ],
   },
   {
-    name: "upstream HEAD-style top-level sigstore block is unknown here",
+    name: "current-form top-level sigstore block without allowed_identities (upstream: any signer)",
     text: `sigstore {\n  rekor_url = "https://r"\n}`,
-    problems: ["unknown configurations detected: sigstore"],
+    problems: [
+      "sigstore.allowed_identities: required: list the OIDC issuers and the subjects allowed to sign (upstream " +
+      'accepts any signer when it is absent; to accept any signer on purpose, write ".*" = [".*"])',
+    ],
   },
   {
     name: "wrong scalar types name key, expected and actual",

@@ -93,6 +93,43 @@ const SEED_EXAMPLES: { name: string; snippet: string; expect: Partial<Config> }[
       },
     },
   },
+  {
+    // Current SPIRE (v1.15.3) doc/plugin_agent_workloadattestor_k8s.md, "Sigstore options": every key with the
+    // table's example values (its registry_credentials example is JSON; here in HCL).
+    name: "current sigstore block (documented keys and example values)",
+    snippet: `WorkloadAttestor "k8s" {
+  plugin_data {
+    sigstore {
+      allowed_identities = {
+        "https://accounts.google.com" = ["subject1@example.com","subject2@example.com"]
+      }
+      skipped_images = ["docker.io/library/nginx@${SIGSTORE_DIGEST}"]
+      rekor_url = "https://rekor.sigstore.dev"
+      ignore_sct = false
+      ignore_tlog = false
+      ignore_attestations = true
+      registry_credentials = {
+        "docker.io" = { username = "user", password = "pass" }
+      }
+    }
+  }
+}`,
+    expect: {
+      sigstoreCurrent: {
+        allowedIdentities: new Map([["https://accounts.google.com", [
+          "subject1@example.com",
+          "subject2@example.com",
+        ]]]),
+        skippedImages: [`docker.io/library/nginx@${SIGSTORE_DIGEST}`],
+        rekorUrl: "https://rekor.sigstore.dev",
+        ignoreSct: false,
+        ignoreTlog: false,
+        ignoreAttestations: true,
+        registryCredentials: new Map([["index.docker.io", { username: "user", password: "pass" }]]),
+        ignoredCredentials: [],
+      },
+    },
+  },
 ];
 
 describe("buildConfig: upstream documentation examples", () => {

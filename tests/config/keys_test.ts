@@ -37,6 +37,15 @@ describe("CONFIG_KEYS", () => {
       "rekor_url",
       "enforce_sct",
     ]);
+    assert.deepEqual(childKeys("sigstore"), [
+      "allowed_identities",
+      "skipped_images",
+      "rekor_url",
+      "ignore_sct",
+      "ignore_tlog",
+      "ignore_attestations",
+      "registry_credentials",
+    ]);
   });
 
   it("documents the defaults the builder applies", () => {
@@ -55,13 +64,16 @@ describe("CONFIG_KEYS", () => {
 describe("formatConfigHelp", () => {
   it("prints one line per key with type and default", () => {
     const text = formatConfigHelp();
-    for (const k of CONFIG_KEYS) {
+    // One line per key, in table order, after the heading (leaf names repeat: rekor_url is in both sigstore forms).
+    const lines = text.split("\n").slice(1);
+    CONFIG_KEYS.forEach((k, i) => {
       const leaf = k.name.split(".").at(-1)!;
-      const line = text.split("\n").find((l) => l.trimStart().startsWith(`${leaf} `));
+      const line = lines[i];
+      assert.ok(line.trimStart().startsWith(`${leaf} `), `line ${i}: ${line}`);
       assert.ok(line, `no line for ${k.name}`);
       assert.ok(line.includes(k.type), line);
       if (k.default) assert.ok(line.includes(`(default ${k.default})`), line);
-    }
+    });
     assert.ok(text.endsWith("\n"));
   });
 });

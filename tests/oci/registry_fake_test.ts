@@ -294,7 +294,7 @@ describe("token auth", () => {
     await expectFailure(
       c.getManifest(other.host, "team/app", "v1"),
       "registry-failed",
-      /: the registry asks for Basic credentials and the docker config has none for it$/,
+      /: the registry asks for Basic credentials and none are configured for it \(registry_credentials or the docker config\)$/,
     );
     assert.deepEqual(other.requests.map((r) => r.authorization), [null]);
   });

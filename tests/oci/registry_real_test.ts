@@ -297,7 +297,8 @@ describe("registry client against docker-registry with htpasswd Basic auth", { s
       none.getManifest(registry.host, "private/app", "v1"),
       "registry-failed",
       `fetching manifest v1 of private/app from registry ${registry.host}: ` +
-        "the registry asks for Basic credentials and the docker config has none for it",
+        "the registry asks for Basic credentials and none are configured for it (registry_credentials or the " +
+        "docker config)",
     );
     const wrongPassword = `${PASSWORD}-wrong`;
     const wrong = createRegistryClient({
