@@ -62,8 +62,8 @@ async function ecKey(): Promise<FixtureKey> {
     spki,
     pem: publicKey.export({ format: "pem", type: "spki" }) as string,
     crypto: {
-      privateKey: await subtle.importKey("pkcs8", pkcs8, ECDSA_P256, true, ["sign"]),
-      publicKey: await subtle.importKey("spki", spki, ECDSA_P256, true, ["verify"]),
+      privateKey: await subtle.importKey("pkcs8", new Uint8Array(pkcs8), ECDSA_P256, true, ["sign"]),
+      publicKey: await subtle.importKey("spki", new Uint8Array(spki), ECDSA_P256, true, ["verify"]),
     },
   };
 }
@@ -257,6 +257,8 @@ export interface SignedImage {
   readonly rekorEntry: FixtureRekorEntry;
   /** The leaf certificate PEM. */
   readonly leafPem: string;
+  /** Logs the same entry body again (another log index) at `integratedTime`, signed by the trusted Rekor key. */
+  relog(integratedTime: number): FixtureRekorEntry;
 }
 
 /** The trust files for the `SIGSTORE_*` variables. */
@@ -350,7 +352,7 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       issuer: ca.cert.subject,
       notBefore: validity.notBefore,
       notAfter: validity.notAfter,
-      publicKey: signerSpki,
+      publicKey: new Uint8Array(signerSpki),
       signingKey: ca.key.crypto.privateKey,
       signingAlgorithm: SIG_ALG,
       extensions,
@@ -413,11 +415,13 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     const logID = rekorKey === "unknown" ? otherLog.logId : rekor.logId;
     const signer = rekorKey === "trusted" ? rekor.privateKey : otherLog.privateKey;
     const index = logIndex++;
-    const set = cryptoSign(
-      "sha256",
-      Buffer.from(json.canonicalize({ body: bodyB64, integratedTime, logID, logIndex: index })),
-      signer,
-    ).toString("base64");
+    const setFor = (time: number, at: number, key: KeyObject) =>
+      cryptoSign(
+        "sha256",
+        Buffer.from(json.canonicalize({ body: bodyB64, integratedTime: time, logID, logIndex: at })),
+        key,
+      ).toString("base64");
+    const set = setFor(integratedTime, index, signer);
     const leafHash = createHash("sha256").update(Buffer.from([0])).update(Buffer.from(bodyB64, "base64"))
       .digest("hex");
 
@@ -445,6 +449,19 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       layer: { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest, size: payload.length, annotations },
       payload,
       leafPem,
+      relog: (time) => {
+        const at = logIndex++;
+        return {
+          uuid: `24296fb24b8ad77a${leafHash}`,
+          entry: {
+            body: bodyB64,
+            integratedTime: time,
+            logID: rekor.logId,
+            logIndex: at,
+            verification: { signedEntryTimestamp: setFor(time, at, rekor.privateKey) },
+          },
+        };
+      },
       rekorEntry: {
         uuid: `24296fb24b8ad77a${leafHash}`,
         entry: {
