@@ -575,7 +575,7 @@ export async function startTufRepository(
   const { tufHandlers } = await import("@tufjs/repo-mock/dist/handler.js");
   const repo = initializeTUFRepo(targets.map((t) => ({ ...t })));
   const handlers: { path: string; fn: () => { statusCode: number; response: string | Uint8Array } }[] =
-    tufHandlers(repo, {});
+    tufHandlers(repo, { metadataPathPrefix: "" });
   await Deno.writeTextFile(rootPath, JSON.stringify(repo.rootMeta.toJSON()));
   return serve((_req, path) => {
     const h = handlers.find((x) => x.path === path);
