@@ -17,7 +17,13 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { abortError } from "../core/abort.ts";
 import { errorMessage } from "../errors.ts";
-import { checkEntryShape, decodeBase64Strict, type TlogEntry, verifyTlogEntry, type VerifiedTlogEntry } from "./tlog.ts";
+import {
+  checkEntryShape,
+  decodeBase64Strict,
+  type TlogEntry,
+  type VerifiedTlogEntry,
+  verifyTlogEntry,
+} from "./tlog.ts";
 import { type LogKey, SignatureRejected } from "./types.ts";
 
 /** The most entry UUIDs of one index answer that are fetched and checked. */
@@ -135,7 +141,12 @@ export async function lookupRekorEntry(input: RekorLookupInput): Promise<Verifie
   const timeoutMs = input.timeoutMs ?? LOOKUP_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = input.signal ? AbortSignal.any([input.signal, timeout]) : timeout;
-  const request = async (path: string, init: RequestInit, maxBytes: number, what: string): Promise<unknown> => {
+  const request = async (
+    path: string,
+    init: RequestInit,
+    maxBytes: number,
+    what: string,
+  ): Promise<unknown> => {
     let response: Response;
     try {
       response = await doFetch(new URL(path, base), { ...init, signal, redirect: "manual" });
@@ -158,11 +169,16 @@ export async function lookupRekorEntry(input: RekorLookupInput): Promise<Verifie
   };
 
   const hash = createHash("sha256").update(input.payload).digest("hex");
-  const uuids = await request("api/v1/index/retrieve", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ hash: `sha256:${hash}` }),
-  }, MAX_INDEX_BYTES, "index");
+  const uuids = await request(
+    "api/v1/index/retrieve",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ hash: `sha256:${hash}` }),
+    },
+    MAX_INDEX_BYTES,
+    "index",
+  );
   if (!Array.isArray(uuids) || !uuids.every((u) => typeof u === "string" && UUID_RE.test(u))) {
     noEntry("the Rekor index answer is not a list of entry UUIDs");
   }
@@ -171,10 +187,15 @@ export async function lookupRekorEntry(input: RekorLookupInput): Promise<Verifie
   const problems: string[] = [];
   let earliest: VerifiedTlogEntry | undefined;
   for (const uuid of [...new Set(uuids as string[])].slice(0, MAX_LOOKUP_UUIDS)) {
-    const answer = await request(`api/v1/log/entries/${uuid}`, {
-      method: "GET",
-      headers: { accept: "application/json" },
-    }, MAX_ENTRY_BYTES, "entry");
+    const answer = await request(
+      `api/v1/log/entries/${uuid}`,
+      {
+        method: "GET",
+        headers: { accept: "application/json" },
+      },
+      MAX_ENTRY_BYTES,
+      "entry",
+    );
     try {
       const entry = entryFromAnswer(answer, uuid);
       const verified = verifyTlogEntry(entry, input);
@@ -186,7 +207,10 @@ export async function lookupRekorEntry(input: RekorLookupInput): Promise<Verifie
   }
   if (!earliest) {
     const extra = uuids.length > MAX_LOOKUP_UUIDS ? ` (checked ${MAX_LOOKUP_UUIDS} of ${uuids.length})` : "";
-    throw new SignatureRejected("tlog", `no valid Rekor entry found${extra}: ${problems.slice(0, 4).join("; ")}`);
+    throw new SignatureRejected(
+      "tlog",
+      `no valid Rekor entry found${extra}: ${problems.slice(0, 4).join("; ")}`,
+    );
   }
   return earliest;
 }
@@ -212,6 +236,8 @@ function entryFromAnswer(answer: unknown, uuid: string): TlogEntry {
   const body = decodeBase64Strict(entry.body);
   if (!body) throw new SignatureRejected("tlog", "the Rekor entry body is not base64");
   const leafHash = createHash("sha256").update(Buffer.from([0])).update(body).digest("hex");
-  if (!uuid.endsWith(leafHash)) throw new SignatureRejected("tlog", "the Rekor entry body does not match its UUID");
+  if (!uuid.endsWith(leafHash)) {
+    throw new SignatureRejected("tlog", "the Rekor entry body does not match its UUID");
+  }
   return entry;
 }

@@ -131,7 +131,9 @@ export function checkEntryShape(raw: Record<keyof TlogEntry, unknown>, what: str
   if (typeof logIndex !== "number" || !Number.isSafeInteger(logIndex) || logIndex < 0) {
     reject(`${what} has no valid logIndex`);
   }
-  if (typeof logId !== "string" || !HEX64.test(logId)) reject(`${what} has no valid logID (64 lowercase hex)`);
+  if (typeof logId !== "string" || !HEX64.test(logId)) {
+    reject(`${what} has no valid logID (64 lowercase hex)`);
+  }
   if (typeof signedEntryTimestamp !== "string" || signedEntryTimestamp === "") {
     reject(`${what} has no SignedEntryTimestamp`);
   }
@@ -160,9 +162,11 @@ function bodyFields(bodyB64: string): BodyFields {
   if (!b || typeof b !== "object") reject("the Rekor entry body is not an object");
   const kind = `${String(b.kind)} ${String(b.apiVersion)}`;
   if (kind !== "hashedrekord 0.0.1" && kind !== "rekord 0.0.1") {
-    reject(`the Rekor entry kind ${JSON.stringify(String(b.kind)).slice(0, 64)} version ${
-      JSON.stringify(String(b.apiVersion)).slice(0, 32)
-    } is not supported (hashedrekord 0.0.1, rekord 0.0.1)`);
+    reject(
+      `the Rekor entry kind ${JSON.stringify(String(b.kind)).slice(0, 64)} version ${
+        JSON.stringify(String(b.apiVersion)).slice(0, 32)
+      } is not supported (hashedrekord 0.0.1, rekord 0.0.1)`,
+    );
   }
   const spec = b.spec;
   return {
@@ -178,7 +182,9 @@ function findRekorKey(keys: readonly LogKey[], logId: string, integratedTime: nu
   const matching = keys.filter((k) => k.logId.toLowerCase() === logId);
   if (matching.length === 0) reject(`the Rekor log ${logId} is not trusted (no Rekor key with that log ID)`);
   const when = new Date(integratedTime * 1000);
-  const valid = matching.filter((k) => (!k.validFrom || k.validFrom <= when) && (!k.validUntil || when <= k.validUntil));
+  const valid = matching.filter((k) =>
+    (!k.validFrom || k.validFrom <= when) && (!k.validUntil || when <= k.validUntil)
+  );
   if (valid.length === 0) {
     reject(`the Rekor key of log ${logId} is not valid at the integrated time ${integratedTime}`);
   }
@@ -231,13 +237,19 @@ export function verifyTlogEntry(entry: TlogEntry, input: TlogCheckInput): Verifi
   try {
     blocks = parsePemBlocks(pemBytes.toString("utf8"));
   } catch (err) {
-    reject(`the Rekor entry body's public key is not PEM: ${err instanceof Error ? err.message : String(err)}`);
+    reject(
+      `the Rekor entry body's public key is not PEM: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (blocks.length !== 1 || !blocks[0].der.equals(Buffer.from(input.leafDer))) {
     reject("the certificate in the Rekor entry body is not the signature's certificate");
   }
   if (fields.hashAlgorithm !== "sha256") {
-    reject(`the Rekor entry body's hash algorithm is ${JSON.stringify(String(fields.hashAlgorithm)).slice(0, 32)}, not sha256`);
+    reject(
+      `the Rekor entry body's hash algorithm is ${
+        JSON.stringify(String(fields.hashAlgorithm)).slice(0, 32)
+      }, not sha256`,
+    );
   }
   const payloadHash = createHash("sha256").update(input.payload).digest("hex");
   if (fields.hashValue !== payloadHash) {

@@ -11,8 +11,14 @@
 import { raceAbort } from "../core/abort.ts";
 import { clipText } from "../clip.ts";
 import { AttestorError, errorMessage } from "../errors.ts";
-import type { LogKey, SigstoreTrust, TrustLoader, TrustLoadOptions } from "./types.ts";
-import { certificatePem, isSelfSigned, loadPublicKey, parseCertificateDer, parsePemCertificates } from "./x509.ts";
+import type { LogKey, TrustLoader, TrustLoadOptions } from "./types.ts";
+import {
+  certificatePem,
+  isSelfSigned,
+  loadPublicKey,
+  parseCertificateDer,
+  parsePemCertificates,
+} from "./x509.ts";
 
 /** The environment variable naming the Fulcio roots and intermediates PEM file. */
 export const ENV_ROOT_FILE = "SIGSTORE_ROOT_FILE";
@@ -179,9 +185,17 @@ export const loadSigstoreTrust: TrustLoader = async (options) => {
   if (!fromRootFile || !rekorKey || !ctKey) {
     tuf = await loadTufParts(options);
     const parts = [!fromRootFile && "Fulcio", !rekorKey && "Rekor", !ctKey && "CT log"].filter(Boolean);
-    sources.push(`${parts.join(", ")} from TUF (mirror ${options.tufMirrorUrl ?? "default"}, cache ${options.tufCachePath})`);
-    if (!fromRootFile && tuf.roots.length === 0) throw tufError(options, "trusted_root.json has no Fulcio root");
-    if (!rekorKey && tuf.rekorKeys.length === 0) throw tufError(options, "trusted_root.json has no Rekor key");
+    sources.push(
+      `${parts.join(", ")} from TUF (mirror ${
+        options.tufMirrorUrl ?? "default"
+      }, cache ${options.tufCachePath})`,
+    );
+    if (!fromRootFile && tuf.roots.length === 0) {
+      throw tufError(options, "trusted_root.json has no Fulcio root");
+    }
+    if (!rekorKey && tuf.rekorKeys.length === 0) {
+      throw tufError(options, "trusted_root.json has no Rekor key");
+    }
     if (!ctKey && tuf.ctLogKeys.length === 0) throw tufError(options, "trusted_root.json has no CT log key");
   }
   return {

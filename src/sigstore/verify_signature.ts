@@ -24,7 +24,7 @@ import { Buffer } from "node:buffer";
 import { createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
 import type { X509Certificate } from "@sigstore/core";
 import { lookupRekorEntry } from "./rekor_lookup.ts";
-import { decodeBase64Strict, parseCosignBundle, verifyTlogEntry, type VerifiedTlogEntry } from "./tlog.ts";
+import { decodeBase64Strict, parseCosignBundle, type VerifiedTlogEntry, verifyTlogEntry } from "./tlog.ts";
 import {
   type SignatureCheck,
   type SignatureCheckContext,
@@ -188,7 +188,9 @@ async function check(
   }
 
   try {
-    if (!allowsCodeSigning(leaf, true)) fail("no-code-signing", "the certificate lacks the CodeSigning usage");
+    if (!allowsCodeSigning(leaf, true)) {
+      fail("no-code-signing", "the certificate lacks the CodeSigning usage");
+    }
     if (!path.slice(1).every((ca) => allowsCodeSigning(ca, false))) {
       fail("no-code-signing", "an issuing certificate does not allow the CodeSigning usage");
     }

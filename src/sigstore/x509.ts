@@ -121,7 +121,9 @@ export function parseCertificateDer(der: Uint8Array): X509Certificate {
  */
 export function parsePemCertificates(text: string): X509Certificate[] {
   return parsePemBlocks(text).map((block, i) => {
-    if (block.label !== "CERTIFICATE") throw new Error(`PEM block ${i + 1} is ${block.label}, not CERTIFICATE`);
+    if (block.label !== "CERTIFICATE") {
+      throw new Error(`PEM block ${i + 1} is ${block.label}, not CERTIFICATE`);
+    }
     try {
       return parseCertificateDer(block.der);
     } catch (err) {
@@ -355,7 +357,9 @@ function checkCriticalExtensions(cert: X509Certificate, what: string): void {
   for (const ext of cert.extensions) {
     const critical = ext.subs.length === 3 && ext.subs[1].toBoolean();
     const oid = ext.subs[0].toOID();
-    if (critical && !HANDLED_CRITICAL.has(oid)) throw new Error(`${what} has an unhandled critical extension ${oid}`);
+    if (critical && !HANDLED_CRITICAL.has(oid)) {
+      throw new Error(`${what} has an unhandled critical extension ${oid}`);
+    }
   }
 }
 
@@ -388,7 +392,11 @@ export interface CtLogKey {
  * @returns The number of verified SCTs (≥ 1).
  * @throws Error naming the problem (no SCT, unknown log, bad signature).
  */
-export function verifyEmbeddedScts(leaf: X509Certificate, issuer: X509Certificate, logs: readonly CtLogKey[]): number {
+export function verifyEmbeddedScts(
+  leaf: X509Certificate,
+  issuer: X509Certificate,
+  logs: readonly CtLogKey[],
+): number {
   const clone = leaf.clone();
   let ext: X509SCTExtension | undefined;
   for (let i = 0; i < clone.extensions.length; i++) {
@@ -403,7 +411,9 @@ export function verifyEmbeddedScts(leaf: X509Certificate, issuer: X509Certificat
   try {
     scts = ext.signedCertificateTimestamps;
   } catch (err) {
-    throw new Error(`the embedded SCT list does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `the embedded SCT list does not parse: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (scts.length === 0) throw new Error("the certificate's SCT list is empty");
   const preCert = new ByteStream();
@@ -416,9 +426,12 @@ export function verifyEmbeddedScts(leaf: X509Certificate, issuer: X509Certificat
     const logId = Buffer.from(sct.logID).toString("hex");
     const when = sct.datetime;
     const candidates = logs.filter((l) =>
-      l.logId.equals(sct.logID) && (!l.validFrom || l.validFrom <= when) && (!l.validUntil || when <= l.validUntil)
+      l.logId.equals(sct.logID) && (!l.validFrom || l.validFrom <= when) &&
+      (!l.validUntil || when <= l.validUntil)
     );
-    if (candidates.length === 0) throw new Error(`SCT from CT log ${logId}, which is not trusted (at ${when.toISOString()})`);
+    if (candidates.length === 0) {
+      throw new Error(`SCT from CT log ${logId}, which is not trusted (at ${when.toISOString()})`);
+    }
     const algorithm = sct.algorithm;
     if (algorithm !== "sha256" && algorithm !== "sha384" && algorithm !== "sha512") {
       throw new Error(`SCT hash algorithm ${algorithm} is not supported`);
@@ -437,7 +450,9 @@ export function verifyEmbeddedScts(leaf: X509Certificate, issuer: X509Certificat
  * @returns The key, its SPKI DER and its log ID.
  * @throws Error when no usable public key is found.
  */
-export function loadPublicKey(bytes: Uint8Array): { key: KeyObject; spki: Buffer; logId: string; pem: string } {
+export function loadPublicKey(
+  bytes: Uint8Array,
+): { key: KeyObject; spki: Buffer; logId: string; pem: string } {
   let spkiDer: Buffer;
   const text = new TextDecoder().decode(bytes);
   if (text.includes("-----BEGIN")) {

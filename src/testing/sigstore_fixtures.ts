@@ -96,7 +96,12 @@ export interface FixtureLog {
 
 async function makeLog(): Promise<FixtureLog> {
   const key = await ecKey();
-  return { pem: key.pem, spki: key.spki, logId: logIdOf(key.spki).toString("hex"), privateKey: key.privateKey };
+  return {
+    pem: key.pem,
+    spki: key.spki,
+    logId: logIdOf(key.spki).toString("hex"),
+    privateKey: key.privateKey,
+  };
 }
 
 async function makeCaPair(label: string): Promise<{ root: FixtureCa; intermediate: FixtureCa }> {
@@ -192,7 +197,11 @@ export interface SignImageOptions {
   /** The docker reference in the payload. @default "registry.example/app" */
   readonly reference?: string;
   /** The identity. @default FIXTURE_ISSUER / FIXTURE_SUBJECT as an email SAN */
-  readonly identity?: { readonly issuer?: string | null; readonly subject: string; readonly san?: "email" | "uri" };
+  readonly identity?: {
+    readonly issuer?: string | null;
+    readonly subject: string;
+    readonly san?: "email" | "uri";
+  };
   /** Sign a payload naming this digest instead (a signature copied from another image). */
   readonly payloadDigest?: string;
   /** Change the payload after signing and logging (the layer carries the changed bytes). */
@@ -347,7 +356,10 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       extensions.push(new x509.Extension(OID_FULCIO_ISSUER_V1, false, Buffer.from(issuer, "utf8")));
     }
     const params = {
-      serialNumber: createHash("sha256").update(signerSpki).digest("hex").slice(0, 16).replace(/^[89a-f]/, "1"),
+      serialNumber: createHash("sha256").update(signerSpki).digest("hex").slice(0, 16).replace(
+        /^[89a-f]/,
+        "1",
+      ),
       subject: "",
       issuer: ca.cert.subject,
       notBefore: validity.notBefore,
@@ -445,7 +457,14 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     if (chainPem !== null) annotations[ANNOTATIONS.chain] = chainPem;
     if (bundleJson !== null) annotations[ANNOTATIONS.bundle] = bundleJson;
     return {
-      signature: { layerDigest: digest, payload, signatureB64, certificatePem: leafPem, chainPem, bundleJson },
+      signature: {
+        layerDigest: digest,
+        payload,
+        signatureB64,
+        certificatePem: leafPem,
+        chainPem,
+        bundleJson,
+      },
       layer: { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest, size: payload.length, annotations },
       payload,
       leafPem,
@@ -500,7 +519,11 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     const log = (l: FixtureLog, url: string) => ({
       baseUrl: url,
       hashAlgorithm: "SHA2_256",
-      publicKey: { rawBytes: l.spki.toString("base64"), keyDetails: "PKIX_ECDSA_P256_SHA_256", validFor: { start } },
+      publicKey: {
+        rawBytes: l.spki.toString("base64"),
+        keyDetails: "PKIX_ECDSA_P256_SHA_256",
+        validFor: { start },
+      },
       logId: { keyId: Buffer.from(l.logId, "hex").toString("base64") },
     });
     return JSON.stringify({

@@ -82,7 +82,10 @@ describe("lookupRekorEntry", () => {
     assert.equal(entry.integratedTime, FIXTURE_INTEGRATED_TIME);
     assert.equal(entry.logId, fx.rekor.logId);
     assert.equal(entry.content, signed.signature.signatureB64);
-    assert.deepEqual(rekor.requests, ["POST /api/v1/index/retrieve", `GET /api/v1/log/entries/${signed.rekorEntry.uuid}`]);
+    assert.deepEqual(rekor.requests, [
+      "POST /api/v1/index/retrieve",
+      `GET /api/v1/log/entries/${signed.rekorEntry.uuid}`,
+    ]);
   });
 
   it("sends the payload hash to the index", async () => {
@@ -147,7 +150,11 @@ describe("lookupRekorEntry", () => {
       new Promise((_resolve, reject) => {
         init.signal!.addEventListener("abort", () => reject(init.signal!.reason));
       })) as unknown as typeof fetch;
-    await rejected(lookupRekorEntry(input({ fetch: fetcher, timeoutMs: 50 })), "no-bundle", /timed out after 50 ms/);
+    await rejected(
+      lookupRekorEntry(input({ fetch: fetcher, timeoutMs: 50 })),
+      "no-bundle",
+      /timed out after 50 ms/,
+    );
   });
 
   it("passes the caller's abort on as an AttestorError", async () => {

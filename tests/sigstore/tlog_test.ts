@@ -37,9 +37,18 @@ function input(overrides: Partial<Parameters<typeof verifyTlogEntry>[1]> = {}) {
 }
 
 /** The bundle's entry with a changed body, re-signed by the trusted Rekor key. */
-function withBody(change: (body: Record<string, unknown>) => void): TlogEntry {
+interface Body {
+  kind: string;
+  apiVersion: string;
+  spec: {
+    data: { hash: { algorithm: string; value: string } };
+    signature: { content: string; publicKey: { content: string } };
+  };
+}
+
+function withBody(change: (body: Body) => void): TlogEntry {
   const entry = parseCosignBundle(signed.signature.bundleJson!);
-  const body = JSON.parse(Buffer.from(entry.body, "base64").toString());
+  const body = JSON.parse(Buffer.from(entry.body, "base64").toString()) as Body;
   change(body);
   const bodyB64 = Buffer.from(JSON.stringify(body)).toString("base64");
   const set = cryptoSign(
@@ -95,14 +104,14 @@ describe("verifyTlogEntry", () => {
 
   it("rejects a body signature that is not the layer's", () => {
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.spec.signature.content = "AAAA")), input()),
+      () => verifyTlogEntry(withBody((b) => (b.spec.signature.content = "AAAA")), input()),
       /signature in the Rekor entry body does not match/,
     );
   });
 
   it("rejects an empty body signature (cosign would skip the comparison)", () => {
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.spec.signature.content = "")), input()),
+      () => verifyTlogEntry(withBody((b) => (b.spec.signature.content = "")), input()),
       /no signature content/,
     );
   });
@@ -110,26 +119,29 @@ describe("verifyTlogEntry", () => {
   it("rejects a body certificate that is not the leaf", () => {
     const other = Buffer.from(fx.intermediate.pem).toString("base64");
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.spec.signature.publicKey.content = other)), input()),
+      () => verifyTlogEntry(withBody((b) => (b.spec.signature.publicKey.content = other)), input()),
       /not the signature's certificate/,
     );
   });
 
   it("rejects a body hash that is not the payload's, or not sha256", () => {
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.spec.data.hash.value = "0".repeat(64))), input()),
+      () => verifyTlogEntry(withBody((b) => (b.spec.data.hash.value = "0".repeat(64))), input()),
       /hash does not match the payload/,
     );
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.spec.data.hash.algorithm = "sha512")), input()),
+      () => verifyTlogEntry(withBody((b) => (b.spec.data.hash.algorithm = "sha512")), input()),
       /not sha256/,
     );
   });
 
   it("rejects an unknown kind or version", () => {
-    rejects(() => verifyTlogEntry(withBody((b: any) => (b.kind = "intoto")), input()), /kind "intoto" .* not supported/);
     rejects(
-      () => verifyTlogEntry(withBody((b: any) => (b.apiVersion = "0.0.2")), input()),
+      () => verifyTlogEntry(withBody((b) => (b.kind = "intoto")), input()),
+      /kind "intoto" .* not supported/,
+    );
+    rejects(
+      () => verifyTlogEntry(withBody((b) => (b.apiVersion = "0.0.2")), input()),
       /not supported/,
     );
   });
@@ -163,7 +175,10 @@ describe("parseCosignBundle", () => {
       bad.Payload[field] = value;
       rejects(() => parseCosignBundle(JSON.stringify(bad)), message);
     }
-    rejects(() => parseCosignBundle(JSON.stringify({ ...good, SignedEntryTimestamp: "" })), /SignedEntryTimestamp/);
+    rejects(
+      () => parseCosignBundle(JSON.stringify({ ...good, SignedEntryTimestamp: "" })),
+      /SignedEntryTimestamp/,
+    );
     rejects(() => parseCosignBundle(" ".repeat(300_000)), /over/);
   });
 });

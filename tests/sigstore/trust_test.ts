@@ -60,13 +60,19 @@ describe("loadSigstoreTrust from the SIGSTORE_* files", () => {
 
   it("names the variable and the file when a file is missing", async () => {
     const path = `${dir}/missing.pem`;
-    await badConfig({ ...files.env, SIGSTORE_ROOT_FILE: path }, new RegExp(`SIGSTORE_ROOT_FILE file ${path} cannot be read`));
+    await badConfig(
+      { ...files.env, SIGSTORE_ROOT_FILE: path },
+      new RegExp(`SIGSTORE_ROOT_FILE file ${path} cannot be read`),
+    );
   });
 
   it("names a root file that does not parse, holds no certificate or no self-signed root", async () => {
     const garbage = `${dir}/garbage.pem`;
     await Deno.writeTextFile(garbage, "hello");
-    await badConfig({ ...files.env, SIGSTORE_ROOT_FILE: garbage }, /SIGSTORE_ROOT_FILE file .*garbage.pem does not parse/);
+    await badConfig(
+      { ...files.env, SIGSTORE_ROOT_FILE: garbage },
+      /SIGSTORE_ROOT_FILE file .*garbage.pem does not parse/,
+    );
     const empty = `${dir}/empty.pem`;
     await Deno.writeTextFile(empty, "\n");
     await badConfig({ ...files.env, SIGSTORE_ROOT_FILE: empty }, /empty.pem holds no PEM certificate/);
@@ -75,7 +81,10 @@ describe("loadSigstoreTrust from the SIGSTORE_* files", () => {
     await badConfig({ ...files.env, SIGSTORE_ROOT_FILE: onlyIntermediate }, /holds no self-signed root/);
     const bad = `${dir}/badcert.pem`;
     await Deno.writeTextFile(bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-    await badConfig({ ...files.env, SIGSTORE_ROOT_FILE: bad }, /badcert.pem does not parse .*not a valid X.509/);
+    await badConfig(
+      { ...files.env, SIGSTORE_ROOT_FILE: bad },
+      /badcert.pem does not parse .*not a valid X.509/,
+    );
   });
 
   it("names a Rekor key file that is not a PEM public key", async () => {
@@ -110,9 +119,14 @@ describe("loadSigstoreTrust from the SIGSTORE_* files", () => {
 describe("loadSigstoreTrust through TUF (local repository)", () => {
   it("takes every part from trusted_root.json when no variable is set", async () => {
     const rootPath = `${dir}/tuf-root-1.json`;
-    await using repo = await startTufRepository([{ name: "trusted_root.json", content: fx.trustedRootJson() }], rootPath);
+    await using repo = await startTufRepository([{
+      name: "trusted_root.json",
+      content: fx.trustedRootJson(),
+    }], rootPath);
     const cache = `${dir}/tuf-cache-1`;
-    const trust = await loadSigstoreTrust(options({}, { tufCachePath: cache, tufMirrorUrl: repo.url, tufRootPath: rootPath }));
+    const trust = await loadSigstoreTrust(
+      options({}, { tufCachePath: cache, tufMirrorUrl: repo.url, tufRootPath: rootPath }),
+    );
     assert.deepEqual(trust.fulcioRoots, [fx.root.pem]);
     assert.deepEqual(trust.fulcioIntermediates, [fx.intermediate.pem]);
     assert.deepEqual(trust.rekorKeys.map((k) => k.logId), [fx.rekor.logId]);
@@ -124,7 +138,10 @@ describe("loadSigstoreTrust through TUF (local repository)", () => {
 
   it("lets each variable replace only its part", async () => {
     const rootPath = `${dir}/tuf-root-2.json`;
-    await using repo = await startTufRepository([{ name: "trusted_root.json", content: fx.trustedRootJson() }], rootPath);
+    await using repo = await startTufRepository([{
+      name: "trusted_root.json",
+      content: fx.trustedRootJson(),
+    }], rootPath);
     const other = await createSigstoreFixture();
     const otherFiles = await other.writeTrustFiles(`${dir}/other`);
     const trust = await loadSigstoreTrust(
@@ -147,13 +164,24 @@ describe("loadSigstoreTrust through TUF (local repository)", () => {
 
   it("fails clearly when the mirror is unreachable", async () => {
     const rootPath = `${dir}/tuf-root-3.json`;
-    const repo = await startTufRepository([{ name: "trusted_root.json", content: fx.trustedRootJson() }], rootPath);
+    const repo = await startTufRepository(
+      [{ name: "trusted_root.json", content: fx.trustedRootJson() }],
+      rootPath,
+    );
     const url = repo.url;
     await repo.close();
     await assert.rejects(
-      loadSigstoreTrust(options({}, { tufCachePath: `${dir}/tuf-cache-3`, tufMirrorUrl: url, tufRootPath: rootPath })),
+      loadSigstoreTrust(
+        options({}, { tufCachePath: `${dir}/tuf-cache-3`, tufMirrorUrl: url, tufRootPath: rootPath }),
+      ),
       (err: unknown) => {
-        assertAttestorError(err, "bad-config", new RegExp(`^sigstore trust: TUF \\(mirror ${url}, cache .*tuf-cache-3\\): cannot get trusted_root.json: `));
+        assertAttestorError(
+          err,
+          "bad-config",
+          new RegExp(
+            `^sigstore trust: TUF \\(mirror ${url}, cache .*tuf-cache-3\\): cannot get trusted_root.json: `,
+          ),
+        );
         return true;
       },
     );
@@ -161,12 +189,17 @@ describe("loadSigstoreTrust through TUF (local repository)", () => {
 
   it("fails when the repository's metadata is not signed by the given root", async () => {
     const rootPath = `${dir}/tuf-root-4.json`;
-    await using repo = await startTufRepository([{ name: "trusted_root.json", content: fx.trustedRootJson() }], rootPath);
+    await using repo = await startTufRepository([{
+      name: "trusted_root.json",
+      content: fx.trustedRootJson(),
+    }], rootPath);
     const otherRoot = `${dir}/tuf-root-4-other.json`;
     const other = await startTufRepository([{ name: "trusted_root.json", content: "{}" }], otherRoot);
     await other.close();
     await assert.rejects(
-      loadSigstoreTrust(options({}, { tufCachePath: `${dir}/tuf-cache-4`, tufMirrorUrl: repo.url, tufRootPath: otherRoot })),
+      loadSigstoreTrust(
+        options({}, { tufCachePath: `${dir}/tuf-cache-4`, tufMirrorUrl: repo.url, tufRootPath: otherRoot }),
+      ),
       (err: unknown) => {
         assertAttestorError(err, "bad-config", /TUF .*cannot get trusted_root.json: .*signed by 0\/1 keys/);
         return true;
@@ -176,7 +209,9 @@ describe("loadSigstoreTrust through TUF (local repository)", () => {
 
   it("fails for a mirror without a seed and no root given", async () => {
     await assert.rejects(
-      loadSigstoreTrust(options({}, { tufCachePath: `${dir}/tuf-cache-5`, tufMirrorUrl: "http://127.0.0.1:9" })),
+      loadSigstoreTrust(
+        options({}, { tufCachePath: `${dir}/tuf-cache-5`, tufMirrorUrl: "http://127.0.0.1:9" }),
+      ),
       (err: unknown) => {
         assertAttestorError(err, "bad-config", /TUF_INIT_CACHE_ERROR: No root.json found for mirror/);
         return true;
@@ -188,9 +223,14 @@ describe("loadSigstoreTrust through TUF (local repository)", () => {
     const doc = JSON.parse(fx.trustedRootJson());
     doc.tlogs = [];
     const rootPath = `${dir}/tuf-root-6.json`;
-    await using repo = await startTufRepository([{ name: "trusted_root.json", content: JSON.stringify(doc) }], rootPath);
+    await using repo = await startTufRepository(
+      [{ name: "trusted_root.json", content: JSON.stringify(doc) }],
+      rootPath,
+    );
     await assert.rejects(
-      loadSigstoreTrust(options({}, { tufCachePath: `${dir}/tuf-cache-6`, tufMirrorUrl: repo.url, tufRootPath: rootPath })),
+      loadSigstoreTrust(
+        options({}, { tufCachePath: `${dir}/tuf-cache-6`, tufMirrorUrl: repo.url, tufRootPath: rootPath }),
+      ),
       (err: unknown) => {
         assertAttestorError(err, "bad-config", /trusted_root.json has no Rekor key/);
         return true;

@@ -95,7 +95,11 @@ describe("verifySignature accepts a valid signature", () => {
   });
 
   it("accepts a rekord 0.0.1 entry, RSA and P-384 signers", async () => {
-    for (const options of [{ kind: "rekord" as const }, { signerKey: "rsa" as const }, { signerKey: "ecdsa-p384" as const }]) {
+    for (
+      const options of [{ kind: "rekord" as const }, { signerKey: "rsa" as const }, {
+        signerKey: "ecdsa-p384" as const,
+      }]
+    ) {
       const verified = await verifySignature((await sign(options)).signature, context());
       assert.equal(verified.subject, FIXTURE_SUBJECT, JSON.stringify(options));
     }
@@ -111,7 +115,10 @@ describe("verifySignature accepts a valid signature", () => {
   it("passes without an SCT when enforceSct is false", async () => {
     const signed = await sign({ sct: "none" });
     const ctx = context();
-    const verified = await verifySignature(signed.signature, { ...ctx, policy: { ...ctx.policy, enforceSct: false } });
+    const verified = await verifySignature(signed.signature, {
+      ...ctx,
+      policy: { ...ctx.policy, enforceSct: false },
+    });
     assert.equal(verified.subject, FIXTURE_SUBJECT);
   });
 
@@ -150,7 +157,10 @@ describe("verifySignature rejects", () => {
   it("a certificate annotation that does not parse (malformed)", async () => {
     const signed = await sign();
     await assertRejected(
-      { ...signed.signature, certificatePem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" },
+      {
+        ...signed.signature,
+        certificatePem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+      },
       "malformed",
       /certificate annotation does not parse/,
     );
@@ -239,7 +249,11 @@ describe("verifySignature rejects", () => {
 
   it("a payload naming another image digest (wrong-image)", async () => {
     const signed = await sign({ payloadDigest: OTHER_DIGEST });
-    await assertRejected(signed.signature, "wrong-image", new RegExp(`signs image ${OTHER_DIGEST}, not ${DIGEST}`));
+    await assertRejected(
+      signed.signature,
+      "wrong-image",
+      new RegExp(`signs image ${OTHER_DIGEST}, not ${DIGEST}`),
+    );
   });
 
   it("a SET from an unknown Rekor key (tlog)", async () => {
@@ -247,7 +261,11 @@ describe("verifySignature rejects", () => {
   });
 
   it("a SET from another key claiming the trusted log ID (tlog)", async () => {
-    await assertRejected((await sign({ rekorKey: "wrong" })).signature, "tlog", /SignedEntryTimestamp does not verify/);
+    await assertRejected(
+      (await sign({ rekorKey: "wrong" })).signature,
+      "tlog",
+      /SignedEntryTimestamp does not verify/,
+    );
   });
 
   it("a bundle whose integrated time was changed (tlog)", async () => {
@@ -272,7 +290,11 @@ describe("verifySignature rejects", () => {
   });
 
   it("no bundle with Rekor unreachable (no-bundle)", async () => {
-    await assertRejected((await sign({ bundle: false })).signature, "no-bundle", /Rekor index request .* failed/);
+    await assertRejected(
+      (await sign({ bundle: false })).signature,
+      "no-bundle",
+      /Rekor index request .* failed/,
+    );
   });
 
   it("no bundle and Rekor has no entry (no-bundle)", async () => {
@@ -290,7 +312,10 @@ describe("verifySignature rejects", () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(
-      verifySignature((await sign({ bundle: false })).signature, context({ rekorUrl: rekor.url, signal: controller.signal })),
+      verifySignature(
+        (await sign({ bundle: false })).signature,
+        context({ rekorUrl: rekor.url, signal: controller.signal }),
+      ),
       (err: unknown) => err instanceof AttestorError && err.reason === "cancelled",
     );
   });

@@ -27,10 +27,16 @@ before(async () => {
 
 describe("PEM parsing", () => {
   it("refuses text outside blocks, mismatched labels and non-base64 bodies", () => {
-    assert.throws(() => parsePemBlocks("junk\n-----BEGIN A-----\nAA==\n-----END A-----"), /outside a PEM block/);
+    assert.throws(
+      () => parsePemBlocks("junk\n-----BEGIN A-----\nAA==\n-----END A-----"),
+      /outside a PEM block/,
+    );
     assert.throws(() => parsePemBlocks("-----BEGIN A-----\nAA==\n-----END B-----"), /ends with END B/);
     assert.throws(() => parsePemBlocks("-----BEGIN A-----\n%%%\n-----END A-----"), /not base64/);
-    assert.throws(() => parsePemCertificates("-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----"), /not CERTIFICATE/);
+    assert.throws(
+      () => parsePemCertificates("-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----"),
+      /not CERTIFICATE/,
+    );
   });
 });
 
@@ -72,7 +78,12 @@ describe("subjectAlternativeNames", () => {
 
 describe("buildTrustedPath", () => {
   it("builds leaf → intermediate → root", async () => {
-    const inter = await makeCert({ name: "CN=inter", issuer: root, ca: { pathLength: 0 }, keyUsage: CA_USAGE });
+    const inter = await makeCert({
+      name: "CN=inter",
+      issuer: root,
+      ca: { pathLength: 0 },
+      keyUsage: CA_USAGE,
+    });
     const leaf = await makeCert({ name: "CN=leaf", issuer: inter });
     const path = buildTrustedPath(parse(leaf), { roots: [parse(root)], intermediates: [parse(inter)] });
     assert.deepEqual(path.map((c) => Buffer.from(c.subject).toString("hex")), [
@@ -121,7 +132,10 @@ describe("buildTrustedPath", () => {
       issuer: root,
       extensions: [new x509.Extension("1.2.3.4", true, der(0x05))],
     });
-    assert.throws(() => buildTrustedPath(parse(leaf), { roots: [parse(root)], intermediates: [] }), /1\.2\.3\.4/);
+    assert.throws(
+      () => buildTrustedPath(parse(leaf), { roots: [parse(root)], intermediates: [] }),
+      /1\.2\.3\.4/,
+    );
   });
 
   it("never anchors at a self-signed certificate that is only an intermediate candidate", async () => {
@@ -135,7 +149,10 @@ describe("buildTrustedPath", () => {
 
   it("does not accept a self-signed leaf that equals no root", async () => {
     const self = await makeCert({ name: "CN=self", ca: {}, keyUsage: CA_USAGE });
-    assert.throws(() => buildTrustedPath(parse(self), { roots: [parse(root)], intermediates: [] }), /no certificate path/);
+    assert.throws(
+      () => buildTrustedPath(parse(self), { roots: [parse(root)], intermediates: [] }),
+      /no certificate path/,
+    );
   });
 });
 
