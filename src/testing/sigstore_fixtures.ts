@@ -226,6 +226,8 @@ export interface SignImageOptions {
   readonly chain?: "default" | "none" | string;
   /** The signer key type. @default "ecdsa-p256" */
   readonly signerKey?: SignerKeyType;
+  /** The payload's `critical.type`. @default "cosign container image signature" */
+  readonly payloadType?: string;
 }
 
 /** A Rekor entry as the Rekor API returns it (`GET /api/v1/log/entries/<uuid>`). */
@@ -395,7 +397,7 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       critical: {
         identity: { "docker-reference": options.reference ?? "registry.example/app" },
         image: { "docker-manifest-digest": signedDigest },
-        type: "cosign container image signature",
+        type: options.payloadType ?? "cosign container image signature",
       },
       optional: null,
     }));

@@ -131,9 +131,9 @@ describe("verifySignature accepts a valid signature", () => {
     // Rekor's UUID is per tree: give the copies distinct tree IDs, as several shards would.
     const shard = (e: typeof later, tree: string) => ({ ...e, uuid: tree + e.uuid.slice(16) });
     await using rekor = startFakeRekor([
-      { payloadSha256, entry: shard(later, "1111111111111111") },
-      { payloadSha256, entry: other.rekorEntry }, // another signature's entry: invalid here, skipped
       { payloadSha256, entry: shard(earlier, "2222222222222222") },
+      { payloadSha256, entry: other.rekorEntry }, // another signature's entry: invalid here, skipped
+      { payloadSha256, entry: shard(later, "1111111111111111") },
     ]);
     const verified = await verifySignature(signed.signature, context({ rekorUrl: rekor.url }));
     assert.equal(verified.integratedTime, FIXTURE_INTEGRATED_TIME + 30);
@@ -141,9 +141,9 @@ describe("verifySignature accepts a valid signature", () => {
     assert.equal(verified.content, signed.signature.signatureB64);
     assert.deepEqual(rekor.requests, [
       "POST /api/v1/index/retrieve",
-      `GET /api/v1/log/entries/1111111111111111${later.uuid.slice(16)}`,
-      `GET /api/v1/log/entries/${other.rekorEntry.uuid}`,
       `GET /api/v1/log/entries/2222222222222222${earlier.uuid.slice(16)}`,
+      `GET /api/v1/log/entries/${other.rekorEntry.uuid}`,
+      `GET /api/v1/log/entries/1111111111111111${later.uuid.slice(16)}`,
     ]);
   });
 });
@@ -253,6 +253,36 @@ describe("verifySignature rejects", () => {
       signed.signature,
       "wrong-image",
       new RegExp(`signs image ${OTHER_DIGEST}, not ${DIGEST}`),
+    );
+  });
+
+  it("a payload that is not a cosign image signature (wrong-image)", async () => {
+    const signed = await sign({ payloadType: "cosign container image attestation" });
+    await assertRejected(
+      signed.signature,
+      "wrong-image",
+      /payload type is not "cosign container image signature"/,
+    );
+  });
+
+  it("an issuing certificate whose extended key usage excludes code signing (no-code-signing)", async () => {
+    const { makeCert, CA_USAGE, SERVER_AUTH } = await import("./helpers.ts");
+    const root = await makeCert({ name: "CN=eku-root", ca: {}, keyUsage: CA_USAGE });
+    const inter = await makeCert({
+      name: "CN=eku-inter",
+      issuer: root,
+      ca: { pathLength: 0 },
+      keyUsage: CA_USAGE,
+      eku: [SERVER_AUTH],
+    });
+    const leaf = await makeCert({ name: "CN=leaf", issuer: inter, eku: ["1.3.6.1.5.5.7.3.3"] });
+    const signed = await sign();
+    const trust = { ...fx.trust, fulcioRoots: [root.pem] };
+    await assertRejected(
+      { ...signed.signature, certificatePem: leaf.pem, chainPem: inter.pem },
+      "no-code-signing",
+      /issuing certificate does not allow the CodeSigning usage/,
+      context({ trust }),
     );
   });
 
