@@ -139,6 +139,11 @@ export interface TrustLoadOptions {
   readonly tufCachePath: string;
   /** TUF mirror URL (the public Sigstore mirror unless set; tests point it at a local repository). */
   readonly tufMirrorUrl?: string;
+  /**
+   * The initial TUF `root.json` for a mirror that `@sigstore/tuf` has no seed for (a private mirror, a test
+   * repository); used only while the cache holds no root for that mirror.
+   */
+  readonly tufRootPath?: string;
   /** Aborts the TUF refresh. */
   readonly signal?: AbortSignal;
 }

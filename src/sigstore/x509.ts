@@ -1,0 +1,475 @@
+/**
+ * X.509 helpers for the cosign signature checks, on `@sigstore/core`'s certificate parser: PEM bundles, the
+ * subject alternative names in Go's order, the Fulcio OIDC issuer extension, the CodeSigning usage, the path
+ * from a leaf to a trusted root, and the leaf's embedded SCTs.
+ *
+ * Every function throws a plain `Error` whose message names the problem; the callers turn it into their own
+ * error kind (`SignatureRejected`, `AttestorError`). Every signature check passes an explicit hash algorithm
+ * (Deno's `node:crypto.verify` has no default digest, see `deno-toolchain.md` §3).
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
+import { ByteStream, EXTENSION_OID_SCT, X509Certificate, X509SCTExtension } from "@sigstore/core";
+
+/** The Fulcio OIDC issuer extension (v1: the raw issuer bytes as the extension value). */
+export const OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
+/** The Fulcio `otherName` SAN type (username identities). */
+export const OID_FULCIO_OTHERNAME = "1.3.6.1.4.1.57264.1.7";
+/** Extended key usage: code signing. */
+export const OID_EKU_CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
+const OID_EKU_ANY = "2.5.29.37.0";
+const OID_SAN = "2.5.29.17";
+const OID_EKU = "2.5.29.37";
+const OID_KEY_USAGE = "2.5.29.15";
+const OID_BASIC_CONSTRAINTS = "2.5.29.19";
+const OID_SKI = "2.5.29.14";
+const OID_AKI = "2.5.29.35";
+const OID_CERT_POLICIES = "2.5.29.32";
+
+/** Critical extensions this code understands; a certificate with another critical extension is refused. */
+const HANDLED_CRITICAL = new Set([
+  OID_SAN,
+  OID_EKU,
+  OID_KEY_USAGE,
+  OID_BASIC_CONSTRAINTS,
+  OID_SKI,
+  OID_AKI,
+  OID_CERT_POLICIES,
+]);
+
+/** The largest certificate path accepted (leaf, intermediates, root). */
+const MAX_PATH_LENGTH = 8;
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
+
+/** One PEM block: its label and its DER bytes. */
+export interface PemBlock {
+  /** The label, e.g. `CERTIFICATE`, `PUBLIC KEY`. */
+  readonly label: string;
+  /** The decoded bytes. */
+  readonly der: Buffer;
+}
+
+/**
+ * Splits PEM text into blocks. Text between blocks must be whitespace; a block with mismatched labels or a
+ * body that is not base64 is an error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePemBlocks } from "./x509.ts";
+ * const blocks = parsePemBlocks("-----BEGIN PUBLIC KEY-----\nAAEC\n-----END PUBLIC KEY-----\n");
+ * assert.equal(blocks[0].label, "PUBLIC KEY");
+ * assert.deepEqual([...blocks[0].der], [0, 1, 2]);
+ * ```
+ *
+ * @param text PEM text.
+ * @returns The blocks in order (empty when there is none).
+ */
+export function parsePemBlocks(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  let last = 0;
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    if (text.slice(last, match.index).trim() !== "") throw new Error("text outside a PEM block");
+    last = match.index + match[0].length;
+    const [, begin, body, end] = match;
+    if (begin !== end) throw new Error(`PEM block BEGIN ${begin} ends with END ${end}`);
+    if (!BASE64_BODY.test(body)) throw new Error(`PEM block ${begin} is not base64`);
+    const der = Buffer.from(body.replace(/\s+/g, ""), "base64");
+    if (der.length === 0) throw new Error(`PEM block ${begin} is empty`);
+    blocks.push({ label: begin, der });
+  }
+  if (text.slice(last).trim() !== "") throw new Error("text outside a PEM block");
+  return blocks;
+}
+
+/**
+ * Parses DER as a certificate and reads every field the checks use, so a malformed certificate fails here
+ * and not in the middle of a check.
+ *
+ * @param der The certificate DER.
+ * @returns The certificate.
+ */
+export function parseCertificateDer(der: Uint8Array): X509Certificate {
+  let cert: X509Certificate;
+  try {
+    cert = X509Certificate.parse(Buffer.from(der));
+    void cert.tbsCertificate.toDER();
+    void cert.notBefore;
+    void cert.notAfter;
+    void cert.subject;
+    void cert.issuer;
+    void cert.publicKey;
+    void cert.signatureValue;
+    for (const ext of cert.extensions) void ext.subs[0].toOID();
+    if (cert.signatureAlgorithm === undefined) throw new Error("unsupported signature algorithm");
+  } catch (err) {
+    throw new Error(`not a valid X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return cert;
+}
+
+/**
+ * Parses every certificate of a PEM bundle; any block that is not a certificate is an error.
+ *
+ * @param text PEM text.
+ * @returns The certificates in order.
+ */
+export function parsePemCertificates(text: string): X509Certificate[] {
+  return parsePemBlocks(text).map((block, i) => {
+    if (block.label !== "CERTIFICATE") {
+      throw new Error(`PEM block ${i + 1} is ${block.label}, not CERTIFICATE`);
+    }
+    try {
+      return parseCertificateDer(block.der);
+    } catch (err) {
+      throw new Error(`PEM block ${i + 1}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}
+
+/**
+ * The DER of a certificate (for comparisons: equal DER is the same certificate).
+ *
+ * @param cert A certificate.
+ * @returns Its DER bytes.
+ */
+export function certificateDer(cert: X509Certificate): Buffer {
+  return cert.root.toDER();
+}
+
+/**
+ * The PEM text of a certificate.
+ *
+ * @param cert A certificate.
+ * @returns `-----BEGIN CERTIFICATE-----…`.
+ */
+export function certificatePem(cert: X509Certificate): string {
+  const b64 = certificateDer(cert).toString("base64").replace(/.{1,64}/g, "$&\n");
+  return `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * Whether a certificate is self-signed: subject equals issuer and its own key verifies its signature.
+ *
+ * @param cert A certificate.
+ * @returns True for a self-signed certificate.
+ */
+export function isSelfSigned(cert: X509Certificate): boolean {
+  return cert.subject.equals(cert.issuer) && signedBy(cert, cert);
+}
+
+/**
+ * Whether `issuer`'s key verifies `cert`'s signature (explicit digest from the signature algorithm).
+ *
+ * @param cert The signed certificate.
+ * @param issuer The candidate issuer.
+ * @returns True when the signature verifies.
+ */
+export function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  const algorithm = cert.signatureAlgorithm;
+  if (!algorithm) return false;
+  try {
+    const key = createPublicKey({ key: issuer.publicKey, format: "der", type: "spki" });
+    return cryptoVerify(algorithm, cert.tbsCertificate.toDER(), key, cert.signatureValue);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The raw value of the Fulcio v1 OIDC issuer extension, as SPIRE era 1 reads it.
+ *
+ * @param cert The leaf.
+ * @returns The issuer, or undefined when the extension is absent.
+ */
+export function fulcioIssuer(cert: X509Certificate): string | undefined {
+  const ext = cert.extension(OID_FULCIO_ISSUER_V1);
+  if (!ext) return undefined;
+  return new TextDecoder("utf-8", { fatal: true }).decode(ext.value);
+}
+
+/**
+ * The subject alternative names in the order of Go's `cryptoutils.GetSubjectAlternateNames`: DNS names,
+ * email addresses, IP addresses, URIs, then Fulcio `otherName` usernames.
+ *
+ * @param cert A certificate.
+ * @returns The names (empty without a SAN extension).
+ */
+export function subjectAlternativeNames(cert: X509Certificate): string[] {
+  const ext = cert.extension(OID_SAN);
+  if (!ext) return [];
+  const seq = ext.valueObj.subs[0];
+  if (!seq) throw new Error("malformed subject alternative name extension");
+  const byTag = new Map<number, string[]>([[2, []], [1, []], [7, []], [6, []], [0, []]]);
+  const ascii = (bytes: Uint8Array) => new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  for (const name of seq.subs) {
+    if (name.tag.class !== 2) throw new Error("malformed subject alternative name");
+    const tag = name.tag.number;
+    switch (tag) {
+      case 1:
+      case 2:
+      case 6:
+        byTag.get(tag)!.push(ascii(name.value));
+        break;
+      case 7:
+        byTag.get(7)!.push(formatIp(name.value));
+        break;
+      case 0: {
+        const oid = name.subs[0]?.toOID();
+        const value = name.subs[1]?.subs[0];
+        if (oid === OID_FULCIO_OTHERNAME && value) byTag.get(0)!.push(ascii(value.value));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return [2, 1, 7, 6, 0].flatMap((tag) => byTag.get(tag)!);
+}
+
+function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join(".");
+  if (bytes.length !== 16) throw new Error(`IP address SAN of ${bytes.length} bytes`);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
+  // IPv4-mapped addresses print as IPv4, as Go's net.IP does.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [...bytes.slice(12)].join(".");
+  // RFC 5952: compress the longest run (length ≥ 2) of zero groups.
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) [bestStart, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+/**
+ * The extended key usages of a certificate.
+ *
+ * @param cert A certificate.
+ * @returns The usage OIDs, or undefined when the certificate has no EKU extension.
+ */
+export function extendedKeyUsages(cert: X509Certificate): string[] | undefined {
+  const ext = cert.extension(OID_EKU);
+  if (!ext) return undefined;
+  const seq = ext.valueObj.subs[0];
+  if (!seq) throw new Error("malformed extended key usage extension");
+  return seq.subs.map((s) => s.toOID());
+}
+
+/**
+ * Whether a certificate allows code signing: the leaf must list it; a CA either has no EKU extension, lists
+ * code signing or `anyExtendedKeyUsage` (Go's nested EKU rule).
+ *
+ * @param cert A certificate.
+ * @param isLeaf Whether it is the signing certificate.
+ * @returns True when code signing is allowed.
+ */
+export function allowsCodeSigning(cert: X509Certificate, isLeaf: boolean): boolean {
+  const usages = extendedKeyUsages(cert);
+  if (usages === undefined) return !isLeaf;
+  return usages.includes(OID_EKU_CODE_SIGNING) || (!isLeaf && usages.includes(OID_EKU_ANY));
+}
+
+/** The certificates a chain may be built from. */
+export interface ChainInputs {
+  /** Trusted self-signed roots: the only anchors. */
+  readonly roots: readonly X509Certificate[];
+  /** Candidate intermediates (from the trust and from the signature's chain annotation): never anchors. */
+  readonly intermediates: readonly X509Certificate[];
+}
+
+/**
+ * Builds the shortest path from `leaf` to a trusted root, through the candidate intermediates. Each link is
+ * checked: issuer name equals the subject above, the signature verifies with the key above, every
+ * certificate above the leaf is a CA (basic constraints `cA`, `keyCertSign` when key usage is present),
+ * path-length constraints hold, and no certificate has a critical extension this code does not handle. A
+ * path must end at a certificate whose DER equals a trusted root; the leaf itself is never an anchor.
+ *
+ * @param leaf The signing certificate.
+ * @param inputs Roots and candidate intermediates.
+ * @returns The path, leaf first, root last.
+ * @throws Error naming why no path was found.
+ */
+export function buildTrustedPath(leaf: X509Certificate, inputs: ChainInputs): X509Certificate[] {
+  const rootDers = inputs.roots.map((r) => certificateDer(r));
+  const isRoot = (c: X509Certificate) => rootDers.some((d) => d.equals(certificateDer(c)));
+  const candidates = dedupe([...inputs.roots, ...inputs.intermediates]);
+  checkCriticalExtensions(leaf, "the certificate");
+  let best: X509Certificate[] | undefined;
+  let lastProblem = "no issuer among the trusted roots and intermediates";
+  const walk = (path: X509Certificate[]) => {
+    if (best && path.length >= best.length) return;
+    const top = path[path.length - 1];
+    if (path.length > 1 && isRoot(top)) {
+      best = path;
+      return;
+    }
+    if (path.length >= MAX_PATH_LENGTH) return;
+    for (const issuer of candidates) {
+      if (path.some((c) => c.equals(issuer))) continue;
+      if (!top.issuer.equals(issuer.subject)) continue;
+      const problem = linkProblem(top, issuer, path.length);
+      if (problem) {
+        lastProblem = problem;
+        continue;
+      }
+      walk([...path, issuer]);
+    }
+  };
+  walk([leaf]);
+  if (!best) throw new Error(`no certificate path to a trusted root: ${lastProblem}`);
+  return best;
+}
+
+function linkProblem(cert: X509Certificate, issuer: X509Certificate, depth: number): string | undefined {
+  if (!signedBy(cert, issuer)) return "a signature in the chain does not verify";
+  const bc = issuer.extBasicConstraints;
+  if (!bc?.isCA) return "an issuing certificate is not a CA";
+  if (issuer.extKeyUsage && !issuer.extKeyUsage.keyCertSign) {
+    return "an issuing certificate lacks the keyCertSign usage";
+  }
+  // depth = number of certificates below the issuer; intermediates below it = depth - 1.
+  const pathLen = bc.pathLenConstraint;
+  if (pathLen !== undefined && pathLen < BigInt(depth - 1)) return "a path length constraint is exceeded";
+  try {
+    checkCriticalExtensions(issuer, "an issuing certificate");
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  return undefined;
+}
+
+function checkCriticalExtensions(cert: X509Certificate, what: string): void {
+  for (const ext of cert.extensions) {
+    const critical = ext.subs.length === 3 && ext.subs[1].toBoolean();
+    const oid = ext.subs[0].toOID();
+    if (critical && !HANDLED_CRITICAL.has(oid)) {
+      throw new Error(`${what} has an unhandled critical extension ${oid}`);
+    }
+  }
+}
+
+function dedupe(certs: readonly X509Certificate[]): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  for (const c of certs) if (!out.some((o) => o.equals(c))) out.push(c);
+  return out;
+}
+
+/** A CT log key for SCT checks. */
+export interface CtLogKey {
+  /** The log ID: sha256 of the key's SPKI DER. */
+  readonly logId: Buffer;
+  /** The key. */
+  readonly key: KeyObject;
+  /** Start of validity, if any. */
+  readonly validFrom?: Date;
+  /** End of validity, if any. */
+  readonly validUntil?: Date;
+}
+
+/**
+ * Verifies the leaf's embedded SCTs (RFC 6962 precertificate entries): the leaf must carry at least one SCT,
+ * and every SCT must be signed by a known CT log key valid at the SCT's time, over the leaf's TBS without the
+ * SCT extension and the issuer key hash.
+ *
+ * @param leaf The signing certificate.
+ * @param issuer Its issuer (the next certificate of the path).
+ * @param logs The trusted CT log keys.
+ * @returns The number of verified SCTs (≥ 1).
+ * @throws Error naming the problem (no SCT, unknown log, bad signature).
+ */
+export function verifyEmbeddedScts(
+  leaf: X509Certificate,
+  issuer: X509Certificate,
+  logs: readonly CtLogKey[],
+): number {
+  const clone = leaf.clone();
+  let ext: X509SCTExtension | undefined;
+  for (let i = 0; i < clone.extensions.length; i++) {
+    if (clone.extensions[i].subs[0].toOID() === EXTENSION_OID_SCT) {
+      ext = new X509SCTExtension(clone.extensions[i]);
+      clone.extensions.splice(i, 1);
+      break;
+    }
+  }
+  if (!ext) throw new Error("the certificate has no embedded SCT");
+  let scts;
+  try {
+    scts = ext.signedCertificateTimestamps;
+  } catch (err) {
+    throw new Error(
+      `the embedded SCT list does not parse: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (scts.length === 0) throw new Error("the certificate's SCT list is empty");
+  const preCert = new ByteStream();
+  preCert.appendView(createHash("sha256").update(issuer.publicKey).digest());
+  const tbs = clone.tbsCertificate.toDER();
+  preCert.appendUint24(tbs.length);
+  preCert.appendView(tbs);
+  for (const sct of scts) {
+    if (sct.version !== 0) throw new Error(`SCT version ${sct.version} is not supported`);
+    const logId = Buffer.from(sct.logID).toString("hex");
+    const when = sct.datetime;
+    const candidates = logs.filter((l) =>
+      l.logId.equals(sct.logID) && (!l.validFrom || l.validFrom <= when) &&
+      (!l.validUntil || when <= l.validUntil)
+    );
+    if (candidates.length === 0) {
+      throw new Error(`SCT from CT log ${logId}, which is not trusted (at ${when.toISOString()})`);
+    }
+    const algorithm = sct.algorithm;
+    if (algorithm !== "sha256" && algorithm !== "sha384" && algorithm !== "sha512") {
+      throw new Error(`SCT hash algorithm ${algorithm} is not supported`);
+    }
+    if (!candidates.some((l) => sct.verify(preCert.buffer, l.key))) {
+      throw new Error(`SCT signature from CT log ${logId} does not verify`);
+    }
+  }
+  return scts.length;
+}
+
+/**
+ * Loads an SPKI public key from PEM or DER bytes and gives its log ID (hex sha256 of the SPKI DER).
+ *
+ * @param bytes A `PUBLIC KEY` PEM (text bytes) or SPKI DER.
+ * @returns The key, its SPKI DER and its log ID.
+ * @throws Error when no usable public key is found.
+ */
+export function loadPublicKey(
+  bytes: Uint8Array,
+): { key: KeyObject; spki: Buffer; logId: string; pem: string } {
+  let spkiDer: Buffer;
+  const text = new TextDecoder().decode(bytes);
+  if (text.includes("-----BEGIN")) {
+    const blocks = parsePemBlocks(text);
+    if (blocks.length !== 1) throw new Error(`expected one PEM block, found ${blocks.length}`);
+    if (blocks[0].label !== "PUBLIC KEY") throw new Error(`PEM block is ${blocks[0].label}, not PUBLIC KEY`);
+    spkiDer = blocks[0].der;
+  } else {
+    spkiDer = Buffer.from(bytes);
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: spkiDer, format: "der", type: "spki" });
+  } catch (err) {
+    throw new Error(`not a public key: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const spki = key.export({ format: "der", type: "spki" }) as Buffer;
+  const pem = key.export({ format: "pem", type: "spki" }) as string;
+  return { key, spki, logId: createHash("sha256").update(spki).digest("hex"), pem };
+}
