@@ -4,6 +4,8 @@
  * @module
  */
 
+import * as fs from "node:fs";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -115,6 +117,71 @@ export async function readBoundedTextFile(path: string, maxBytes: number): Promi
     return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, total));
   } finally {
     file.close();
+  }
+}
+
+/** A scratch buffer for {@linkcode readRegularTextFileSync} (synchronous, so never shared by two reads). */
+let scratch: Uint8Array | null = null;
+
+/**
+ * Reads a whole regular file of at most `maxBytes` bytes synchronously, or answers `undefined` when it
+ * cannot do so safely: then the caller reads with {@linkcode readBoundedTextFile}, which gives the text or
+ * the error. Made for `/proc` files (regular files of size 0 that a read fills at once), where the
+ * asynchronous reads cost several times more. A FIFO, whose opening and reading would block the whole event
+ * loop, is never opened here: only a path that `stat` calls a regular file is opened, and it is opened
+ * non-blocking, so even a FIFO swapped in after the `stat` cannot block (its reads end at once: an empty
+ * text, which answers `undefined`, or "would block", which answers `undefined`). Any error, a size past
+ * `maxBytes` or an empty file answers `undefined`, never a partial text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readRegularTextFileSync } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/f`, "hello");
+ * assert.equal(readRegularTextFileSync(`${dir}/f`, 5), "hello");
+ * assert.equal(readRegularTextFileSync(`${dir}/f`, 4), undefined); // too large: read it the bounded way
+ * assert.equal(readRegularTextFileSync(`${dir}/missing`, 5), undefined);
+ * assert.equal(readRegularTextFileSync(dir, 5), undefined); // not a regular file
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @param path The file.
+ * @param maxBytes The largest accepted size.
+ * @returns The contents as text (invalid UTF-8 replaced with U+FFFD), or `undefined`.
+ */
+export function readRegularTextFileSync(path: string, maxBytes: number): string | undefined {
+  // O_NONBLOCK is not defined on Windows (which has no /proc): there the asynchronous read is used.
+  const { O_RDONLY, O_NONBLOCK } = fs.constants as { O_RDONLY: number; O_NONBLOCK?: number };
+  if (O_NONBLOCK === undefined) return undefined;
+  let fd: number;
+  try {
+    if (!Deno.statSync(path).isFile) return undefined;
+    fd = fs.openSync(path, O_RDONLY | O_NONBLOCK); // Deno opens every file close-on-exec
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = scratch ??= new Uint8Array(READ_CHUNK_BYTES);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, maxBytes + 1 - total), null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) return undefined;
+      chunks.push(buf.slice(0, n));
+    }
+    if (total === 0) return undefined; // perhaps a FIFO without a writer: the asynchronous read decides
+    return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, total));
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // nothing to release
+    }
   }
 }
 

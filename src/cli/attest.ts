@@ -18,6 +18,7 @@ import { clipText } from "../clip.ts";
 import { readSmallTextFile, writeAllSync } from "../io.ts";
 import { parsePidOption, parseProcRootOption, parseStrict, SHARED_OPTIONS } from "./pid.ts";
 import { buildConfig } from "../config/build.ts";
+import { loadHclParser } from "../config/hcl_parser.ts";
 import type { Config } from "../config/types.ts";
 import { AttestorError, toAttestorError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
@@ -76,6 +77,7 @@ async function loadConfig(path: string, getenv: (name: string) => string | undef
       `unable to read configuration file "${path}": ${err instanceof Error ? err.message : err}`,
     );
   }
+  await loadHclParser();
   const { config, problems } = buildConfig(text, null, { getenv });
   if (config === null || problems.length > 0) {
     throw new AttestorError("bad-config", `invalid configuration in "${path}": ${problems.join("; ")}`);

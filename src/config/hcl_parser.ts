@@ -29,23 +29,71 @@ function parseFunctionOf(mod: unknown): HclParse | null {
   return typeof parse === "function" ? (parse as HclParse) : null;
 }
 
-/** The GopherJS parser. Its Go runtime reads the environment, so it needs env permission. */
-const parser: { parse: HclParse | null; error: string } = await (async () => {
-  try {
+/** The outcome of loading js-hcl-parser: its `parse`, or why there is none. */
+interface LoadedParser {
+  parse: HclParse | null;
+  error: string;
+}
+
+/**
+ * The GopherJS parser (its Go runtime reads the environment, so it needs env permission), once
+ * {@linkcode loadHclParser} has loaded it.
+ */
+const parser: LoadedParser & { loaded: boolean } = { parse: null, error: "", loaded: false };
+let loading: Promise<void> | null = null;
+
+/**
+ * Loads the HCL parser (once; later calls share the first load), so that {@linkcode runHcl} can run it.
+ * Never rejects: a failed load is kept and {@linkcode runHcl} reports it. Importing this module loads the
+ * parser already (a top-level await), except in the plugin program itself (see
+ * {@linkcode runsAsPluginProgram}), which awaits this before it builds a configuration.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadHclParser, runHcl } from "./hcl_parser.ts";
+ * await loadHclParser();
+ * assert.equal(runHcl("k = 1").ok, true);
+ * ```
+ *
+ * @returns Once the parser is loaded, or its load failed.
+ */
+export function loadHclParser(): Promise<void> {
+  loading ??= (async () => {
     const stackLimit = Error.stackTraceLimit;
-    let mod: unknown;
+    let outcome: LoadedParser;
     try {
-      mod = await import("js-hcl-parser");
+      const parse = parseFunctionOf(await import("js-hcl-parser"));
+      outcome = parse ? { parse, error: "" } : { parse: null, error: "js-hcl-parser has no parse function" };
+    } catch (err) {
+      const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      outcome = { parse: null, error: detail.split("\n")[0] };
     } finally {
       Error.stackTraceLimit = stackLimit;
     }
-    const parse = parseFunctionOf(mod);
-    return parse ? { parse, error: "" } : { parse: null, error: "js-hcl-parser has no parse function" };
-  } catch (err) {
-    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { parse: null, error: detail.split("\n")[0] };
+    Object.assign(parser, outcome, { loaded: true });
+  })();
+  return loading;
+}
+
+/**
+ * Whether this process is the plugin program: the main module is this package's `mod.ts` (run from source
+ * or compiled), or the bundle this module is part of. Then loading the parser waits for the first
+ * configuration (it is a large part of the start-up before the handshake). Any other importer (a library
+ * user, a test) gets the parser loaded at import, so that the synchronous `buildConfig` works at once.
+ *
+ * @returns True in the plugin program; false when in doubt (the parser is then loaded at import).
+ */
+export function runsAsPluginProgram(): boolean {
+  try {
+    const main = Deno.mainModule;
+    return main === new URL("../../mod.ts", import.meta.url).href || main === import.meta.url;
+  } catch {
+    return false;
   }
-})();
+}
+
+if (!runsAsPluginProgram()) await loadHclParser();
 
 /** A trivial document and what the parser answers for it, to tell a healthy runtime. */
 const PROBE_TEXT = "k = 1";
@@ -168,6 +216,7 @@ export function runHcl(text: string): { ok: true; json: string } | { ok: false; 
   let out: unknown;
   for (let attempt = 0;; attempt++) {
     const parse = parser.parse;
+    if (!parser.loaded) return { ok: false, error: "the HCL parser is not loaded yet (loadHclParser)" };
     if (!parse) return { ok: false, error: `the HCL parser could not be loaded (${parser.error})` };
     try {
       out = parse(text);

@@ -11,6 +11,7 @@ import { abortError, raceAbort } from "./abort.ts";
 import type { Config } from "../config/types.ts";
 import type {
   ContainerMatch,
+  ContainerStatusInfo,
   PodInfo,
   PodListConflict,
   PodListSnapshot,
@@ -219,6 +220,20 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
   const maxAttempts = Math.max(1, Math.floor(config.maxPollAttempts));
   const disableContainerSelectors = config.disableContainerSelectors;
 
+  /**
+   * The selectors computed per pod of a pod list, and per container (`null`: pod selectors only). A
+   * snapshot's pods never change, so one computation serves every Attest of that pod until a newer list
+   * replaces it; keyed weakly by the pod object, so the entries go with their pod list. Callers get a copy.
+   */
+  const selectorCache = new WeakMap<PodInfo, Map<ContainerStatusInfo | null, readonly string[]>>();
+  function selectorsFor(pod: PodInfo, status: ContainerStatusInfo | null): string[] {
+    let byContainer = selectorCache.get(pod);
+    if (byContainer === undefined) selectorCache.set(pod, byContainer = new Map());
+    let selectors = byContainer.get(status);
+    if (selectors === undefined) byContainer.set(status, selectors = buildSelectors(pod, status));
+    return [...selectors];
+  }
+
   /** Throws the ambiguity error when the pod list does not tie the located identity to one item. */
   function refuseAmbiguous(snapshot: PodListSnapshot, podUid: string | null, containerId: string): void {
     const conflict = (podUid === null ? undefined : snapshot.ambiguousPodUids.get(podUid)) ??
@@ -304,7 +319,7 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         const result = lookUp(snapshot, podUid, containerId);
         if (result.found) {
           const { pod, container } = result;
-          const selectors = buildSelectors(pod, disableContainerSelectors ? null : container?.status ?? null);
+          const selectors = selectorsFor(pod, disableContainerSelectors ? null : container?.status ?? null);
           // Re-check: the same process (start time) must still hold the PID, in the same pod and container.
           await confirmSameProcess(
             pid,

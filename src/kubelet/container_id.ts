@@ -16,6 +16,13 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
  */
 const VALID_HOST = /^(?:[A-Za-z0-9!$&'()*+,;=:[\]<>"\-_.~\u0080-\uffff]|%[89A-Fa-f][0-9A-Fa-f]|%25)*$/;
 
+/**
+ * The form every kubelet reports, `<scheme>://<id>` with only unreserved characters in the id (no userinfo,
+ * port, path, query, fragment or escapes): its host is the id, exactly as the full parse
+ * ({@linkcode parseContainerIdUrl}) finds it, in one match instead of several.
+ */
+const COMMON_FORM = /^[A-Za-z][A-Za-z0-9+\-.]*:\/\/([A-Za-z0-9\-_.~]+)$/;
+
 /** Go `unescape(host, encodeHost)`; returns null on an error. */
 function unescapeHost(host: string): string | null {
   if (!VALID_HOST.test(host)) return null;
@@ -47,6 +54,25 @@ function unescapeHost(host: string): string | null {
  * @returns The host, or `null`.
  */
 export function containerIdFromUrl(raw: string): string | null {
+  const common = COMMON_FORM.exec(raw);
+  return common !== null ? common[1] : parseContainerIdUrl(raw);
+}
+
+/**
+ * The full parse behind {@linkcode containerIdFromUrl} (which answers the common form with one match):
+ * exported so that tests can check that both agree on every input.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseContainerIdUrl } from "./container_id.ts";
+ * assert.equal(parseContainerIdUrl("containerd://user@0123abcd:42/p?q#f"), "0123abcd:42");
+ * ```
+ *
+ * @param raw The `containerID` value.
+ * @returns The host, or `null`.
+ */
+export function parseContainerIdUrl(raw: string): string | null {
   if (raw === "" || CTL.test(raw)) return null;
   const hashAt = raw.indexOf("#");
   const beforeFragment = hashAt < 0 ? raw : raw.slice(0, hashAt);

@@ -70,6 +70,12 @@ function refOf(metadata: Json, uid: string): PodRef {
   };
 }
 
+/** `metadata.uid` when it is a string, else "" (an item without a usable UID). */
+function uidOf(metadata: Json): string {
+  const uid = isObject(metadata) ? metadata.uid : undefined;
+  return typeof uid === "string" ? uid : "";
+}
+
 /**
  * The `containerID` values an item lists, read leniently from the raw JSON (for items that are not projected:
  * no UID, undecodable, or a repeated UID). Wrongly typed parts are passed over: only the claim matters.
@@ -156,10 +162,16 @@ export function parsePodList(body: string, version: number): ParsedPodList {
   const podsByUid = new Map<string, PodInfo>();
   const invalidPods = new Map<string, string>();
   const containersById = new Map<string, ContainerMatch[]>();
-  const firstByUid = new Map<string, PodRef>();
+  const firstByUid = new Map<string, number>(); // UID → index of the first item listing it
   const ambiguousPodUids = new Map<string, PodListConflict>();
   const claims = new Map<string, number>(); // container ID → index of the first item listing it
-  const refs: PodRef[] = []; // by item index
+  const list: readonly Json[] = items ?? [];
+  // An item's namespace, name and UID, built only for a conflict (not one object per item: a list of
+  // millions of tiny items would cost that many objects more).
+  const refAt = (index: number): PodRef => {
+    const metadata = (list[index] as Record<string, Json>).metadata;
+    return refOf(metadata, uidOf(metadata));
+  };
   const ambiguousContainerIds = new Map<string, PodListConflict>();
   let skippedWithoutUid = 0;
   let malformedContainerIds = 0;
@@ -171,14 +183,13 @@ export function parsePodList(body: string, version: number): ParsedPodList {
       return;
     }
     if (first === item || ambiguousContainerIds.has(id)) return;
-    const firstRef = refs[first];
-    const ref = refs[item];
+    const firstRef = refAt(first);
+    const ref = refAt(item);
     // Two items with the same UID: reported as that UID's conflict below.
     if (ref.uid !== "" && ref.uid === firstRef.uid) return;
     ambiguousContainerIds.set(id, { kind: "container-id", id, first: firstRef, second: ref });
   };
 
-  const list: readonly Json[] = items ?? [];
   for (let index = 0; index < list.length; index++) {
     const item = list[index];
     if (!isObject(item)) {
@@ -186,20 +197,17 @@ export function parsePodList(body: string, version: number): ParsedPodList {
       continue;
     }
     const metadata = item.metadata;
-    const rawUid = isObject(metadata) ? metadata.uid : undefined;
-    const uid = typeof rawUid === "string" ? rawUid : "";
-    const ref = refOf(metadata, uid);
-    refs[index] = ref;
+    const uid = uidOf(metadata);
     if (uid === "") skippedWithoutUid++;
     const seen = uid === "" ? undefined : firstByUid.get(uid);
     if (seen !== undefined && !ambiguousPodUids.has(uid)) {
-      ambiguousPodUids.set(uid, { kind: "pod-uid", id: uid, first: seen, second: ref });
+      ambiguousPodUids.set(uid, { kind: "pod-uid", id: uid, first: refAt(seen), second: refAt(index) });
     }
     if (uid === "" || seen !== undefined) {
       for (const id of rawContainerIds(item)) claim(id, index);
       continue;
     }
-    firstByUid.set(uid, ref);
+    firstByUid.set(uid, index);
 
     let pod: PodInfo;
     try {
@@ -235,7 +243,7 @@ export function parsePodList(body: string, version: number): ParsedPodList {
       invalidPods.delete(uid);
     }
     for (const [id, item] of claims) {
-      const conflict = ambiguousPodUids.get(refs[item].uid);
+      const conflict = ambiguousPodUids.get(uidOf((list[item] as Record<string, Json>).metadata));
       if (conflict !== undefined && !ambiguousContainerIds.has(id)) ambiguousContainerIds.set(id, conflict);
     }
   }

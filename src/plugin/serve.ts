@@ -15,6 +15,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { format } from "node:util";
+import { loadHclParser } from "../config/hcl_parser.ts";
 import { describeError } from "../errors.ts";
 import { createHclogLogger, type Logger } from "../log.ts";
 import { listen, type PluginListener, type Transport } from "./listener.ts";
@@ -202,6 +203,9 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
     });
     writeStdout(`1|1|${listener.network}|${listener.address}|grpc|\n`);
     logger.debug("plugin serving", { network: listener.network, address: listener.address });
+    // The HCL parser is not loaded before the handshake (it is a large part of the start-up); load it now,
+    // while the host connects, so that the first Configure need not wait for it (it awaits it anyway).
+    void loadHclParser();
     const reason = await stopRequested;
     logger.debug("plugin stopping", { reason });
   } catch (err) {

@@ -30,6 +30,7 @@ import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";
 import type { ConfigServer } from "../gen/spire/service/common/config/v1/config.ts";
 import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
 import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
+import { loadHclParser } from "../config/hcl_parser.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { createPluginServices, settleUnary } from "./services.ts";
@@ -201,8 +202,15 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
   };
 
   const config: ConfigServer = {
-    configure: unary("Config/Configure", (request) => services.config.configure(request)),
-    validate: unary("Config/Validate", (request) => services.config.validate(request)),
+    // The plugin program loads the HCL parser on its first configuration, not before the handshake.
+    configure: unary("Config/Configure", async (request) => {
+      await loadHclParser();
+      return await services.config.configure(request);
+    }),
+    validate: unary("Config/Validate", async (request) => {
+      await loadHclParser();
+      return services.config.validate(request);
+    }),
   };
 
   const attestor: WorkloadAttestorServer = {

@@ -188,7 +188,7 @@ const NOT_IN_CONTAINER: ContainerLocation = Object.freeze({ podUid: null, contai
 /** Reads a symbolic link; `null` when it does not exist or cannot be read. */
 async function readLinkOrNull(path: string): Promise<string | null> {
   try {
-    return await Deno.readLink(path);
+    return Deno.readLinkSync(path); // synchronous: readlink opens nothing and cannot block
   } catch {
     return null;
   }
