@@ -17,6 +17,9 @@ import { type FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform/types.ts";
 import type { AttestorRuntime } from "./plugin/types.ts";
+import type { SigstoreVerifierFactory } from "./sigstore/factory.ts";
+import type { SigstoreVerifier } from "./sigstore/verifier.ts";
+import { tufCachePath } from "./sigstore/tuf_cache.ts";
 
 /** Options of {@linkcode createRuntime}. */
 export interface RuntimeOptions {
@@ -30,6 +33,24 @@ export interface RuntimeOptions {
   readonly hostname?: string;
   /** Clock and timers of the fetcher, for tests. */
   readonly clock?: FetcherClock;
+  /**
+   * Builds the image-signature verifier of a configuration with an `experimental.sigstore` block (composed
+   * in `src/sigstore/setup.ts`). Without it, such a configuration is refused at Configure.
+   */
+  readonly sigstore?: SigstoreVerifierFactory | null;
+  /** Reads the plugin's environment (trust files, TUF cache location). @default {Deno.env.get} */
+  readonly env?: (name: string) => string | undefined;
+}
+
+/** Longest time Configure waits for the sigstore trust material (TUF refresh), ms. */
+export const SIGSTORE_TRUST_TIMEOUT_MS = 60_000;
+
+function processEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The runtime, with what the CLI needs to explain a run. */
@@ -121,6 +142,14 @@ function reconfiguredError(cause: unknown): AttestorError {
  * pacing settings keeps the fetcher (its cache and spacing, as upstream) and lets running attestations
  * finish.
  *
+ * **Image signatures** (`experimental.sigstore`): every Configure with the block loads the trust material
+ * again through `options.sigstore` (the TUF cache in `tuf_cache.ts`'s location, at most
+ * {@linkcode SIGSTORE_TRUST_TIMEOUT_MS}) and builds a new verifier with an empty cache; the previous
+ * configuration's verifier and cache are dropped with it. A trust failure fails Configure (`bad-config`,
+ * naming the file) and leaves the previous configuration in force; without `options.sigstore` the block is
+ * refused. Nothing here is platform-specific: the block works on Windows too (upstream v1.9.6 refuses it
+ * there).
+ *
  * @example Not configured, configured, closed
  * ```ts
  * import assert from "node:assert/strict";
@@ -142,6 +171,8 @@ function reconfiguredError(cause: unknown): AttestorError {
  */
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { platform, logger, procRoot, hostname, clock } = options;
+  const sigstoreFactory = options.sigstore ?? null;
+  const env = options.env ?? processEnv;
   const fetcherLogger = logger.with({ subsystem_name: "pod_list_fetcher" });
   let fetcher: PodListFetcher | null = null;
   let retired: Promise<unknown> = Promise.resolve();
@@ -186,6 +217,24 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         hostname,
       });
       if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      // A new verifier (trust loaded again, empty cache) for every configuration with a sigstore block.
+      let imageVerifier: SigstoreVerifier | null = null;
+      if (config.sigstore !== null) {
+        if (sigstoreFactory === null) {
+          throw new AttestorError(
+            "bad-config",
+            "experimental.sigstore: image signature verification is not available in this build",
+          );
+        }
+        const tufCache = tufCachePath(env, platform.name);
+        imageVerifier = await sigstoreFactory(config.sigstore, {
+          logger: logger.with({ subsystem_name: "sigstore" }),
+          env,
+          tufCachePath: tufCache,
+          signal: AbortSignal.timeout(SIGSTORE_TRUST_TIMEOUT_MS),
+        });
+        if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      }
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
         kubeletCgroupRoot: config.kubeletCgroupRoot,
@@ -209,15 +258,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         );
       }
       fetcher = pods;
-      const core = createAttestCore({ locator, pods, logger, config });
+      const core = createAttestCore({ locator, pods, logger, config, imageVerifier });
       const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
       active = { config, core, kubeletUrl: client.url, generation };
-      if (config.sigstore !== null) {
-        logger.warn(
-          "experimental.sigstore is configured, but image signature verification is not implemented yet: " +
-            "no sigstore selectors are produced and no signature is checked",
-        );
-      }
       if (platform.name === "unix") {
         if (config.useNewContainerLocator) logger.info("Using the new container locator");
         else {logger.warn(
