@@ -15,10 +15,14 @@ import { AttestorError } from "./errors.ts";
 import { createKubeletClient } from "./kubelet/client.ts";
 import { type FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
 import type { Logger } from "./log.ts";
+import { configureWarnings } from "./config/warnings.ts";
 import type { Platform } from "./platform/types.ts";
 import type { AttestorRuntime, ReferenceRequest } from "./plugin/types.ts";
 import { type ApiServerAccessOptions, lazyApiServerAccess } from "./apiserver/lazy.ts";
 import { attestWithNamespaceLabels, kubeletDisabledCore } from "./apiserver/features.ts";
+import type { SigstoreVerifierFactory } from "./sigstore/factory.ts";
+import type { SigstoreVerifier } from "./sigstore/verifier.ts";
+import { tufCachePath } from "./sigstore/tuf_cache.ts";
 
 /** Options of {@linkcode createRuntime}. */
 export interface RuntimeOptions {
@@ -38,6 +42,40 @@ export interface RuntimeOptions {
    * @default {the process environment and /var/run/secrets/kubernetes.io/serviceaccount}
    */
   readonly apiServer?: ApiServerAccessOptions;
+  /**
+   * Builds the image-signature verifier of a configuration with an `experimental.sigstore` block (composed
+   * in `src/sigstore/setup.ts`, imported when first needed). `null`: such a configuration is refused at
+   * Configure.
+   */
+  readonly sigstore?: SigstoreVerifierFactory | null;
+  /** Reads the plugin's environment (trust files, TUF cache location). @default {Deno.env.get} */
+  readonly env?: (name: string) => string | undefined;
+}
+
+/** Longest time Configure waits for the sigstore trust material (TUF refresh), ms. */
+export const SIGSTORE_TRUST_TIMEOUT_MS = 60_000;
+
+function processEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The real verifier factory, imported on the first Configure with a sigstore block (`src/sigstore/setup.ts`):
+ * a plugin that does not verify signatures never loads the registry client, X.509 or TUF code.
+ */
+function lazyDefaultSigstore(
+  env: (name: string) => string | undefined,
+  logger: Logger,
+): SigstoreVerifierFactory {
+  let factory: Promise<SigstoreVerifierFactory> | null = null;
+  return async (settings, context) => {
+    factory ??= import("./sigstore/setup.ts").then((m) => m.createDefaultSigstoreFactory({ env, logger }));
+    return (await factory)(settings, context);
+  };
 }
 
 /** The runtime, with what the CLI needs to explain a run. */
@@ -131,6 +169,14 @@ function reconfiguredError(cause: unknown): AttestorError {
  * pacing settings keeps the fetcher (its cache and spacing, as upstream) and lets running attestations
  * finish.
  *
+ * **Image signatures** (`experimental.sigstore`): every Configure with the block loads the trust material
+ * again through `options.sigstore` (the TUF cache in `tuf_cache.ts`'s location, at most
+ * {@linkcode SIGSTORE_TRUST_TIMEOUT_MS}) and builds a new verifier with an empty cache; the previous
+ * configuration's verifier and cache are dropped with it. A trust failure fails Configure (`bad-config`,
+ * naming the file) and leaves the previous configuration in force; without `options.sigstore` the block is
+ * refused. Nothing here is platform-specific: the block works on Windows too (upstream v1.9.6 refuses it
+ * there).
+ *
  * @example Not configured, configured, closed
  * ```ts
  * import assert from "node:assert/strict";
@@ -153,6 +199,10 @@ function reconfiguredError(cause: unknown): AttestorError {
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { platform, logger, procRoot, hostname, clock } = options;
   const apiServer = lazyApiServerAccess(options.apiServer);
+  const env = options.env ?? processEnv;
+  const sigstoreFactory = options.sigstore === undefined
+    ? lazyDefaultSigstore(env, logger.with({ subsystem_name: "sigstore" }))
+    : options.sigstore;
   const fetcherLogger = logger.with({ subsystem_name: "pod_list_fetcher" });
   let fetcher: PodListFetcher | null = null;
   let retired: Promise<unknown> = Promise.resolve();
@@ -206,6 +256,24 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         hostname,
       });
       if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      // A new verifier (trust loaded again, empty cache) for every configuration with a sigstore block.
+      let imageVerifier: SigstoreVerifier | null = null;
+      if (config.sigstore !== null) {
+        if (sigstoreFactory === null) {
+          throw new AttestorError(
+            "bad-config",
+            "experimental.sigstore: image signature verification is not available in this build",
+          );
+        }
+        const tufCache = tufCachePath(env, platform.name);
+        imageVerifier = await sigstoreFactory(config.sigstore, {
+          logger: logger.with({ subsystem_name: "sigstore" }),
+          env,
+          tufCachePath: tufCache,
+          signal: AbortSignal.timeout(SIGSTORE_TRUST_TIMEOUT_MS),
+        });
+        if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      }
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
         kubeletCgroupRoot: config.kubeletCgroupRoot,
@@ -229,13 +297,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         );
       }
       fetcher = pods;
-      const core = createAttestCore({ locator, pods, logger, config });
+      const core = createAttestCore({ locator, pods, logger, config, imageVerifier });
       const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
       active = { config, core, pods, kubeletUrl: client.url, generation };
-      if (config.sigstore !== null) {
+      for (const w of configureWarnings(config)) logger.warn(w.message, w.fields);
+      if (config.sigstoreCurrent !== null) {
         logger.warn(
-          "experimental.sigstore is configured, but image signature verification is not implemented yet: " +
-            "no sigstore selectors are produced and no signature is checked",
+          "The top-level sigstore block is validated, but its verification is not implemented yet: no image " +
+            "signature is checked and no sigstore selector is produced for it",
         );
       }
       if (platform.name === "unix") {

@@ -10,6 +10,7 @@ import { AttestorError, type ErrorReason, toAttestorError } from "../errors.ts";
 import { abortError, raceAbort } from "./abort.ts";
 import type { Config } from "../config/types.ts";
 import type {
+  ContainerImageVerifier,
   ContainerMatch,
   ContainerStatusInfo,
   PodInfo,
@@ -21,7 +22,7 @@ import type {
 import type { Logger } from "../log.ts";
 import type { ContainerLocator } from "./locator_port.ts";
 import { confirmSameProcess } from "./recheck.ts";
-import { buildSelectors } from "./selectors.ts";
+import { buildSelectors, sortSelectors } from "./selectors.ts";
 
 /** The configuration the core reads. */
 export type AttestCoreConfig = Pick<Config, "maxPollAttempts" | "disableContainerSelectors">;
@@ -36,6 +37,11 @@ export interface AttestCoreDeps {
   readonly logger: Logger;
   /** `max_poll_attempts` and `disable_container_selectors`. */
   readonly config: AttestCoreConfig;
+  /**
+   * Image-signature verification (`experimental.sigstore`), or null/absent when not configured. Asked only
+   * for a matched container and only when container selectors are enabled (upstream v1.9.6).
+   */
+  readonly imageVerifier?: ContainerImageVerifier | null;
 }
 
 /** What a successful match looked like, for callers that explain the pipeline (the CLI). */
@@ -175,6 +181,10 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   see {@linkcode confirmSameProcess}: `process-gone` when it exited, `process-changed` when it moved or
  *   its PID now belongs to another process); then pod selectors plus container selectors (pod selectors
  *   only with `disableContainerSelectors`).
+ * - Image signatures (`experimental.sigstore`, when an `imageVerifier` is given): for a matched container
+ *   and only when container selectors are enabled (as upstream v1.9.6), the verifier's selector values are
+ *   added and sorted with the others, before the re-check; its error fails the attestation (an error of
+ *   unknown kind becomes `internal`).
  * - `disableContainerSelectors` with a known pod UID: the pod's selectors as soon as the pod is listed, even
  *   before its container is (upstream's postStart/Istio workaround).
  * - Not found → retry with a newer list. A failed fetch is retried too when its reason is
@@ -217,6 +227,7 @@ function decodeError(uid: string, reason: string): AttestorError {
  */
 export function createAttestCore(deps: AttestCoreDeps): AttestCore {
   const { locator, pods, logger, config } = deps;
+  const imageVerifier = deps.imageVerifier ?? null;
   const maxAttempts = Math.max(1, Math.floor(config.maxPollAttempts));
   const disableContainerSelectors = config.disableContainerSelectors;
 
@@ -319,7 +330,24 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         const result = lookUp(snapshot, podUid, containerId);
         if (result.found) {
           const { pod, container } = result;
-          const selectors = selectorsFor(pod, disableContainerSelectors ? null : container?.status ?? null);
+          const status = disableContainerSelectors ? null : container?.status ?? null;
+          let selectors = selectorsFor(pod, status);
+          if (status !== null && imageVerifier !== null) {
+            let signatureSelectors: readonly string[];
+            try {
+              signatureSelectors = await raceAbort(imageVerifier.selectorsFor(status, signal), signal);
+            } catch (err) {
+              if (signal?.aborted) throw abortError(signal);
+              const failure = toAttestorError(err, "internal", "verifying the image signature");
+              log.warn("Error retrieving signature payload", {
+                container_name: status.name,
+                image_id: status.imageId,
+                error: failure.message,
+              });
+              throw failure;
+            }
+            selectors = sortSelectors([...selectors, ...signatureSelectors]);
+          }
           // Re-check: the same process (start time) must still hold the PID, in the same pod and container.
           await confirmSameProcess(
             pid,

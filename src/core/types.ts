@@ -137,3 +137,20 @@ export interface PodListSource {
    */
   fetchNext(afterVersion: number, signal?: AbortSignal): Promise<PodListSnapshot>;
 }
+
+/**
+ * The port to image-signature verification (sigstore, `experimental.sigstore`): the core asks it about the
+ * matched container when container selectors are enabled, and adds its selector values to the others. The
+ * adapter (`src/sigstore/verifier.ts`) owns the skip list, registry, checks and cache; the core knows none
+ * of them.
+ */
+export interface ContainerImageVerifier {
+  /**
+   * The signature selector values of the container's image (unsorted).
+   *
+   * @param container The matched container status (`imageId` and `containerId` as the kubelet reports them).
+   * @param signal The attestation's cancellation and deadline.
+   * @throws {import("../errors.ts").AttestorError} When the image cannot be verified; the attestation fails.
+   */
+  selectorsFor(container: ContainerStatusInfo, signal?: AbortSignal): Promise<readonly string[]>;
+}

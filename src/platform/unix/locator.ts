@@ -186,6 +186,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
 const NOT_IN_CONTAINER: ContainerLocation = Object.freeze({ podUid: null, containerId: null });
 
 /** Reads a symbolic link; `null` when it does not exist or cannot be read. */
+// deno-lint-ignore require-await -- async on purpose: callers await it like the other /proc reads
 async function readLinkOrNull(path: string): Promise<string | null> {
   try {
     return Deno.readLinkSync(path); // synchronous: readlink opens nothing and cannot block

@@ -60,6 +60,7 @@ function osError(err: unknown, path: string, describe: string): AttestorError {
  * @returns `true` for a directory, `false` when nothing is there.
  * @throws {AttestorError} `os-denied` or `os-failed` when the check itself fails.
  */
+// deno-lint-ignore require-await -- async on purpose: a failed check is a rejection, never a synchronous throw
 export async function isDirectory(path: string): Promise<boolean> {
   try {
     // Synchronous: stat opens nothing, so it cannot block on a FIFO, and it costs a fraction of Deno.stat.

@@ -1,0 +1,108 @@
+/**
+ * Builds the sigstore verifier of one configuration from its three parts: the registry client, the
+ * per-signature check and the trust loader. The runtime calls the factory at every Configure whose
+ * configuration has an `experimental.sigstore` block; `src/sigstore/setup.ts` composes the real parts:
+ *
+ * ```ts ignore
+ * createSigstoreVerifierFactory({
+ *   registry: createRegistryClient({ dockerConfigDir: Deno.env.get("DOCKER_CONFIG") }),
+ *   checkSignature: verifySignature,
+ *   loadTrust: loadSigstoreTrust,
+ * })
+ * ```
+ *
+ * @module
+ */
+
+import { AttestorError, errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { RegistryClient } from "../oci/types.ts";
+import type { SignatureCheck, SigstoreTrust, TrustLoader } from "./types.ts";
+import { createSigstoreVerifier, type SigstoreVerifier, type VerifierSettings } from "./verifier.ts";
+
+/** The parts a verifier is made of. */
+export interface SigstoreParts {
+  /** Reads manifests and blobs (shared by every configuration). */
+  readonly registry: RegistryClient;
+  /** Checks one signature. */
+  readonly checkSignature: SignatureCheck;
+  /** Loads the trust material at Configure. */
+  readonly loadTrust: TrustLoader;
+}
+
+/** What a Configure gives the factory besides the settings. */
+export interface VerifierContext {
+  /** The verifier's logger. */
+  readonly logger: Logger;
+  /** Reads the plugin's environment (`SIGSTORE_ROOT_FILE`, …). */
+  readonly env: (name: string) => string | undefined;
+  /** The TUF cache directory (see `tuf_cache.ts`). */
+  readonly tufCachePath: string;
+  /** Ends the trust loading (Configure's time limit). */
+  readonly signal?: AbortSignal;
+}
+
+/** Builds the verifier of one configuration: trust loaded, cache empty. */
+export type SigstoreVerifierFactory = (
+  settings: VerifierSettings,
+  context: VerifierContext,
+) => Promise<SigstoreVerifier>;
+
+/**
+ * The factory over `parts`. Trust that cannot be loaded fails Configure with `bad-config`
+ * `experimental.sigstore: cannot load the sigstore trust material: <the loader's message, which names the
+ * file or TUF step>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSigstoreVerifierFactory } from "./factory.ts";
+ * import { nullLogger } from "../log.ts";
+ * const factory = createSigstoreVerifierFactory({
+ *   registry: { getManifest: () => Promise.resolve(null), getBlob: () => Promise.reject(new Error("none")) },
+ *   checkSignature: () => Promise.reject(new Error("none")),
+ *   loadTrust: () => Promise.reject(new Error("SIGSTORE_ROOT_FILE=/x: no PEM certificate")),
+ * });
+ * const settings = { skipSignatureVerificationImageList: [], allowedSubjects: new Map(),
+ *   rekorUrl: "https://rekor.example/", enforceSct: true };
+ * await assert.rejects(
+ *   factory(settings, { logger: nullLogger, env: () => undefined, tufCachePath: "/tmp/none" }),
+ *   { reason: "bad-config", message: /cannot load the sigstore trust material: SIGSTORE_ROOT_FILE=\/x/ },
+ * );
+ * ```
+ *
+ * @param parts The registry client, signature check and trust loader.
+ * @returns The factory.
+ */
+export function createSigstoreVerifierFactory(parts: SigstoreParts): SigstoreVerifierFactory {
+  return async (settings, context) => {
+    let trust: SigstoreTrust;
+    try {
+      trust = await parts.loadTrust({
+        env: context.env,
+        tufCachePath: context.tufCachePath,
+        signal: context.signal,
+      });
+    } catch (err) {
+      throw new AttestorError(
+        "bad-config",
+        `experimental.sigstore: cannot load the sigstore trust material: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    context.logger.info("Sigstore image signature verification enabled", {
+      trust: trust.source,
+      fulcio_roots: trust.fulcioRoots.length,
+      rekor_keys: trust.rekorKeys.length,
+      ct_log_keys: trust.ctLogKeys.length,
+      enforce_sct: settings.enforceSct,
+    });
+    return createSigstoreVerifier({
+      settings,
+      trust,
+      registry: parts.registry,
+      checkSignature: parts.checkSignature,
+      logger: context.logger,
+    });
+  };
+}
