@@ -2,7 +2,9 @@
  * The plugin itself under Wine, driven from Linux: the fake spire-agent (src/testing/plugin_host.ts) starts the
  * bundled plugin with the Windows deno.exe, does the go-plugin handshake over TCP, Init and Configure
  * (pointing at a Linux-side fake kubelet), attests the child of a vmcompute.exe stand-in that sits in a
- * `\Container_<id>` job, and unloads; Shutdown must end the process.
+ * `\Container_<id>` job, and unloads; Shutdown must end the process. With an `experimental.sigstore` block
+ * and the `SIGSTORE_*` trust files given as Z: paths, the plugin verifies a cosign-signed image in the Linux
+ * side's docker-registry on 127.0.0.1 (plain HTTP, as for any loopback registry) and fails an unsigned one.
  *
  * Run by scripts/test_wine.sh with the Linux deno (not picked up by `deno test tests/`). Needs the
  * variables test_wine.sh exports: K8S_ATTESTOR_WINE64, K8S_ATTESTOR_DENO_EXE, K8S_ATTESTOR_VMCOMPUTE_EXE_UNIX
@@ -17,6 +19,14 @@ import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubel
 import { releaseRuntimeFlags } from "../../src/testing/release_flags.ts";
 import { podList, type WinWebPod, winWebPod, winWebSelectors } from "../windows/_win_web_pod.ts";
 import { startVmcomputeHelper } from "./fixtures/start_vmcompute.ts";
+import { registryTestGate, startTestRegistry } from "../../src/testing/registry.ts";
+import { pushSignedImage } from "../../src/testing/signed_images.ts";
+import {
+  createSigstoreFixture,
+  FIXTURE_INTEGRATED_TIME,
+  FIXTURE_SUBJECT,
+} from "../../src/testing/sigstore_fixtures.ts";
+import { closedPortUrl, sigstoreHcl } from "../e2e/_sigstore.ts";
 
 const CONTAINER_ID = "5eed0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab";
 /** The container of the process that exits while the kubelet answer is held. */
@@ -71,9 +81,15 @@ async function startVmcompute(containerId = CONTAINER_ID): Promise<Vmcompute> {
   return { ...info, command, stop };
 }
 
+/** The Z: drive path Wine maps a Linux path to (as tools/wine/env.sh's `to_wine_path`). */
+function toWinePath(path: string): string {
+  return `Z:${path.replaceAll("/", "\\")}`;
+}
+
 /** Starts the plugin as the Windows release runs it: bundle + deno.exe under Wine. */
-function startPlugin(): Promise<PluginHost> {
+function startPlugin(extraEnv: Record<string, string> = {}): Promise<PluginHost> {
   return PluginHost.start({
+    env: extraEnv,
     command: [
       env("K8S_ATTESTOR_WINE64"),
       env("K8S_ATTESTOR_DENO_EXE"),
@@ -165,6 +181,71 @@ describe("the plugin under Wine (deno.exe, go-plugin over TCP)", () => {
     } finally {
       kubelet.setFault(null);
     }
+    const exit = await plugin.unload();
+    assert.equal(exit.code, 0);
+    assert.deepEqual(plugin.logProblems(), []);
+  });
+
+  it("verifies a cosign-signed image from the registry on 127.0.0.1 with SIGSTORE_* trust files on Z:", async (t) => {
+    const gate = await registryTestGate();
+    if (gate.mustFail) assert.fail(gate.mustFail);
+    if (gate.skip) return t.skip(gate.skip);
+    const registry = await startTestRegistry();
+    cleanups.push(() => registry.stop());
+    const fx = await createSigstoreFixture();
+    const trustDir = await Deno.makeTempDir({ prefix: "k8s-attestor-wine-trust-" });
+    cleanups.push(() => Deno.remove(trustDir, { recursive: true }));
+    const trust = await fx.writeTrustFiles(trustDir);
+    const signed = await pushSignedImage(registry, registry.host, "win/web", fx, [{}]);
+    const unsigned = await pushSignedImage(registry, registry.host, "win/web", fx, []);
+    kubelet.setPods(
+      podList(
+        winWebPod({ containerId: CONTAINER_ID, imageId: signed.imageId, startedAt: "2026-11-27T00:00:00Z" }),
+      ),
+    );
+
+    const plugin = await startPlugin(
+      Object.fromEntries(Object.entries(trust.env).map(([name, path]) => [name, toWinePath(path)])),
+    );
+    cleanups.push(() => plugin.dispose());
+    const hcl =
+      `kubelet_read_only_port = ${kubelet.port}\nnode_name = "win-node-1"\npoll_retry_interval = "50ms"\n` +
+      sigstoreHcl({ rekorUrl: closedPortUrl() });
+    await plugin.load({ hcl });
+
+    const c = `containerd://${CONTAINER_ID}`;
+    assert.deepEqual(
+      await plugin.client.attest(vmcompute.childPid),
+      [
+        ...winWebSelectors(signed.imageId),
+        `${c}:image-signature-subject:${FIXTURE_SUBJECT}`,
+        `${c}:image-signature-content:${signed.signatures[0].signature.signatureB64}`,
+        `${c}:image-signature-logid:${fx.rekor.logId}`,
+        `${c}:image-signature-integrated-time:${FIXTURE_INTEGRATED_TIME}`,
+        "sigstore-validation:passed",
+      ].sort(),
+    );
+
+    // An unsigned image fails the attestation.
+    kubelet.setPods(
+      podList(
+        winWebPod({
+          containerId: CONTAINER_ID,
+          imageId: unsigned.imageId,
+          startedAt: "2026-11-27T00:00:00Z",
+        }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await assert.rejects(
+      plugin.client.attest(vmcompute.childPid),
+      (err: { code: number; details: string }) => {
+        assert.equal(err.code, 13, "INTERNAL");
+        assert.equal(err.details, `no signatures found for image ${unsigned.imageId}`);
+        return true;
+      },
+    );
+
     const exit = await plugin.unload();
     assert.equal(exit.code, 0);
     assert.deepEqual(plugin.logProblems(), []);
