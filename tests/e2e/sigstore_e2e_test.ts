@@ -312,6 +312,21 @@ describe("image signatures end to end: real cgroup + TLS kubelet + real registry
     }
   });
 
+  it("concurrent attestations of one image share one verification (one .sig request)", async () => {
+    const image = await sign([{}]);
+    await runImage(image.imageId);
+    const want = expected(image.imageId, signatureSelectors(image, 0));
+    const results = await Promise.all([1, 2, 3].map(() => host!.client.attest(workload.pid)));
+    assert.deepEqual(results, [want, want, want]);
+    const sigTag = `/v2/${REPO}/manifests/sha256-${image.image.digest.slice(7)}.sig`;
+    // The access log is written once a response is complete: give it a moment.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      registry.requests().filter((r) => r.uri === sigTag && r.method === "GET").map((r) => r.status),
+      [200],
+    );
+  });
+
   it("a verified image is served from the cache once the registry is gone", async () => {
     const image = await sign([{}, { identity: { subject: URI_SUBJECT, san: "uri" } }]);
     await runImage(image.imageId);
