@@ -22,8 +22,7 @@
  * @module
  */
 
-import { fulcioIssuer, subjectAlternativeNames } from "./x509.ts";
-import { certificateDer } from "./x509.ts";
+import { certificateDer, fulcioIssuer, subjectAlternativeNames } from "./x509.ts";
 import type { IdentityMatcher } from "./identity.ts";
 import { checkInTotoSubject, parseDsseEnvelope, verifyDsseEnvelope } from "./dsse.ts";
 import { decodeBase64Strict, parseCosignBundle, verifyTlogEntry } from "./tlog.ts";
