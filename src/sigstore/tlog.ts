@@ -39,6 +39,8 @@ export interface VerifiedTlogEntry {
   readonly content: string;
   /** The body kind (`hashedrekord` or `rekord`). */
   readonly kind: string;
+  /** The verified SET, standard base64 (the bytes re-encoded, as upstream's selector). */
+  readonly signedEntryTimestamp: string;
 }
 
 /** What the entry is checked against. */
@@ -206,22 +208,7 @@ function findRekorKey(keys: readonly LogKey[], logId: string, integratedTime: nu
  * @throws SignatureRejected `tlog` naming the failed check.
  */
 export function verifyTlogEntry(entry: TlogEntry, input: TlogCheckInput): VerifiedTlogEntry {
-  const key = findRekorKey(input.rekorKeys, entry.logId, entry.integratedTime);
-  const set = decodeBase64Strict(entry.signedEntryTimestamp);
-  if (!set) reject("the SignedEntryTimestamp is not base64");
-  const signed = json.canonicalize({
-    body: entry.body,
-    integratedTime: entry.integratedTime,
-    logID: entry.logId,
-    logIndex: entry.logIndex,
-  });
-  let ok = false;
-  try {
-    ok = cryptoVerify("sha256", Buffer.from(signed, "utf8"), key, set);
-  } catch {
-    ok = false;
-  }
-  if (!ok) reject(`the SignedEntryTimestamp does not verify with the Rekor key of log ${entry.logId}`);
+  const signedEntryTimestamp = verifySignedEntryTimestamp(entry, input.rekorKeys);
 
   const fields = bodyFields(entry.body);
   if (typeof fields.signature !== "string" || fields.signature === "") {
@@ -261,5 +248,36 @@ export function verifyTlogEntry(entry: TlogEntry, input: TlogCheckInput): Verifi
     logIndex: entry.logIndex,
     content: fields.signature,
     kind: fields.kind,
+    signedEntryTimestamp,
   };
+}
+
+/**
+ * Verifies the SET of an entry: the Rekor key is found by log ID and must be valid at the integrated time;
+ * the SET is an ECDSA-SHA256 signature over the RFC 8785 canonical JSON of
+ * `{body, integratedTime, logID, logIndex}`. The body itself is not looked at.
+ *
+ * @param entry The entry.
+ * @param rekorKeys Trusted Rekor keys.
+ * @returns The SET, standard base64.
+ * @throws SignatureRejected `tlog` naming the failed check.
+ */
+export function verifySignedEntryTimestamp(entry: TlogEntry, rekorKeys: readonly LogKey[]): string {
+  const key = findRekorKey(rekorKeys, entry.logId, entry.integratedTime);
+  const set = decodeBase64Strict(entry.signedEntryTimestamp);
+  if (!set) reject("the SignedEntryTimestamp is not base64");
+  const signed = json.canonicalize({
+    body: entry.body,
+    integratedTime: entry.integratedTime,
+    logID: entry.logId,
+    logIndex: entry.logIndex,
+  });
+  let ok = false;
+  try {
+    ok = cryptoVerify("sha256", Buffer.from(signed, "utf8"), key, set);
+  } catch {
+    ok = false;
+  }
+  if (!ok) reject(`the SignedEntryTimestamp does not verify with the Rekor key of log ${entry.logId}`);
+  return set.toString("base64");
 }

@@ -26,6 +26,7 @@ import type { X509Certificate } from "@sigstore/core";
 import { lookupRekorEntry } from "./rekor_lookup.ts";
 import { decodeBase64Strict, parseCosignBundle, type VerifiedTlogEntry, verifyTlogEntry } from "./tlog.ts";
 import {
+  type CosignSignature,
   type SignatureCheck,
   type SignatureCheckContext,
   SignatureRejected,
@@ -155,10 +156,33 @@ export const verifySignature: SignatureCheck = async (signature, context) => {
   return await check(signature, context);
 };
 
-async function check(
-  signature: Parameters<SignatureCheck>[0],
-  context: SignatureCheckContext,
-): Promise<VerifiedSignature> {
+/** What {@linkcode checkCertificate} established about a signature's certificate. */
+export interface CheckedCertificate {
+  /** The leaf. */
+  readonly leaf: X509Certificate;
+  /** The path from the leaf (first) to a trusted root (last). */
+  readonly path: readonly X509Certificate[];
+  /** The leaf's public key. */
+  readonly leafKey: KeyObject;
+}
+
+/**
+ * Checks 1–4 of the module documentation, shared by every form and by attestations: the certificate and chain
+ * annotations parse, the leaf chains to a trusted root (the chain annotation's certificates are never
+ * anchors), the CodeSigning usage, and with `enforceSct` the embedded SCTs. Validity dates are not checked
+ * here (see {@linkcode checkPathValidAt}).
+ *
+ * @param signature The certificate and chain annotations of a signature or attestation layer.
+ * @param trust The trust material.
+ * @param enforceSct Require valid embedded SCTs.
+ * @returns The leaf, the path and the leaf key.
+ * @throws SignatureRejected `no-certificate`, `malformed`, `untrusted-chain`, `no-code-signing` or `sct`.
+ */
+export function checkCertificate(
+  signature: Pick<CosignSignature, "certificatePem" | "chainPem">,
+  trust: SigstoreTrust,
+  enforceSct: boolean,
+): CheckedCertificate {
   if (!signature.certificatePem || signature.certificatePem.trim() === "") {
     fail("no-certificate", "no certificate found on signature");
   }
@@ -178,11 +202,14 @@ async function check(
       fail("malformed", `the chain annotation does not parse: ${message(err)}`);
     }
   }
-  const trust = parsedTrust(context.trust);
+  const parsed = parsedTrust(trust);
 
   let path: X509Certificate[];
   try {
-    path = buildTrustedPath(leaf, { roots: trust.roots, intermediates: [...trust.intermediates, ...chain] });
+    path = buildTrustedPath(leaf, {
+      roots: parsed.roots,
+      intermediates: [...parsed.intermediates, ...chain],
+    });
   } catch (err) {
     fail("untrusted-chain", `certificate chain: ${message(err)}`);
   }
@@ -199,22 +226,69 @@ async function check(
     fail("malformed", `extended key usage: ${message(err)}`);
   }
 
-  if (context.policy.enforceSct) {
+  if (enforceSct) {
     try {
-      verifyEmbeddedScts(leaf, path[1], trust.ctLogs);
+      verifyEmbeddedScts(leaf, path[1], parsed.ctLogs);
     } catch (err) {
       fail("sct", `SCT: ${message(err)}`);
     }
   }
 
-  const sigBytes = decodeBase64Strict(signature.signatureB64);
-  if (!sigBytes || sigBytes.length === 0) fail("bad-signature", "the signature annotation is not base64");
   let leafKey: KeyObject;
   try {
     leafKey = createPublicKey({ key: leaf.publicKey, format: "der", type: "spki" });
   } catch (err) {
     fail("malformed", `the certificate's public key cannot be used: ${message(err)}`);
   }
+  return { leaf, path, leafKey };
+}
+
+/**
+ * Check 9: every certificate of the path is valid at `at`.
+ *
+ * @param path The path, leaf first.
+ * @param at The time.
+ * @param when Names the time in the message (e.g. `the Rekor integrated time`).
+ * @returns The index of the first certificate not valid at `at` and the message, or null when all are.
+ */
+export function pathInvalidAt(
+  path: readonly X509Certificate[],
+  at: Date,
+  when: string,
+): { readonly index: number; readonly message: string } | null {
+  for (const [i, cert] of path.entries()) {
+    if (!cert.validForDate(at)) {
+      const what = i === 0 ? "the certificate" : "an issuing certificate";
+      return {
+        index: i,
+        message:
+          `${what} (valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}) was not ` +
+          `valid at ${when} ${at.toISOString()}`,
+      };
+    }
+  }
+  return null;
+}
+
+/**
+ * Check 7: the payload is a cosign simple-signing payload naming exactly `imageDigest`.
+ *
+ * @param payload The payload bytes.
+ * @param imageDigest `sha256:<hex>`.
+ * @throws SignatureRejected `wrong-image`.
+ */
+export function checkSimpleSigningPayload(payload: Uint8Array, imageDigest: string): void {
+  checkPayload(payload, imageDigest);
+}
+
+async function check(
+  signature: Parameters<SignatureCheck>[0],
+  context: SignatureCheckContext,
+): Promise<VerifiedSignature> {
+  const { leaf, path, leafKey } = checkCertificate(signature, context.trust, context.policy.enforceSct);
+
+  const sigBytes = decodeBase64Strict(signature.signatureB64);
+  if (!sigBytes || sigBytes.length === 0) fail("bad-signature", "the signature annotation is not base64");
   if (!verifyPayloadSignature(leafKey, signature.payload, sigBytes)) {
     fail("bad-signature", "the signature over the payload does not verify with the certificate's key");
   }
@@ -250,17 +324,8 @@ async function check(
     entry = await lookupRekorEntry({ ...tlogInput, rekorUrl: context.rekorUrl, signal: context.signal });
   }
 
-  const at = new Date(entry.integratedTime * 1000);
-  for (const [i, cert] of path.entries()) {
-    if (!cert.validForDate(at)) {
-      const what = i === 0 ? "the certificate" : "an issuing certificate";
-      fail(
-        "expired",
-        `${what} (valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}) was not valid at the ` +
-          `Rekor integrated time ${at.toISOString()}`,
-      );
-    }
-  }
+  const invalid = pathInvalidAt(path, new Date(entry.integratedTime * 1000), "the Rekor integrated time");
+  if (invalid) fail("expired", invalid.message);
 
   return {
     layerDigest: signature.layerDigest,

@@ -272,6 +272,67 @@ export interface SignedImage {
   relog(integratedTime: number): FixtureRekorEntry;
 }
 
+/** The media type of a cosign attestation layer. */
+export const DSSE_ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
+/** The DSSE payload type of an in-toto statement. */
+export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+
+/** The Rekor entry kinds cosign has written for attestations. */
+export type AttestationEntryKind = "intoto-0.0.1" | "intoto-0.0.2" | "dsse-0.0.1";
+
+/**
+ * The knobs of {@linkcode SigstoreFixture.attestImage}; defaults give an attestation that passes every check.
+ * The certificate knobs are those of {@linkcode SignImageOptions}.
+ */
+export interface AttestImageOptions extends
+  Pick<
+    SignImageOptions,
+    | "digest"
+    | "identity"
+    | "leafValidity"
+    | "integratedTime"
+    | "sct"
+    | "rekorKey"
+    | "ca"
+    | "codeSigning"
+    | "bundle"
+    | "chain"
+    | "signerKey"
+  > {
+  /** The statement's subject digest instead of `digest` (an attestation of another image). */
+  readonly subjectDigest?: string;
+  /** The Rekor entry kind. @default "intoto-0.0.1" */
+  readonly kind?: AttestationEntryKind | "hashedrekord";
+  /** The envelope's `payloadType` (signed as given). @default IN_TOTO_PAYLOAD_TYPE */
+  readonly payloadType?: string;
+  /** The statement's `predicateType`. @default "https://slsa.dev/provenance/v1" */
+  readonly predicateType?: string;
+  /** Change the statement after signing and logging (the layer carries the changed envelope). */
+  readonly tamperStatement?: boolean;
+  /** Sign the envelope with a key other than the certificate's. */
+  readonly foreignSigner?: boolean;
+  /** The Rekor body: the envelope's hash (default), another hash, or another certificate. */
+  readonly body?: "default" | "other-hash" | "other-certificate";
+  /** The envelope's base64 alphabet. @default "standard" */
+  readonly base64?: "standard" | "url";
+}
+
+/** What {@linkcode SigstoreFixture.attestImage} gives. */
+export interface AttestedImage {
+  /** The attestation as the `.att` fetcher gives it (`payload`: the envelope bytes; `signatureB64`: ""). */
+  readonly attestation: CosignSignature;
+  /** The layer descriptor cosign pushes (media type {@linkcode DSSE_ENVELOPE_MEDIA_TYPE}). */
+  readonly layer: CosignLayerDescriptor;
+  /** The envelope (the blob). */
+  readonly envelope: Uint8Array;
+  /** The statement inside the envelope. */
+  readonly statement: Uint8Array;
+  /** The leaf certificate PEM. */
+  readonly leafPem: string;
+  /** The Rekor entry. */
+  readonly rekorEntry: FixtureRekorEntry;
+}
+
 /** The trust files for the `SIGSTORE_*` variables. */
 export interface TrustFiles {
   /** The directory holding them. */
@@ -300,6 +361,8 @@ export interface SigstoreFixture {
   readonly trust: SigstoreTrust;
   /** Signs an image (see {@linkcode SignImageOptions}). */
   signImage(options: SignImageOptions): Promise<SignedImage>;
+  /** Attests an image as `cosign attest` does (see {@linkcode AttestImageOptions}). */
+  attestImage(options: AttestImageOptions): Promise<AttestedImage>;
   /** Writes the `SIGSTORE_*` trust files (root + intermediate PEM, Rekor PEM, CT log PEM or DER). */
   writeTrustFiles(dir: string, options?: { ctLogDer?: boolean }): Promise<TrustFiles>;
   /** A `trusted_root.json` document for these keys (for a TUF repository). */
@@ -496,6 +559,147 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     };
   }
 
+  async function attestImage(options: AttestImageOptions): Promise<AttestedImage> {
+    const keyType = options.signerKey ?? "ecdsa-p256";
+    const pair = keyType === "rsa"
+      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      : generateKeyPairSync("ec", { namedCurve: keyType === "ecdsa-p384" ? "P-384" : "P-256" });
+    const signerSpki = pair.publicKey.export({ format: "der", type: "spki" }) as Buffer;
+    const { kind: _kind, ...certificateOptions } = options;
+    const leafPem = await issueLeaf(certificateOptions, signerSpki);
+    const statementOf = (tampered: boolean) =>
+      Buffer.from(JSON.stringify({
+        _type: "https://in-toto.io/Statement/v0.1",
+        predicateType: options.predicateType ?? "https://slsa.dev/provenance/v1",
+        subject: [{
+          name: "registry.example/app",
+          digest: { sha256: (options.subjectDigest ?? options.digest).replace(/^sha256:/, "") },
+        }],
+        predicate: tampered
+          ? { builder: { id: "https://evil.example" } }
+          : { builder: { id: "https://ci.example" } },
+      }));
+    const payloadType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
+    const signedStatement = statementOf(false);
+    const pae = (type: string, body: Buffer) =>
+      Buffer.concat([
+        Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `),
+        body,
+      ]);
+    const signingKey = options.foreignSigner
+      ? generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey
+      : pair.privateKey;
+    const sig = cryptoSign("sha256", pae(payloadType, signedStatement), signingKey);
+    const b64 = (bytes: Buffer) =>
+      options.base64 === "url"
+        ? bytes.toString("base64").replaceAll("+", "-").replaceAll("/", "_")
+        : bytes.toString("base64");
+    const envelopeOf = (statement: Buffer) =>
+      Buffer.from(JSON.stringify({
+        payloadType,
+        payload: b64(statement),
+        signatures: [{ keyid: "", sig: b64(sig) }],
+      }));
+    const loggedEnvelope = envelopeOf(signedStatement);
+    const statement = options.tamperStatement ? statementOf(true) : signedStatement;
+    const envelope = options.tamperStatement ? envelopeOf(statement) : loggedEnvelope;
+
+    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+    const envHash = {
+      algorithm: "sha256",
+      value: options.body === "other-hash" ? sha(Buffer.from("other")) : sha(loggedEnvelope),
+    };
+    const payloadHash = { algorithm: "sha256", value: sha(signedStatement) };
+    const bodyCertPem = options.body === "other-certificate" ? intermediate.pem : leafPem;
+    const certB64 = Buffer.from(bodyCertPem).toString("base64");
+    const sigB64 = sig.toString("base64");
+    const kind = options.kind ?? "intoto-0.0.1";
+    const body = kind === "intoto-0.0.1"
+      ? {
+        apiVersion: "0.0.1",
+        kind: "intoto",
+        spec: { content: { hash: envHash, payloadHash }, publicKey: certB64 },
+      }
+      : kind === "intoto-0.0.2"
+      ? {
+        apiVersion: "0.0.2",
+        kind: "intoto",
+        spec: {
+          content: {
+            envelope: {
+              payloadType,
+              signatures: [{ publicKey: certB64, sig: Buffer.from(sigB64).toString("base64") }],
+            },
+            hash: envHash,
+            payloadHash,
+          },
+        },
+      }
+      : kind === "dsse-0.0.1"
+      ? {
+        apiVersion: "0.0.1",
+        kind: "dsse",
+        spec: { envelopeHash: envHash, payloadHash, signatures: [{ signature: sigB64, verifier: certB64 }] },
+      }
+      : {
+        apiVersion: "0.0.1",
+        kind: "hashedrekord",
+        spec: { data: { hash: envHash }, signature: { content: sigB64, publicKey: { content: certB64 } } },
+      };
+    const bodyB64 = Buffer.from(JSON.stringify(body)).toString("base64");
+    const integratedTime = options.integratedTime ?? FIXTURE_INTEGRATED_TIME;
+    const rekorKey = options.rekorKey ?? "trusted";
+    const logID = rekorKey === "unknown" ? otherLog.logId : rekor.logId;
+    const signer = rekorKey === "trusted" ? rekor.privateKey : otherLog.privateKey;
+    const index = logIndex++;
+    const set = cryptoSign(
+      "sha256",
+      Buffer.from(json.canonicalize({ body: bodyB64, integratedTime, logID, logIndex: index })),
+      signer,
+    ).toString("base64");
+    const leafHash = sha(Buffer.concat([Buffer.from([0]), Buffer.from(bodyB64, "base64")]));
+    const chainPem = options.chain === undefined || options.chain === "default"
+      ? (options.ca === "rogue" ? rogue.intermediate.pem + rogue.root.pem : intermediate.pem + root.pem)
+      : options.chain === "none"
+      ? null
+      : options.chain;
+    const bundleJson = options.bundle === false ? null : JSON.stringify({
+      SignedEntryTimestamp: set,
+      Payload: { body: bodyB64, integratedTime, logIndex: index, logID },
+    });
+    const digest = `sha256:${sha(envelope)}`;
+    const annotations: Record<string, string> = {
+      [ANNOTATIONS.signature]: "",
+      [ANNOTATIONS.certificate]: leafPem,
+    };
+    if (chainPem !== null) annotations[ANNOTATIONS.chain] = chainPem;
+    if (bundleJson !== null) annotations[ANNOTATIONS.bundle] = bundleJson;
+    return {
+      attestation: {
+        layerDigest: digest,
+        payload: envelope,
+        signatureB64: "",
+        certificatePem: leafPem,
+        chainPem,
+        bundleJson,
+      },
+      layer: { mediaType: DSSE_ENVELOPE_MEDIA_TYPE, digest, size: envelope.length, annotations },
+      envelope,
+      statement,
+      leafPem,
+      rekorEntry: {
+        uuid: `24296fb24b8ad77a${leafHash}`,
+        entry: {
+          body: bodyB64,
+          integratedTime,
+          logID,
+          logIndex: index,
+          verification: { signedEntryTimestamp: set },
+        },
+      },
+    };
+  }
+
   async function writeTrustFiles(dir: string, options: { ctLogDer?: boolean } = {}): Promise<TrustFiles> {
     await Deno.mkdir(dir, { recursive: true });
     const rootFile = `${dir}/fulcio.pem`;
@@ -552,6 +756,7 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     otherLog,
     trust,
     signImage,
+    attestImage,
     writeTrustFiles,
     trustedRootJson,
   };

@@ -82,6 +82,7 @@ describe("verifyTlogEntry", () => {
       logIndex: entry.logIndex,
       content: signed.signature.signatureB64,
       kind: "hashedrekord",
+      signedEntryTimestamp: JSON.parse(signed.signature.bundleJson!).SignedEntryTimestamp,
     });
   });
 
