@@ -16,6 +16,7 @@ import { createKubeletClient } from "./kubelet/client.ts";
 import { type FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
 import type { Logger } from "./log.ts";
 import { configureWarnings } from "./config/warnings.ts";
+import { ImmutableMap } from "./config/immutable_map.ts";
 import type { Platform } from "./platform/types.ts";
 import type { AttestorRuntime, ReferenceRequest } from "./plugin/types.ts";
 import { type ApiServerAccessOptions, lazyApiServerAccess } from "./apiserver/lazy.ts";
@@ -106,15 +107,33 @@ const PACING_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>([
   "reloadIntervalMs",
 ]);
 
-/** `value` with object keys sorted and Maps as entry lists, for a structural comparison. */
+/** Marks a value `canonical` cannot compare: two configurations holding one are never the same. */
+class Incomparable {}
+
+/**
+ * `value` with object keys sorted and maps (`Map`, `ImmutableMap`) as entry lists, for a structural
+ * comparison. An object of any other class (a redacted secret, say) becomes an {@linkcode Incomparable},
+ * which makes the comparison fail (a clean cut) rather than ignore what it holds.
+ */
 function canonical(value: unknown): unknown {
-  if (value instanceof Map) return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
+  if (value instanceof Map || value instanceof ImmutableMap) {
+    return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
+  }
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === "object") {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return new Incomparable();
     const record = value as Record<string, unknown>;
     return Object.fromEntries(Object.keys(record).sort().map((k) => [k, canonical(record[k])]));
   }
   return value;
+}
+
+function containsIncomparable(value: unknown): boolean {
+  if (value instanceof Incomparable) return true;
+  if (Array.isArray(value)) return value.some(containsIncomparable);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsIncomparable);
+  return false;
 }
 
 /**
@@ -140,7 +159,10 @@ function canonical(value: unknown): unknown {
 export function samePodSource(a: Config, b: Config): boolean {
   const strip = (config: Config) =>
     Object.fromEntries(Object.entries(config).filter(([key]) => !PACING_KEYS.has(key as keyof Config)));
-  return JSON.stringify(canonical(strip(a))) === JSON.stringify(canonical(strip(b)));
+  const ca = canonical(strip(a));
+  const cb = canonical(strip(b));
+  if (containsIncomparable(ca) || containsIncomparable(cb)) return false;
+  return JSON.stringify(ca) === JSON.stringify(cb);
 }
 
 /** The error of an attestation that a clean-cut Configure overtook. */
