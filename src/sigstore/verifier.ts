@@ -374,7 +374,7 @@ export async function checkImageManifest(
  *   verify: (ref) => { calls++; return Promise.resolve(ref.digest); },
  *   render: (digest, c) => [`${c.containerId}:${digest}`],
  * }, { logger: nullLogger });
- * const imageId = "r.example/x@sha256:" + "ab".repeat(32);
+ * const imageId = "r.example/team/app@sha256:" + "ab".repeat(32);
  * await verifier.selectorsFor({ imageId, containerId: "c1" });
  * assert.deepEqual(await verifier.selectorsFor({ imageId, containerId: "c2" }), ["c2:sha256:" + "ab".repeat(32)]);
  * assert.equal(calls, 1);
