@@ -21,7 +21,7 @@ import type { Platform } from "./platform/types.ts";
 import type { AttestorRuntime, ReferenceRequest } from "./plugin/types.ts";
 import { type ApiServerAccessOptions, lazyApiServerAccess } from "./apiserver/lazy.ts";
 import { attestWithNamespaceLabels, kubeletDisabledCore } from "./apiserver/features.ts";
-import type { SigstoreVerifierFactory } from "./sigstore/factory.ts";
+import type { CurrentSigstoreVerifierFactory, SigstoreVerifierFactory } from "./sigstore/factory.ts";
 import type { SigstoreVerifier } from "./sigstore/verifier.ts";
 import { tufCachePath } from "./sigstore/tuf_cache.ts";
 
@@ -49,6 +49,12 @@ export interface RuntimeOptions {
    * Configure.
    */
   readonly sigstore?: SigstoreVerifierFactory | null;
+  /**
+   * Builds the image-signature verifier of a configuration with a top-level `sigstore` block (composed in
+   * `src/sigstore/setup.ts`, imported when first needed). `null`: such a configuration is refused at
+   * Configure.
+   */
+  readonly sigstoreCurrent?: CurrentSigstoreVerifierFactory | null;
   /** Reads the plugin's environment (trust files, TUF cache location). @default {Deno.env.get} */
   readonly env?: (name: string) => string | undefined;
 }
@@ -75,6 +81,20 @@ function lazyDefaultSigstore(
   let factory: Promise<SigstoreVerifierFactory> | null = null;
   return async (settings, context) => {
     factory ??= import("./sigstore/setup.ts").then((m) => m.createDefaultSigstoreFactory({ env, logger }));
+    return (await factory)(settings, context);
+  };
+}
+
+/** Like {@linkcode lazyDefaultSigstore}, for the top-level `sigstore` block. */
+function lazyDefaultCurrentSigstore(
+  env: (name: string) => string | undefined,
+  logger: Logger,
+): CurrentSigstoreVerifierFactory {
+  let factory: Promise<CurrentSigstoreVerifierFactory> | null = null;
+  return async (settings, context) => {
+    factory ??= import("./sigstore/setup.ts").then((m) =>
+      m.createDefaultCurrentSigstoreFactory({ env, logger })
+    );
     return (await factory)(settings, context);
   };
 }
@@ -191,8 +211,9 @@ function reconfiguredError(cause: unknown): AttestorError {
  * pacing settings keeps the fetcher (its cache and spacing, as upstream) and lets running attestations
  * finish.
  *
- * **Image signatures** (`experimental.sigstore`): every Configure with the block loads the trust material
- * again through `options.sigstore` (the TUF cache in `tuf_cache.ts`'s location, at most
+ * **Image signatures** (`experimental.sigstore` or the top-level `sigstore` block, through
+ * `options.sigstore` or `options.sigstoreCurrent`): every Configure with a block loads the trust material
+ * again (the TUF cache in `tuf_cache.ts`'s location, at most
  * {@linkcode SIGSTORE_TRUST_TIMEOUT_MS}) and builds a new verifier with an empty cache; the previous
  * configuration's verifier and cache are dropped with it. A trust failure fails Configure (`bad-config`,
  * naming the file) and leaves the previous configuration in force; without `options.sigstore` the block is
@@ -225,6 +246,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const sigstoreFactory = options.sigstore === undefined
     ? lazyDefaultSigstore(env, logger.with({ subsystem_name: "sigstore" }))
     : options.sigstore;
+  const currentSigstoreFactory = options.sigstoreCurrent === undefined
+    ? lazyDefaultCurrentSigstore(env, logger.with({ subsystem_name: "sigstore" }))
+    : options.sigstoreCurrent;
   const fetcherLogger = logger.with({ subsystem_name: "pod_list_fetcher" });
   let fetcher: PodListFetcher | null = null;
   let retired: Promise<unknown> = Promise.resolve();
@@ -295,6 +319,20 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           signal: AbortSignal.timeout(SIGSTORE_TRUST_TIMEOUT_MS),
         });
         if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      } else if (config.sigstoreCurrent !== null) {
+        if (currentSigstoreFactory === null) {
+          throw new AttestorError(
+            "bad-config",
+            "sigstore: image signature verification is not available in this build",
+          );
+        }
+        imageVerifier = await currentSigstoreFactory(config.sigstoreCurrent, {
+          logger: logger.with({ subsystem_name: "sigstore" }),
+          env,
+          tufCachePath: tufCachePath(env, platform.name),
+          signal: AbortSignal.timeout(SIGSTORE_TRUST_TIMEOUT_MS),
+        });
+        if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
       }
       const locator = platform.createLocator({
         useNewContainerLocator: config.useNewContainerLocator,
@@ -323,12 +361,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
       active = { config, core, pods, kubeletUrl: client.url, generation };
       for (const w of configureWarnings(config)) logger.warn(w.message, w.fields);
-      if (config.sigstoreCurrent !== null) {
-        logger.warn(
-          "The top-level sigstore block is validated, but its verification is not implemented yet: no image " +
-            "signature is checked and no sigstore selector is produced for it",
-        );
-      }
       if (platform.name === "unix") {
         if (config.useNewContainerLocator) logger.info("Using the new container locator");
         else {logger.warn(

@@ -181,8 +181,10 @@ function decodeError(uid: string, reason: string): AttestorError {
  *   see {@linkcode confirmSameProcess}: `process-gone` when it exited, `process-changed` when it moved or
  *   its PID now belongs to another process); then pod selectors plus container selectors (pod selectors
  *   only with `disableContainerSelectors`).
- * - Image signatures (`experimental.sigstore`, when an `imageVerifier` is given): for a matched container
- *   and only when container selectors are enabled (as upstream v1.9.6), the verifier's selector values are
+ * - Image signatures (when an `imageVerifier` is given): for a matched container, only when container
+ *   selectors are enabled for `experimental.sigstore` (as upstream v1.9.6), in any case for a verifier
+ *   with `askedWithoutContainerSelectors` (the top-level `sigstore` block, as upstream v1.15.3), the
+ *   verifier's selector values are
  *   added and sorted with the others, before the re-check; its error fails the attestation (an error of
  *   unknown kind becomes `internal`).
  * - `disableContainerSelectors` with a known pod UID: the pod's selectors as soon as the pod is listed, even
@@ -330,18 +332,22 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         const result = lookUp(snapshot, podUid, containerId);
         if (result.found) {
           const { pod, container } = result;
-          const status = disableContainerSelectors ? null : container?.status ?? null;
+          const matched = container?.status ?? null;
+          const status = disableContainerSelectors ? null : matched;
           let selectors = selectorsFor(pod, status);
-          if (status !== null && imageVerifier !== null) {
+          // The seed form is asked only with container selectors (upstream v1.9.6); the current form about
+          // the matched container in any case (upstream v1.15.3).
+          const verified = imageVerifier?.askedWithoutContainerSelectors ? matched : status;
+          if (verified !== null && imageVerifier !== null) {
             let signatureSelectors: readonly string[];
             try {
-              signatureSelectors = await raceAbort(imageVerifier.selectorsFor(status, signal), signal);
+              signatureSelectors = await raceAbort(imageVerifier.selectorsFor(verified, signal), signal);
             } catch (err) {
               if (signal?.aborted) throw abortError(signal);
               const failure = toAttestorError(err, "internal", "verifying the image signature");
               log.warn("Error retrieving signature payload", {
-                container_name: status.name,
-                image_id: status.imageId,
+                container_name: verified.name,
+                image_id: verified.imageId,
                 error: failure.message,
               });
               throw failure;

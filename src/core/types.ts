@@ -153,4 +153,10 @@ export interface ContainerImageVerifier {
    * @throws {import("../errors.ts").AttestorError} When the image cannot be verified; the attestation fails.
    */
   selectorsFor(container: ContainerStatusInfo, signal?: AbortSignal): Promise<readonly string[]>;
+  /**
+   * True: asked about the matched container even with `disable_container_selectors` (the top-level
+   * `sigstore` block, as upstream v1.15.3). Absent or false: only when container selectors are enabled
+   * (`experimental.sigstore`, as upstream v1.9.6).
+   */
+  readonly askedWithoutContainerSelectors?: boolean;
 }

@@ -62,6 +62,15 @@ export interface RegistryClientSettings extends RegistryClientOptions {
     | Readonly<Record<string, RegistryCredentials>>;
 }
 
+/** Whether the `credentials` setting is a (read-only) map: a `Map`, or anything with its `get`/`entries`. */
+function isReadonlyMap(
+  value: RegistryClientSettings["credentials"],
+): value is ReadonlyMap<string, RegistryCredentials> {
+  return value instanceof Map ||
+    (typeof (value as ReadonlyMap<string, unknown>).get === "function" &&
+      typeof (value as ReadonlyMap<string, unknown>).entries === "function");
+}
+
 /**
  * The `credentials` setting keyed by normalised registry ({@linkcode credentialKey}).
  *
@@ -84,8 +93,9 @@ export function normaliseCredentials(
   const out = new Map<string, RegistryCredentials>();
   const keyOf = new Map<string, string>();
   if (credentials === undefined) return out;
-  const entries = credentials instanceof Map
-    ? [...(credentials as ReadonlyMap<string, RegistryCredentials>).entries()]
+  // Any ReadonlyMap (the configuration's is an immutable map, not a Map), else a plain record.
+  const entries = isReadonlyMap(credentials)
+    ? [...credentials.entries()]
     : Object.entries(credentials as Readonly<Record<string, RegistryCredentials>>);
   for (const [key, value] of entries) {
     const registry = credentialKey(key);

@@ -33,6 +33,8 @@ const INDEX_TYPES = new Set([
   "application/vnd.docker.distribution.manifest.list.v2+json",
 ]);
 /** The annotation holding the base64 signature. */
+/** The media type of an attestation layer (`.att` tag): a DSSE envelope. */
+export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 /** The annotation holding the PEM leaf certificate. */
 export const CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate";
@@ -103,6 +105,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function signatureTag(digest: string): string {
   if (!DIGEST.test(digest)) throw new AttestorError("signature-unverified", `not a sha256 digest: ${digest}`);
   return `sha256-${digest.slice(7)}.sig`;
+}
+
+/**
+ * The tag of the attestations of the image with `digest`: `sha256-<hex>.att`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attestationTag } from "./cosign_layers.ts";
+ * assert.equal(attestationTag("sha256:" + "ab".repeat(32)), "sha256-" + "ab".repeat(32) + ".att");
+ * ```
+ *
+ * @param digest `sha256:<hex>`.
+ * @returns The tag.
+ */
+export function attestationTag(digest: string): string {
+  return `${signatureTag(digest).slice(0, -4)}.att`;
 }
 
 /**
@@ -184,11 +203,15 @@ export function parseSignatureManifest(manifest: FetchedManifest, where: string)
 }
 
 /** Why `layer` cannot be a signature, or null when it can. */
-function layerProblem(layer: SignatureLayer, maxPayloadBytes: number): string | null {
-  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
-    return `media type ${JSON.stringify(layer.mediaType.slice(0, 100))} is not ${SIMPLE_SIGNING_MEDIA_TYPE}`;
+function layerProblem(layer: SignatureLayer, maxPayloadBytes: number, kind: CosignLayerKind): string | null {
+  const expected = kind === "attestation" ? DSSE_MEDIA_TYPE : SIMPLE_SIGNING_MEDIA_TYPE;
+  if (layer.mediaType !== expected) {
+    return `media type ${JSON.stringify(layer.mediaType.slice(0, 100))} is not ${expected}`;
   }
-  if (!layer.annotations.get(SIGNATURE_ANNOTATION)) return `no ${SIGNATURE_ANNOTATION} annotation`;
+  // An attestation's signature is inside its DSSE envelope; cosign leaves the annotation empty.
+  if (kind === "signature" && !layer.annotations.get(SIGNATURE_ANNOTATION)) {
+    return `no ${SIGNATURE_ANNOTATION} annotation`;
+  }
   if (layer.size > maxPayloadBytes) {
     return `payload of ${layer.size} bytes is over the ${maxPayloadBytes}-byte limit`;
   }
@@ -196,7 +219,16 @@ function layerProblem(layer: SignatureLayer, maxPayloadBytes: number): string | 
 }
 
 /** Options of {@linkcode fetchCosignSignatures}. */
+/** What a cosign tag holds: signatures (`.sig`, simple signing payloads) or attestations (`.att`, DSSE envelopes). */
+export type CosignLayerKind = "signature" | "attestation";
+
 export interface FetchSignaturesOptions {
+  /**
+   * Which tag is read: `sha256-<hex>.sig` (layers of type {@linkcode SIMPLE_SIGNING_MEDIA_TYPE} with a
+   * signature annotation) or `sha256-<hex>.att` (layers of type {@linkcode DSSE_MEDIA_TYPE}, the signature
+   * annotation may be empty or absent, the payload is the envelope). @default {"signature"}
+   */
+  readonly kind?: CosignLayerKind;
   /** Aborts the registry calls. */
   readonly signal?: AbortSignal;
   /** Largest payload fetched. @default {MAX_PAYLOAD_BYTES} */
@@ -222,8 +254,8 @@ export async function fetchCosignSignatures(
   digest: string,
   options: FetchSignaturesOptions = {},
 ): Promise<CosignSignatureSet | null> {
-  const { signal, maxPayloadBytes = MAX_PAYLOAD_BYTES } = options;
-  const tag = signatureTag(digest);
+  const { signal, maxPayloadBytes = MAX_PAYLOAD_BYTES, kind = "signature" } = options;
+  const tag = kind === "attestation" ? attestationTag(digest) : signatureTag(digest);
   const where = `${registry}/${repository}:${tag}`;
   const manifest = await client.getManifest(registry, repository, tag, { signal });
   if (manifest === null) return null;
@@ -231,7 +263,7 @@ export async function fetchCosignSignatures(
   const problems: LayerProblem[] = [];
   const usable: SignatureLayer[] = [];
   for (const layer of layers) {
-    const problem = layerProblem(layer, maxPayloadBytes);
+    const problem = layerProblem(layer, maxPayloadBytes, kind);
     if (problem === null) usable.push(layer);
     else problems.push({ layerDigest: layer.digest, reason: problem });
   }
@@ -247,7 +279,7 @@ export async function fetchCosignSignatures(
     return Object.freeze({
       layerDigest: layer.digest,
       payload,
-      signatureB64: layer.annotations.get(SIGNATURE_ANNOTATION)!,
+      signatureB64: layer.annotations.get(SIGNATURE_ANNOTATION) ?? "",
       certificatePem: layer.annotations.get(CERTIFICATE_ANNOTATION) || null,
       chainPem: layer.annotations.get(CHAIN_ANNOTATION) || null,
       bundleJson: layer.annotations.get(BUNDLE_ANNOTATION) || null,

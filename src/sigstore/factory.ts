@@ -19,6 +19,8 @@ import type { Logger } from "../log.ts";
 import type { RegistryClient } from "../oci/types.ts";
 import type { SignatureCheck, SigstoreTrust, TrustLoader } from "./types.ts";
 import { createSigstoreVerifier, type SigstoreVerifier, type VerifierSettings } from "./verifier.ts";
+import type { SigstoreCurrentConfig } from "../config/types.ts";
+import { createCurrentSigstoreVerifier } from "./verifier_current.ts";
 
 /** The parts a verifier is made of. */
 export interface SigstoreParts {
@@ -102,6 +104,81 @@ export function createSigstoreVerifierFactory(parts: SigstoreParts): SigstoreVer
       trust,
       registry: parts.registry,
       checkSignature: parts.checkSignature,
+      logger: context.logger,
+    });
+  };
+}
+
+/** Builds the verifier of one configuration of the top-level `sigstore` block: trust loaded, cache empty. */
+export type CurrentSigstoreVerifierFactory = (
+  settings: SigstoreCurrentConfig,
+  context: VerifierContext,
+) => Promise<SigstoreVerifier>;
+
+/** The parts of a current-form verifier. */
+export interface CurrentSigstoreParts {
+  /** The registry client of one configuration (its `registry_credentials`). */
+  readonly registryFor: (settings: SigstoreCurrentConfig) => RegistryClient;
+  /** Loads the trust material at Configure. */
+  readonly loadTrust: TrustLoader;
+}
+
+/**
+ * The factory of the current form over `parts`. Trust that cannot be loaded fails Configure with
+ * `bad-config` `sigstore: cannot load the sigstore trust material: <the loader's message>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCurrentSigstoreVerifierFactory } from "./factory.ts";
+ * import { nullLogger } from "../log.ts";
+ * const factory = createCurrentSigstoreVerifierFactory({
+ *   registryFor: () => ({ getManifest: () => Promise.resolve(null), getBlob: () => Promise.reject(new Error("none")) }),
+ *   loadTrust: () => Promise.reject(new Error("SIGSTORE_ROOT_FILE=/x: no PEM certificate")),
+ * });
+ * const settings = { allowedIdentities: new Map([["https://i", ["s"]]]), skippedImages: [],
+ *   rekorUrl: "https://rekor.example", ignoreSct: false, ignoreTlog: false, ignoreAttestations: false,
+ *   registryCredentials: new Map(), ignoredCredentials: [] };
+ * await assert.rejects(
+ *   factory(settings, { logger: nullLogger, env: () => undefined, tufCachePath: "/tmp/none" }),
+ *   { reason: "bad-config", message: /^sigstore: cannot load the sigstore trust material: SIGSTORE_ROOT_FILE=\/x/ },
+ * );
+ * ```
+ *
+ * @param parts The registry client maker and the trust loader.
+ * @returns The factory.
+ */
+export function createCurrentSigstoreVerifierFactory(
+  parts: CurrentSigstoreParts,
+): CurrentSigstoreVerifierFactory {
+  return async (settings, context) => {
+    let trust: SigstoreTrust;
+    try {
+      trust = await parts.loadTrust({
+        env: context.env,
+        tufCachePath: context.tufCachePath,
+        signal: context.signal,
+      });
+    } catch (err) {
+      throw new AttestorError(
+        "bad-config",
+        `sigstore: cannot load the sigstore trust material: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    context.logger.info("Sigstore image signature verification enabled", {
+      trust: trust.source,
+      fulcio_roots: trust.fulcioRoots.length,
+      rekor_keys: trust.rekorKeys.length,
+      ct_log_keys: trust.ctLogKeys.length,
+      ignore_sct: settings.ignoreSct,
+      ignore_tlog: settings.ignoreTlog,
+      ignore_attestations: settings.ignoreAttestations,
+    });
+    return createCurrentSigstoreVerifier({
+      settings,
+      trust,
+      registry: parts.registryFor(settings),
       logger: context.logger,
     });
   };

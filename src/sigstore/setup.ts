@@ -10,7 +10,12 @@
 
 import { createRegistryClient } from "../oci/registry.ts";
 import type { Logger } from "../log.ts";
-import { createSigstoreVerifierFactory, type SigstoreVerifierFactory } from "./factory.ts";
+import {
+  createCurrentSigstoreVerifierFactory,
+  createSigstoreVerifierFactory,
+  type CurrentSigstoreVerifierFactory,
+  type SigstoreVerifierFactory,
+} from "./factory.ts";
 import { loadSigstoreTrust } from "./trust.ts";
 import { verifySignature } from "./verify_signature.ts";
 
@@ -45,6 +50,36 @@ export function createDefaultSigstoreFactory(options: DefaultSigstoreOptions): S
   return createSigstoreVerifierFactory({
     registry,
     checkSignature: verifySignature,
+    loadTrust: loadSigstoreTrust,
+  });
+}
+
+/**
+ * The verifier factory of the top-level `sigstore` block over the real registry client and trust loader.
+ * Every Configure gets its own registry client with the block's `registry_credentials` (they take
+ * precedence over the docker `config.json` for their registry).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createDefaultCurrentSigstoreFactory } from "./setup.ts";
+ * const factory = createDefaultCurrentSigstoreFactory({ env: () => undefined });
+ * assert.equal(typeof factory, "function");
+ * ```
+ *
+ * @param options Where the environment is read.
+ * @returns The factory the runtime calls at every Configure with a top-level `sigstore` block.
+ */
+export function createDefaultCurrentSigstoreFactory(
+  options: DefaultSigstoreOptions,
+): CurrentSigstoreVerifierFactory {
+  return createCurrentSigstoreVerifierFactory({
+    registryFor: (settings) =>
+      createRegistryClient({
+        ...(options.logger ? { logger: options.logger } : {}),
+        getEnv: options.env,
+        credentials: settings.registryCredentials,
+      }),
     loadTrust: loadSigstoreTrust,
   });
 }

@@ -82,6 +82,12 @@ export interface SigstoreVerifier {
    *   when `signal` ends the call.
    */
   selectorsFor(container: ContainerImage, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * True when the verifier is asked about the matched container even with `disable_container_selectors`
+   * (the current form, as upstream v1.15.3); absent or false: only when container selectors are enabled
+   * (the seed form, as upstream v1.9.6).
+   */
+  readonly askedWithoutContainerSelectors?: boolean;
 }
 
 /** The settings of the `experimental.sigstore` block that the verifier uses. */
@@ -116,15 +122,47 @@ export interface SigstoreVerifierOptions {
   readonly now?: () => number;
 }
 
-interface CacheEntry {
-  readonly verified: readonly VerifiedSignature[];
+interface CacheEntry<T> {
+  readonly verified: T;
   readonly storedAt: number;
 }
 
-interface InFlight {
-  readonly promise: Promise<readonly VerifiedSignature[]>;
+interface InFlight<T> {
+  readonly promise: Promise<T>;
   readonly controller: AbortController;
   waiters: number;
+}
+
+/**
+ * The pluggable parts of a cached image verifier ({@linkcode createCachedImageVerifier}): what is done
+ * before the registry, the per-image verification and the rendering of its (cached) result.
+ */
+export interface ImageVerification<T> {
+  /**
+   * The selector values of an image that is not verified at all (a skip list), or null to verify it.
+   * Asked first, before the image ID is parsed.
+   */
+  skipped(container: ContainerImage): string[] | null;
+  /**
+   * Verifies one image (the digest reference `ref`, its `imageId` as the kubelet reports it): the
+   * registry calls and the checks. Its result is cached by digest reference and shared by concurrent
+   * callers; `signal` ends when every caller gave up.
+   */
+  verify(ref: ImageReference & { readonly digest: string }, imageId: string, signal: AbortSignal): Promise<T>;
+  /** The selector values of `container` from a (possibly cached) result. */
+  render(verified: T, container: ContainerImage): string[];
+}
+
+/** What {@linkcode createCachedImageVerifier} needs besides the verification. */
+export interface CachedImageVerifierOptions {
+  /** Debug lines (cache hits, joined verifications). */
+  readonly logger: Logger;
+  /** Most cached images. @default {DEFAULT_CACHE_MAX_ENTRIES} */
+  readonly cacheMaxEntries?: number;
+  /** Cache lifetime, ms. @default {DEFAULT_CACHE_TTL_MS} */
+  readonly cacheTtlMs?: number;
+  /** The clock (ms), for tests. @default {performance.now} */
+  readonly now?: () => number;
 }
 
 function unverified(message: string): AttestorError {
@@ -219,47 +257,21 @@ function noneVerified(image: string, rejections: readonly LayerProblem[]): Attes
  */
 export function createSigstoreVerifier(options: SigstoreVerifierOptions): SigstoreVerifier {
   const { settings, trust, registry, checkSignature, logger } = options;
-  const maxEntries = Math.max(1, Math.floor(options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES));
-  const ttlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
-  const now = options.now ?? (() => performance.now());
   const skip = new Set(settings.skipSignatureVerificationImageList);
   const policy: SignaturePolicy = Object.freeze({
     allowedSubjects: settings.allowedSubjects,
     enforceSct: settings.enforceSct,
   });
-  /** LRU: a Map's insertion order, refreshed on every hit. */
-  const cache = new Map<string, CacheEntry>();
-  const inFlight = new Map<string, InFlight>();
-
-  function cached(key: string): CacheEntry | null {
-    const entry = cache.get(key);
-    if (entry === undefined) return null;
-    cache.delete(key);
-    if (now() - entry.storedAt >= ttlMs) return null;
-    cache.set(key, entry);
-    return entry;
-  }
-
-  function store(key: string, verified: readonly VerifiedSignature[]): void {
-    cache.delete(key);
-    cache.set(key, { verified, storedAt: now() });
-    while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
-  }
 
   async function verifyImage(
-    ref: ImageReference,
+    ref: ImageReference & { readonly digest: string },
+    _imageId: string,
     signal: AbortSignal,
   ): Promise<readonly VerifiedSignature[]> {
-    const digest = ref.digest!;
+    const digest = ref.digest;
     const image = formatImageReference({ ...ref, tag: null });
     const started = performance.now();
-    const manifest = await registry.getManifest(ref.registry, ref.repository, digest, { signal });
-    if (manifest === null) throw unverified(`image ${image} was not found in its registry`);
-    const actual = `sha256:${createHash("sha256").update(manifest.bytes).digest("hex")}`;
-    if (actual !== digest) {
-      throw unverified(`the manifest served for image ${image} has digest ${actual}, not the one asked for`);
-    }
-    if (signal.aborted) throw abortError(signal);
+    await checkImageManifest(registry, ref, signal);
     const set = await fetchCosignSignatures(registry, ref.registry, ref.repository, digest, { signal });
     if (set === null || set.signatures.length + set.problems.length === 0) {
       throw unverified(`no signatures found for image ${image}`);
@@ -297,12 +309,119 @@ export function createSigstoreVerifier(options: SigstoreVerifierOptions): Sigsto
     return Object.freeze(verified);
   }
 
+  return createCachedImageVerifier<readonly VerifiedSignature[]>({
+    skipped({ imageId }) {
+      const bare = digestOf(imageId);
+      if (skip.has(imageId) || (bare !== null && skip.has(bare))) {
+        logger.debug("Image is in the signature verification skip list", { image_id: imageId });
+        return [SIGNATURE_VERIFIED_SELECTOR];
+      }
+      return null;
+    },
+    verify: verifyImage,
+    render: (verified, container) => renderSelectors(verified, container.containerId),
+  }, options);
+}
+
+/**
+ * Fetches the manifest of the image `ref` names by digest and checks its sha256 (a registry serving other
+ * bytes than the digest names fails).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkImageManifest } from "./verifier.ts";
+ * const registry = { getManifest: () => Promise.resolve(null), getBlob: () => Promise.reject(new Error("unused")) };
+ * const ref = { registry: "r.example", repository: "x", tag: null, digest: "sha256:" + "ab".repeat(32) };
+ * await assert.rejects(checkImageManifest(registry, ref, AbortSignal.timeout(1000)), /was not found/);
+ * ```
+ *
+ * @param registry The registry client.
+ * @param ref The image, with its digest.
+ * @param signal Aborts the request.
+ * @throws {AttestorError} `signature-unverified` when the manifest is missing or its digest differs;
+ *   `cancelled`/`deadline-exceeded` when `signal` ends.
+ */
+export async function checkImageManifest(
+  registry: RegistryClient,
+  ref: ImageReference & { readonly digest: string },
+  signal: AbortSignal,
+): Promise<void> {
+  const image = formatImageReference({ ...ref, tag: null });
+  const manifest = await registry.getManifest(ref.registry, ref.repository, ref.digest, { signal });
+  if (manifest === null) throw unverified(`image ${image} was not found in its registry`);
+  const actual = `sha256:${createHash("sha256").update(manifest.bytes).digest("hex")}`;
+  if (actual !== ref.digest) {
+    throw unverified(`the manifest served for image ${image} has digest ${actual}, not the one asked for`);
+  }
+  if (signal.aborted) throw abortError(signal);
+}
+
+/**
+ * The machinery shared by both sigstore forms: an empty image ID fails, the skip list answers first, the
+ * image ID must parse and carry a digest, results are cached by digest reference (LRU of
+ * {@linkcode DEFAULT_CACHE_MAX_ENTRIES}, {@linkcode DEFAULT_CACHE_TTL_MS}), concurrent verifications of
+ * one image are shared, and the last caller leaving aborts the work (an abandoned result is not cached).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCachedImageVerifier } from "./verifier.ts";
+ * import { nullLogger } from "../log.ts";
+ * let calls = 0;
+ * const verifier = createCachedImageVerifier<string>({
+ *   skipped: () => null,
+ *   verify: (ref) => { calls++; return Promise.resolve(ref.digest); },
+ *   render: (digest, c) => [`${c.containerId}:${digest}`],
+ * }, { logger: nullLogger });
+ * const imageId = "r.example/team/app@sha256:" + "ab".repeat(32);
+ * await verifier.selectorsFor({ imageId, containerId: "c1" });
+ * assert.deepEqual(await verifier.selectorsFor({ imageId, containerId: "c2" }), ["c2:sha256:" + "ab".repeat(32)]);
+ * assert.equal(calls, 1);
+ * ```
+ *
+ * @param verification The skip list, the per-image verification and the rendering.
+ * @param options Logger and cache settings.
+ * @returns The verifier.
+ */
+export function createCachedImageVerifier<T>(
+  verification: ImageVerification<T>,
+  options: CachedImageVerifierOptions,
+): SigstoreVerifier {
+  const { logger } = options;
+  const maxEntries = Math.max(1, Math.floor(options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES));
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  const now = options.now ?? (() => performance.now());
+  /** LRU: a Map's insertion order, refreshed on every hit. */
+  const cache = new Map<string, CacheEntry<T>>();
+  const inFlight = new Map<string, InFlight<T>>();
+
+  function cached(key: string): CacheEntry<T> | null {
+    const entry = cache.get(key);
+    if (entry === undefined) return null;
+    cache.delete(key);
+    if (now() - entry.storedAt >= ttlMs) return null;
+    cache.set(key, entry);
+    return entry;
+  }
+
+  function store(key: string, verified: T): void {
+    cache.delete(key);
+    cache.set(key, { verified, storedAt: now() });
+    while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+  }
+
   /** The shared verification of `key`; the caller's signal leaves it, the last one leaving aborts it. */
-  async function shared(key: string, ref: ImageReference, signal?: AbortSignal) {
+  async function shared(
+    key: string,
+    ref: ImageReference & { readonly digest: string },
+    imageId: string,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let flight = inFlight.get(key);
     if (flight === undefined) {
       const controller = new AbortController();
-      const promise = verifyImage(ref, controller.signal).then((verified) => {
+      const promise = verification.verify(ref, imageId, controller.signal).then((verified) => {
         // A verification that every caller abandoned is not cached (it was aborted or may be incomplete).
         if (!controller.signal.aborted) store(key, verified);
         return verified;
@@ -336,11 +455,8 @@ export function createSigstoreVerifier(options: SigstoreVerifierOptions): Sigsto
       if (imageId === "") {
         throw unverified(`container ${JSON.stringify(containerId)}: image ID is empty`);
       }
-      const bare = digestOf(imageId);
-      if (skip.has(imageId) || (bare !== null && skip.has(bare))) {
-        logger.debug("Image is in the signature verification skip list", { image_id: imageId });
-        return [SIGNATURE_VERIFIED_SELECTOR];
-      }
+      const skipped = verification.skipped(container);
+      if (skipped !== null) return skipped;
       let ref: ImageReference;
       try {
         ref = parseImageReference(imageId);
@@ -357,6 +473,7 @@ export function createSigstoreVerifier(options: SigstoreVerifierOptions): Sigsto
             "verified: its content is not fixed)",
         );
       }
+      const digestRef = { ...ref, digest: ref.digest };
       const key = formatImageReference({ ...ref, tag: null });
       const hit = cached(key);
       if (hit !== null) {
@@ -364,10 +481,10 @@ export function createSigstoreVerifier(options: SigstoreVerifierOptions): Sigsto
           image: key,
           age_ms: Math.round(now() - hit.storedAt),
         });
-        return renderSelectors(hit.verified, containerId);
+        return verification.render(hit.verified, container);
       }
-      const verified = await shared(key, ref, signal);
-      return renderSelectors(verified, containerId);
+      const verified = await shared(key, digestRef, imageId, signal);
+      return verification.render(verified, container);
     },
   };
 }

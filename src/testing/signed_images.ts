@@ -24,6 +24,7 @@
 import { sha256Digest } from "../oci/registry.ts";
 import type { Descriptor, PushedImage, RegistryPusher } from "./registry_push.ts";
 import type {
+  AttestedImage,
   CosignLayerDescriptor,
   SignedImage,
   SignImageOptions,
@@ -244,4 +245,49 @@ export function copySignatures(
   from: PushedSignedImage,
 ): Promise<CosignSignatureImage> {
   return pushCosignSignatures(pusher, repository, targetDigest, from.signatures);
+}
+
+/** The cosign tag of the attestations of `digest`: `sha256-<hex>.att`. */
+export function cosignAttestationTag(digest: string): string {
+  return `${cosignTag(digest).slice(0, -4)}.att`;
+}
+
+/**
+ * Pushes attestations (from `SigstoreFixture.attestImage`) as the `.att` manifest of `imageDigest` in
+ * `repository`, as `cosign attest` does: every envelope blob (layer media type
+ * `application/vnd.dsse.envelope.v1+json`), the config blob, then the manifest under `sha256-<hex>.att`.
+ *
+ * @example
+ * ```ts ignore
+ * const signed = await pushSignedImage(registry, registry.host, "team/app", fx, [{}]);
+ * await pushCosignAttestations(registry, "team/app", signed.image.digest, [await fx.attestImage({ digest: signed.image.digest })]);
+ * ```
+ *
+ * @param pusher The registry.
+ * @param repository The repository of the image.
+ * @param imageDigest The digest of the image the attestations are attached to.
+ * @param attestations The attestations, in manifest order.
+ * @returns What was pushed.
+ */
+export async function pushCosignAttestations(
+  pusher: RegistryPusher,
+  repository: string,
+  imageDigest: string,
+  attestations: readonly AttestedImage[],
+): Promise<CosignSignatureImage> {
+  for (const a of attestations) {
+    const pushed = await pusher.pushBlob(repository, a.envelope);
+    if (pushed.digest !== a.layer.digest) {
+      throw new Error(`the layer names ${a.layer.digest} but its envelope is ${pushed.digest}`);
+    }
+  }
+  const image = await cosignSignatureImage(attestations.map((a) => a.layer));
+  await pusher.pushBlob(repository, image.config);
+  await pusher.pushManifest(
+    repository,
+    cosignAttestationTag(imageDigest),
+    image.manifest,
+    OCI_MANIFEST_MEDIA_TYPE,
+  );
+  return image;
 }

@@ -13,9 +13,13 @@ import { capturingLogger, FakeLocator, FakePodList, fixture, type LogLine, rejec
 import { WEB_CID, WEB_DIGEST, WEB_IMG, WEB_POD, WEB_UID } from "./_node_pods.ts";
 
 /** A verifier that records its calls and answers `answer`. */
-function recordingVerifier(answer: readonly string[] | Error | "hang") {
+function recordingVerifier(
+  answer: readonly string[] | Error | "hang",
+  askedWithoutContainerSelectors = false,
+) {
   const calls: { container: ContainerStatusInfo; signal?: AbortSignal }[] = [];
   const verifier: ContainerImageVerifier = {
+    askedWithoutContainerSelectors,
     selectorsFor(container, signal) {
       calls.push({ container, signal });
       if (answer === "hang") {
@@ -76,6 +80,22 @@ describe("attest: image signatures", () => {
     const selectors = await core(verifier, true).core.attest(1);
     assert.deepEqual(selectors, sortSelectors(WEB_POD));
     assert.equal(calls.length, 0);
+  });
+
+  it("the top-level sigstore block's verifier is asked even with container selectors disabled (upstream v1.15.3)", async () => {
+    const current = ["image-signature:verified", "image-attestations:verified"];
+    const { verifier, calls } = recordingVerifier(current, true);
+    const selectors = await core(verifier, true).core.attest(1);
+    assert.deepEqual(selectors, sortSelectors([...WEB_POD, ...current]));
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].container.name, "web");
+    assert.equal(calls[0].container.imageId, WEB_DIGEST);
+    const failing = recordingVerifier(new AttestorError("signature-unverified", "no signatures found"), true);
+    await rejectsWith(
+      core(failing.verifier, true).core.attest(1),
+      "signature-unverified",
+      /no signatures found/,
+    );
   });
 
   it("the verifier's error fails the attestation (no selectors) and is logged", async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRegistryClient, normaliseCredentials } from "../../src/oci/registry.ts";
+import { buildConfig } from "../../src/config/build.ts";
 import { rejectsWithAttestorError } from "../../src/testing/assert_error.ts";
 import { createTestPki, type TestPki } from "../../src/testing/certs.ts";
 import { startFakeRegistry } from "../../src/testing/fake_registry.ts";
@@ -190,5 +191,17 @@ describe("configured credentials for Docker Hub, under each of its names", () =>
     assert.deepEqual([...normaliseCredentials({ "Registry.Example:5000": creds }).keys()], [
       "registry.example:5000",
     ]);
+  });
+
+  it("reads the configuration's read-only map (not a Map instance) as a map, not as an empty record", () => {
+    const parsed = buildConfig(
+      'sigstore {\n  allowed_identities = { "https://i.example" = ["s"] }\n' +
+        '  registry_credentials = { "Registry.Example:5000" = { username = "u", password = "p" } }\n}',
+      { trustDomain: "example.org" },
+    ).config!.sigstoreCurrent!.registryCredentials;
+    assert.ok(!(parsed instanceof Map), "the case this test is about");
+    const m = normaliseCredentials(parsed);
+    assert.deepEqual([...m.keys()], ["registry.example:5000"]);
+    assert.deepEqual(m.get("registry.example:5000"), { username: "u", password: "p" });
   });
 });

@@ -2,6 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  attestationTag,
+  DSSE_MEDIA_TYPE,
   fetchCosignSignatures,
   MAX_SIGNATURE_LAYERS,
   parseSignatureManifest,
@@ -182,6 +184,45 @@ describe("fetchCosignSignatures", () => {
       "payload of 50 bytes is over the 10-byte limit",
     ]);
     assert.deepEqual(reg.requests.filter((r) => r.kind === "blob").map((r) => r.reference), [sha256("p4")]);
+  });
+
+  /** Pushes `layers` as the `.att` manifest of a fresh image (and no `.sig`). */
+  function pushAttested(reg: MemoryRegistry, layers: Parameters<typeof pushSignedImage>[3]): string {
+    const digest = pushSignedImage(reg, "r.io", "a/b", layers);
+    const sig = `r.io/a/b:${signatureTag(digest)}`;
+    reg.manifests.set(`r.io/a/b:${attestationTag(digest)}`, reg.manifests.get(sig)!);
+    reg.manifests.delete(sig);
+    return digest;
+  }
+
+  it("attestations: the .att tag, DSSE layers, the signature annotation may be empty or absent", async () => {
+    const reg = new MemoryRegistry();
+    const digest = pushAttested(reg, [
+      { payload: '{"payloadType":"a"}', mediaType: DSSE_MEDIA_TYPE, bundle: "{}" },
+      { payload: '{"payloadType":"b"}', mediaType: DSSE_MEDIA_TYPE, signature: "" },
+      { payload: "p3", signature: "S3" },
+    ]);
+    assert.equal(await fetchCosignSignatures(reg, "r.io", "a/b", digest), null, "no .sig");
+    const set = await fetchCosignSignatures(reg, "r.io", "a/b", digest, { kind: "attestation" });
+    assert.ok(set);
+    assert.equal(attestationTag(digest), `sha256-${digest.slice(7)}.att`);
+    assert.deepEqual(reg.requests.filter((r) => r.kind === "manifest").map((r) => r.reference), [
+      signatureTag(digest),
+      attestationTag(digest),
+    ]);
+    assert.deepEqual(
+      set.signatures.map((s) => [new TextDecoder().decode(s.payload), s.signatureB64, s.bundleJson]),
+      [['{"payloadType":"a"}', "", "{}"], ['{"payloadType":"b"}', "", null]],
+    );
+    assert.deepEqual(set.problems.map((p) => p.reason), [
+      `media type "${SIMPLE_SIGNING}" is not ${DSSE_MEDIA_TYPE}`,
+    ]);
+  });
+
+  it("attestations: null for a missing .att manifest", async () => {
+    const reg = new MemoryRegistry();
+    const digest = pushSignedImage(reg, "r.io", "a/b", [{ payload: "p", signature: "S" }]);
+    assert.equal(await fetchCosignSignatures(reg, "r.io", "a/b", digest, { kind: "attestation" }), null);
   });
 
   it("a manifest whose payloads total more than 16 MiB is refused before any blob is fetched", async () => {
