@@ -98,7 +98,8 @@ export function parseCertificateDer(der: Uint8Array): X509Certificate {
   let cert: X509Certificate;
   try {
     cert = X509Certificate.parse(Buffer.from(der));
-    void cert.tbsCertificate.toDER();
+    // The TBS encoding is both a parse check and what every signature check over this certificate needs.
+    cached(cert).tbsValue = cert.tbsCertificate.toDER();
     void cert.notBefore;
     void cert.notAfter;
     void cert.subject;
@@ -139,7 +140,64 @@ export function parsePemCertificates(text: string): X509Certificate[] {
  * @returns Its DER bytes.
  */
 export function certificateDer(cert: X509Certificate): Buffer {
-  return cert.root.toDER();
+  return Buffer.from(cached(cert).der);
+}
+
+/**
+ * What `@sigstore/core` recomputes on every access (it re-encodes the ASN.1 tree each time: 0.5–1 ms for the
+ * whole certificate), kept per certificate object. Every value is computed lazily by the same call as before,
+ * so it is byte for byte what the uncached code saw. Sound because no code here mutates a parsed certificate
+ * (the SCT check edits a `clone()`, a new object, and does not use this cache).
+ */
+interface CertCache {
+  derValue?: Buffer;
+  derHex?: string;
+  tbsValue?: Buffer;
+  keyValue?: KeyObject | null;
+  /** `signedBy(this, issuer)` results, by issuer object. */
+  readonly signedBy: WeakMap<X509Certificate, boolean>;
+  readonly der: Buffer;
+  readonly derKey: string;
+  readonly tbs: Buffer;
+  /** The SPKI as a key object, or null when the SPKI does not load. */
+  readonly key: KeyObject | null;
+}
+
+const certCaches = new WeakMap<X509Certificate, CertCache>();
+
+function cached(cert: X509Certificate): CertCache {
+  let entry = certCaches.get(cert);
+  if (!entry) {
+    entry = {
+      signedBy: new WeakMap(),
+      get der() {
+        return this.derValue ??= cert.root.toDER();
+      },
+      get derKey() {
+        return this.derHex ??= this.der.toString("hex");
+      },
+      get tbs() {
+        return this.tbsValue ??= cert.tbsCertificate.toDER();
+      },
+      get key() {
+        if (this.keyValue === undefined) {
+          try {
+            this.keyValue = createPublicKey({ key: cert.publicKey, format: "der", type: "spki" });
+          } catch {
+            this.keyValue = null;
+          }
+        }
+        return this.keyValue;
+      },
+    };
+    certCaches.set(cert, entry);
+  }
+  return entry;
+}
+
+/** Whether two certificates have equal DER (`X509Certificate.equals`, on the cached DER). */
+function sameCertificate(a: X509Certificate, b: X509Certificate): boolean {
+  return a === b || cached(a).derKey === cached(b).derKey;
 }
 
 /**
@@ -171,11 +229,22 @@ export function isSelfSigned(cert: X509Certificate): boolean {
  * @returns True when the signature verifies.
  */
 export function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  const memo = cached(cert).signedBy;
+  let result = memo.get(issuer);
+  if (result === undefined) {
+    result = verifySignedBy(cert, issuer);
+    memo.set(issuer, result);
+  }
+  return result;
+}
+
+function verifySignedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   const algorithm = cert.signatureAlgorithm;
   if (!algorithm) return false;
   try {
-    const key = createPublicKey({ key: issuer.publicKey, format: "der", type: "spki" });
-    return cryptoVerify(algorithm, cert.tbsCertificate.toDER(), key, cert.signatureValue);
+    const key = cached(issuer).key;
+    if (!key) return false;
+    return cryptoVerify(algorithm, cached(cert).tbs, key, cert.signatureValue);
   } catch {
     return false;
   }
@@ -305,8 +374,8 @@ export interface ChainInputs {
  * @throws Error naming why no path was found.
  */
 export function buildTrustedPath(leaf: X509Certificate, inputs: ChainInputs): X509Certificate[] {
-  const rootDers = inputs.roots.map((r) => certificateDer(r));
-  const isRoot = (c: X509Certificate) => rootDers.some((d) => d.equals(certificateDer(c)));
+  const rootDers = new Set(inputs.roots.map((r) => cached(r).derKey));
+  const isRoot = (c: X509Certificate) => rootDers.has(cached(c).derKey);
   const candidates = dedupe([...inputs.roots, ...inputs.intermediates]);
   checkCriticalExtensions(leaf, "the certificate");
   let best: X509Certificate[] | undefined;
@@ -320,7 +389,7 @@ export function buildTrustedPath(leaf: X509Certificate, inputs: ChainInputs): X5
     }
     if (path.length >= MAX_PATH_LENGTH) return;
     for (const issuer of candidates) {
-      if (path.some((c) => c.equals(issuer))) continue;
+      if (path.some((c) => sameCertificate(c, issuer))) continue;
       if (!top.issuer.equals(issuer.subject)) continue;
       const problem = linkProblem(top, issuer, path.length);
       if (problem) {
@@ -365,7 +434,13 @@ function checkCriticalExtensions(cert: X509Certificate, what: string): void {
 
 function dedupe(certs: readonly X509Certificate[]): X509Certificate[] {
   const out: X509Certificate[] = [];
-  for (const c of certs) if (!out.some((o) => o.equals(c))) out.push(c);
+  const seen = new Set<string>();
+  for (const c of certs) {
+    const key = cached(c).derKey;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(c);
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@ import * as x509 from "@peculiar/x509";
 import {
   allowsCodeSigning,
   buildTrustedPath,
+  certificateDer,
   parsePemBlocks,
   parsePemCertificates,
   subjectAlternativeNames,
@@ -153,6 +154,35 @@ describe("buildTrustedPath", () => {
       () => buildTrustedPath(parse(self), { roots: [parse(root)], intermediates: [] }),
       /no certificate path/,
     );
+  });
+});
+
+describe("per-certificate caching (the same parsed trust reused by every signature)", () => {
+  it("decides each leaf on its own against the same root and intermediate objects", async () => {
+    const inter = await makeCert({ name: "CN=inter", issuer: root, ca: {}, keyUsage: CA_USAGE });
+    // Same issuer name, another key: its leaves carry the right issuer name and a signature that does not verify.
+    const impostor = await makeCert({ name: "CN=inter", issuer: root, ca: {}, keyUsage: CA_USAGE });
+    const good = await makeCert({ name: "CN=leaf", issuer: inter });
+    const forged = await makeCert({ name: "CN=leaf", issuer: impostor });
+    const inputs = { roots: [parse(root)], intermediates: [parse(inter)] };
+    assert.equal(buildTrustedPath(parse(good), inputs).length, 3);
+    assert.throws(() => buildTrustedPath(parse(forged), inputs), /does not verify/);
+    assert.equal(buildTrustedPath(parse(good), inputs).length, 3);
+    // A chain-annotation copy of the root (another object, same DER) is still no second anchor path.
+    const withCopy = { roots: inputs.roots, intermediates: [...inputs.intermediates, parse(root)] };
+    assert.equal(buildTrustedPath(parse(good), withCopy).length, 3);
+    assert.throws(() => buildTrustedPath(parse(forged), withCopy), /does not verify/);
+  });
+
+  it("hands out a copy of the DER: changing it changes no later answer", async () => {
+    const leaf = await makeCert({ name: "CN=leaf", issuer: root });
+    const cert = parse(leaf);
+    const rootCert = parse(root);
+    const original = Buffer.from(certificateDer(cert));
+    certificateDer(cert).fill(0);
+    certificateDer(rootCert).fill(0);
+    assert.deepEqual(certificateDer(cert), original);
+    assert.equal(buildTrustedPath(cert, { roots: [rootCert], intermediates: [] }).length, 2);
   });
 });
 
