@@ -12,7 +12,13 @@
 
 import { Buffer } from "node:buffer";
 import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
-import { ByteStream, EXTENSION_OID_SCT, X509Certificate, X509SCTExtension } from "@sigstore/core";
+import {
+  type ASN1Obj,
+  ByteStream,
+  EXTENSION_OID_SCT,
+  X509Certificate,
+  X509SCTExtension,
+} from "@sigstore/core";
 
 /** The Fulcio OIDC issuer extension (v1: the raw issuer bytes as the extension value). */
 export const OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
@@ -98,7 +104,8 @@ export function parseCertificateDer(der: Uint8Array): X509Certificate {
   let cert: X509Certificate;
   try {
     cert = X509Certificate.parse(Buffer.from(der));
-    void cert.tbsCertificate.toDER();
+    // The TBS encoding is both a parse check and what every signature check over this certificate needs.
+    cached(cert).tbsValue = encodeDer(cert.tbsCertificate);
     void cert.notBefore;
     void cert.notAfter;
     void cert.subject;
@@ -133,13 +140,135 @@ export function parsePemCertificates(text: string): X509Certificate[] {
 }
 
 /**
+ * Encodes an ASN.1 tree exactly as `@sigstore/core`'s `ASN1Obj.toDER()` does (tag byte, minimal length,
+ * then the value, or the subs' encodings when there are subs), byte for byte, but into one buffer sized in a
+ * first pass instead of a growing stream per node (`toDER` costs 0.5–1 ms for a certificate).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Buffer } from "node:buffer";
+ * import { ASN1Obj } from "@sigstore/core";
+ * import { encodeDer } from "./x509.ts";
+ * const obj = ASN1Obj.parseBuffer(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]));
+ * assert.deepEqual(encodeDer(obj), obj.toDER());
+ * ```
+ *
+ * @param obj A parsed ASN.1 object.
+ * @returns Its DER encoding (a new buffer).
+ */
+export function encodeDer(obj: ASN1Obj): Buffer {
+  const sizes = new Map<ASN1Obj, number>();
+  const contentSize = (o: ASN1Obj): number => {
+    let n = 0;
+    if (o.subs.length > 0) {
+      for (const sub of o.subs) n += totalSize(sub);
+    } else {
+      n = o.value.length;
+    }
+    sizes.set(o, n);
+    return n;
+  };
+  const totalSize = (o: ASN1Obj): number => {
+    const n = contentSize(o);
+    return 1 + lengthSize(n) + n;
+  };
+  const out = Buffer.alloc(totalSize(obj));
+  let pos = 0;
+  const write = (o: ASN1Obj): void => {
+    const n = sizes.get(o)!;
+    out[pos++] = o.tag.toDER();
+    if (n < 128) {
+      out[pos++] = n;
+    } else {
+      const bytes = lengthSize(n) - 1;
+      out[pos++] = 0x80 | bytes;
+      for (let i = bytes - 1; i >= 0; i--) out[pos++] = Math.floor(n / 2 ** (8 * i)) % 256;
+    }
+    if (o.subs.length > 0) {
+      for (const sub of o.subs) write(sub);
+    } else {
+      out.set(o.value, pos);
+      pos += n;
+    }
+  };
+  write(obj);
+  return out;
+}
+
+/** Bytes of a DER length field for a content of `n` bytes. */
+function lengthSize(n: number): number {
+  if (n < 128) return 1;
+  let bytes = 0;
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes++;
+  return 1 + bytes;
+}
+
+/**
  * The DER of a certificate (for comparisons: equal DER is the same certificate).
  *
  * @param cert A certificate.
  * @returns Its DER bytes.
  */
 export function certificateDer(cert: X509Certificate): Buffer {
-  return cert.root.toDER();
+  return Buffer.from(cached(cert).der);
+}
+
+/**
+ * What `@sigstore/core` recomputes on every access (it re-encodes the ASN.1 tree each time: 0.5–1 ms for the
+ * whole certificate), kept per certificate object. Every value is computed lazily, byte for byte what the
+ * uncached calls gave (`encodeDer` is `toDER` in one pass). Sound because no code here mutates a parsed
+ * certificate (the SCT check edits a fresh parse of the leaf's DER, a new object that is never cached).
+ */
+interface CertCache {
+  derValue?: Buffer;
+  derHex?: string;
+  tbsValue?: Buffer;
+  keyValue?: KeyObject | null;
+  /** `signedBy(this, issuer)` results, by issuer object. */
+  readonly signedBy: WeakMap<X509Certificate, boolean>;
+  readonly der: Buffer;
+  readonly derKey: string;
+  readonly tbs: Buffer;
+  /** The SPKI as a key object, or null when the SPKI does not load. */
+  readonly key: KeyObject | null;
+}
+
+const certCaches = new WeakMap<X509Certificate, CertCache>();
+
+function cached(cert: X509Certificate): CertCache {
+  let entry = certCaches.get(cert);
+  if (!entry) {
+    entry = {
+      signedBy: new WeakMap(),
+      get der() {
+        return this.derValue ??= encodeDer(cert.root);
+      },
+      get derKey() {
+        return this.derHex ??= this.der.toString("hex");
+      },
+      get tbs() {
+        return this.tbsValue ??= encodeDer(cert.tbsCertificate);
+      },
+      get key() {
+        if (this.keyValue === undefined) {
+          try {
+            this.keyValue = createPublicKey({ key: cert.publicKey, format: "der", type: "spki" });
+          } catch {
+            this.keyValue = null;
+          }
+        }
+        return this.keyValue;
+      },
+    };
+    certCaches.set(cert, entry);
+  }
+  return entry;
+}
+
+/** Whether two certificates have equal DER (`X509Certificate.equals`, on the cached DER). */
+function sameCertificate(a: X509Certificate, b: X509Certificate): boolean {
+  return a === b || cached(a).derKey === cached(b).derKey;
 }
 
 /**
@@ -171,11 +300,22 @@ export function isSelfSigned(cert: X509Certificate): boolean {
  * @returns True when the signature verifies.
  */
 export function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  const memo = cached(cert).signedBy;
+  let result = memo.get(issuer);
+  if (result === undefined) {
+    result = verifySignedBy(cert, issuer);
+    memo.set(issuer, result);
+  }
+  return result;
+}
+
+function verifySignedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   const algorithm = cert.signatureAlgorithm;
   if (!algorithm) return false;
   try {
-    const key = createPublicKey({ key: issuer.publicKey, format: "der", type: "spki" });
-    return cryptoVerify(algorithm, cert.tbsCertificate.toDER(), key, cert.signatureValue);
+    const key = cached(issuer).key;
+    if (!key) return false;
+    return cryptoVerify(algorithm, cached(cert).tbs, key, cert.signatureValue);
   } catch {
     return false;
   }
@@ -305,8 +445,8 @@ export interface ChainInputs {
  * @throws Error naming why no path was found.
  */
 export function buildTrustedPath(leaf: X509Certificate, inputs: ChainInputs): X509Certificate[] {
-  const rootDers = inputs.roots.map((r) => certificateDer(r));
-  const isRoot = (c: X509Certificate) => rootDers.some((d) => d.equals(certificateDer(c)));
+  const rootDers = new Set(inputs.roots.map((r) => cached(r).derKey));
+  const isRoot = (c: X509Certificate) => rootDers.has(cached(c).derKey);
   const candidates = dedupe([...inputs.roots, ...inputs.intermediates]);
   checkCriticalExtensions(leaf, "the certificate");
   let best: X509Certificate[] | undefined;
@@ -320,7 +460,7 @@ export function buildTrustedPath(leaf: X509Certificate, inputs: ChainInputs): X5
     }
     if (path.length >= MAX_PATH_LENGTH) return;
     for (const issuer of candidates) {
-      if (path.some((c) => c.equals(issuer))) continue;
+      if (path.some((c) => sameCertificate(c, issuer))) continue;
       if (!top.issuer.equals(issuer.subject)) continue;
       const problem = linkProblem(top, issuer, path.length);
       if (problem) {
@@ -365,7 +505,13 @@ function checkCriticalExtensions(cert: X509Certificate, what: string): void {
 
 function dedupe(certs: readonly X509Certificate[]): X509Certificate[] {
   const out: X509Certificate[] = [];
-  for (const c of certs) if (!out.some((o) => o.equals(c))) out.push(c);
+  const seen = new Set<string>();
+  for (const c of certs) {
+    const key = cached(c).derKey;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(c);
+  }
   return out;
 }
 
@@ -397,7 +543,8 @@ export function verifyEmbeddedScts(
   issuer: X509Certificate,
   logs: readonly CtLogKey[],
 ): number {
-  const clone = leaf.clone();
+  // `leaf.clone()`: a fresh parse of the leaf's DER, so that removing the SCT extension leaves `leaf` intact.
+  const clone = X509Certificate.parse(Buffer.from(cached(leaf).der));
   let ext: X509SCTExtension | undefined;
   for (let i = 0; i < clone.extensions.length; i++) {
     if (clone.extensions[i].subs[0].toOID() === EXTENSION_OID_SCT) {
@@ -418,7 +565,7 @@ export function verifyEmbeddedScts(
   if (scts.length === 0) throw new Error("the certificate's SCT list is empty");
   const preCert = new ByteStream();
   preCert.appendView(createHash("sha256").update(issuer.publicKey).digest());
-  const tbs = clone.tbsCertificate.toDER();
+  const tbs = encodeDer(clone.tbsCertificate);
   preCert.appendUint24(tbs.length);
   preCert.appendView(tbs);
   for (const sct of scts) {

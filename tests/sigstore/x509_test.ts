@@ -7,9 +7,12 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as x509 from "@peculiar/x509";
+import { ASN1Obj } from "@sigstore/core";
 import {
   allowsCodeSigning,
   buildTrustedPath,
+  certificateDer,
+  encodeDer,
   parsePemBlocks,
   parsePemCertificates,
   subjectAlternativeNames,
@@ -156,6 +159,35 @@ describe("buildTrustedPath", () => {
   });
 });
 
+describe("per-certificate caching (the same parsed trust reused by every signature)", () => {
+  it("decides each leaf on its own against the same root and intermediate objects", async () => {
+    const inter = await makeCert({ name: "CN=inter", issuer: root, ca: {}, keyUsage: CA_USAGE });
+    // Same issuer name, another key: its leaves carry the right issuer name and a signature that does not verify.
+    const impostor = await makeCert({ name: "CN=inter", issuer: root, ca: {}, keyUsage: CA_USAGE });
+    const good = await makeCert({ name: "CN=leaf", issuer: inter });
+    const forged = await makeCert({ name: "CN=leaf", issuer: impostor });
+    const inputs = { roots: [parse(root)], intermediates: [parse(inter)] };
+    assert.equal(buildTrustedPath(parse(good), inputs).length, 3);
+    assert.throws(() => buildTrustedPath(parse(forged), inputs), /does not verify/);
+    assert.equal(buildTrustedPath(parse(good), inputs).length, 3);
+    // A chain-annotation copy of the root (another object, same DER) is still no second anchor path.
+    const withCopy = { roots: inputs.roots, intermediates: [...inputs.intermediates, parse(root)] };
+    assert.equal(buildTrustedPath(parse(good), withCopy).length, 3);
+    assert.throws(() => buildTrustedPath(parse(forged), withCopy), /does not verify/);
+  });
+
+  it("hands out a copy of the DER: changing it changes no later answer", async () => {
+    const leaf = await makeCert({ name: "CN=leaf", issuer: root });
+    const cert = parse(leaf);
+    const rootCert = parse(root);
+    const original = Buffer.from(certificateDer(cert));
+    certificateDer(cert).fill(0);
+    certificateDer(rootCert).fill(0);
+    assert.deepEqual(certificateDer(cert), original);
+    assert.equal(buildTrustedPath(cert, { roots: [rootCert], intermediates: [] }).length, 2);
+  });
+});
+
 describe("allowsCodeSigning", () => {
   it("requires the usage on the leaf and lets CAs without EKU, with it or with any usage pass", async () => {
     const cs = parse(await makeCert({ name: "CN=a", issuer: root, eku: [CODE_SIGNING] }));
@@ -169,5 +201,39 @@ describe("allowsCodeSigning", () => {
     assert.equal(allowsCodeSigning(none, false), true);
     assert.equal(allowsCodeSigning(any, false), true);
     assert.equal(allowsCodeSigning(server, false), false);
+  });
+});
+
+describe("encodeDer", () => {
+  it("gives exactly ASN1Obj.toDER() for certificates, their TBS and every length form", async () => {
+    const inter = await makeCert({ name: "CN=inter", issuer: root, ca: {}, keyUsage: CA_USAGE });
+    const big = await makeCert({
+      name: "CN=big",
+      issuer: inter,
+      // 300 bytes (two-byte length) and 70000 bytes (three-byte length) extension values.
+      extensions: [
+        new x509.Extension("1.2.3.5", false, der(0x04, new Uint8Array(300).fill(7))),
+        new x509.Extension(
+          "1.2.3.6",
+          false,
+          new Uint8Array(Buffer.concat([
+            Buffer.from([0x04, 0x83, 0x01, 0x11, 0x70]),
+            Buffer.alloc(70000, 9),
+          ])),
+        ),
+      ],
+    });
+    for (const c of [root, inter, big]) {
+      const cert = parse(c);
+      assert.deepEqual(encodeDer(cert.root), cert.root.toDER());
+      assert.deepEqual(encodeDer(cert.tbsCertificate), cert.tbsCertificate.toDER());
+      for (const ext of cert.extensions) assert.deepEqual(encodeDer(ext), ext.toDER());
+      assert.deepEqual(certificateDer(cert), Buffer.from(c.cert.rawData));
+    }
+    assert.ok(certificateDer(parse(big)).length > 70000);
+    for (const bytes of [[0x05, 0x00], [0x04, 0x7f, ...new Array(127).fill(1)], [0x30, 0x00]]) {
+      const obj = ASN1Obj.parseBuffer(Buffer.from(bytes));
+      assert.deepEqual(encodeDer(obj), obj.toDER());
+    }
   });
 });
