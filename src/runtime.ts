@@ -10,6 +10,7 @@
  */
 
 import type { Config } from "./config/types.ts";
+import { ImmutableMap } from "./config/immutable_map.ts";
 import { type AttestCore, type AttestResult, createAttestCore } from "./core/attest.ts";
 import { AttestorError } from "./errors.ts";
 import { createKubeletClient } from "./kubelet/client.ts";
@@ -70,7 +71,11 @@ const PACING_KEYS: ReadonlySet<keyof Config> = new Set<keyof Config>([
 
 /** `value` with object keys sorted and Maps as entry lists, for a structural comparison. */
 function canonical(value: unknown): unknown {
-  if (value instanceof Map) return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
+  // ImmutableMap (how buildConfig freezes maps) is not a Map and has no own enumerable keys: compare both by
+  // their entries, or a change inside one (a broker removed, a sigstore subject) would read as no change.
+  if (value instanceof Map || value instanceof ImmutableMap) {
+    return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
+  }
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === "object") {
     const record = value as Record<string, unknown>;
