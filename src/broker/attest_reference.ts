@@ -482,11 +482,14 @@ async function checkBrokerImpersonation(
     },
   };
   let allowed: unknown;
+  let denied: unknown;
   try {
     const { client } = await deps.api();
     const res = await client.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review, { signal });
     if (res.status === 404) throw new Error("the API server answered 404");
-    allowed = (res.json as { status?: { allowed?: unknown } } | null)?.status?.allowed;
+    const status = (res.json as { status?: { allowed?: unknown; denied?: unknown } } | null)?.status;
+    allowed = status?.allowed;
+    denied = status?.denied;
   } catch (err) {
     if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
     throw new AttestorError(
@@ -494,7 +497,9 @@ async function checkBrokerImpersonation(
       `unable to check Kubernetes authorization for broker: ${errorMessage(err)}`,
     );
   }
-  if (allowed !== true) {
+  // Only a plain allow counts: `denied` set too is a contradictory answer (denied implies not allowed), so it
+  // is a denial (upstream reads `allowed` alone).
+  if (allowed !== true || denied === true) {
     throw new AttestorError(
       "broker-denied",
       "Kubernetes authorizer does not allow the broker to use impersonate-via-spire for the referenced object",

@@ -51,6 +51,12 @@ export interface FakeReviewSpec {
   };
 }
 
+/**
+ * The answer to a review: `allowed` as a boolean, or the whole `status` object of the answer (to send
+ * malformed or contradictory answers, e.g. `{ allowed: true, denied: true }`).
+ */
+export type FakeReviewPolicy = (spec: FakeReviewSpec) => boolean | Record<string, unknown>;
+
 /** A fault applied to every following request (of the matching paths) until cleared. */
 export interface FakeApiServerFault {
   /** Only requests whose path starts with this. @default {every path} */
@@ -88,7 +94,7 @@ export interface FakeApiServerOptions {
   /** Resources served besides {@linkcode CORE_RESOURCES}. */
   readonly resources?: readonly FakeResource[];
   /** The answer to each review. @default {deny all} */
-  readonly review?: (spec: FakeReviewSpec) => boolean;
+  readonly review?: FakeReviewPolicy;
 }
 
 /** A running fake API server. */
@@ -104,7 +110,7 @@ export interface FakeApiServer extends AsyncDisposable {
   /** Removes every object. */
   clear(): void;
   /** Replaces the review policy. */
-  setReview(review: (spec: FakeReviewSpec) => boolean): void;
+  setReview(review: FakeReviewPolicy): void;
   /** Sets or clears (null) the injected fault. */
   setFault(fault: FakeApiServerFault | null): void;
   /** Stops listening and closes every connection. Idempotent. */
@@ -244,11 +250,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
         const body = await c.req.json() as { spec?: FakeReviewSpec };
         const spec = body.spec ?? {};
         reviews.push(spec);
+        const answer = review(spec);
         return reply(201, {
           kind: "SubjectAccessReview",
           apiVersion: "authorization.k8s.io/v1",
           spec,
-          status: { allowed: review(spec) },
+          status: typeof answer === "boolean" ? { allowed: answer } : answer,
         });
       }
       return reply(405, status(405, "method not allowed"));

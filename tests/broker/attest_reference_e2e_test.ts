@@ -343,6 +343,29 @@ describe("AttestReference: enforced policy, denied by the authorizer", () => {
     });
   }
 
+  it("an answer that is not a plain allow is a denial: allowed with denied too, or allowed not a boolean", async () => {
+    // A SubjectAccessReview status with both allowed and denied set is contradictory (the API says denied
+    // implies not allowed): fail closed. Upstream reads status.allowed alone.
+    for (
+      const status of [
+        { allowed: true, denied: true },
+        { allowed: "true" },
+        { denied: false },
+        {},
+      ]
+    ) {
+      f.apiEnv.api.setReview(() => status);
+      await assert.rejects(
+        f.client.attestReference(pidRef(4242), as(CLUSTER_BROKER)),
+        isStatus(7, DENIED),
+        JSON.stringify(status),
+      );
+    }
+    f.apiEnv.api.setReview(() => ({ allowed: true, denied: false, reason: "RBAC" }));
+    assert.ok((await f.client.attestReference(pidRef(4242), as(CLUSTER_BROKER))).length > 0);
+    f.apiEnv.api.setReview(() => false);
+  });
+
   it("the review's 403 (no RBAC for subjectaccessreviews) is INTERNAL, not an answer", async () => {
     f.apiEnv.api.setFault({
       pathPrefix: "/apis/authorization.k8s.io",
