@@ -419,6 +419,11 @@ async function attestObjectReference(
         throw new AttestorError("object-not-found", `${mapping.kind} ${namespace}/${name} not found`);
       }
       meta = parseObjectMeta(res.json, `GET ${path}`);
+      // The selectors and the review are about the answered object: it must be the one asked for (an
+      // aggregated API server answers for its own resources).
+      if (meta.name !== name || meta.namespace !== (mapping.namespaced ? namespace : "")) {
+        throw new AttestorError("apiserver-failed", `GET ${path}: another object answered`);
+      }
     } catch (err) {
       if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
       throw new AttestorError("apiserver-failed", `unable to get ${mapping.kind}: ${errorMessage(err)}`);

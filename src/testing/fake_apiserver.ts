@@ -69,6 +69,8 @@ export interface FakeApiServerFault {
   readonly message?: string;
   /** Answer 200 with a JSON body of about this many bytes. */
   readonly oversizeBytes?: number;
+  /** Answer 200 with this JSON body (a hostile or buggy API server, e.g. another object than asked for). */
+  readonly body?: unknown;
 }
 
 /** What the fake saw of one request. */
@@ -242,6 +244,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
       if (current.oversizeBytes !== undefined) {
         return reply(200, { kind: "Status", padding: "x".repeat(current.oversizeBytes) });
       }
+      if (current.body !== undefined) return reply(200, current.body);
     }
     const url = new URL(path, "https://fake");
     const segs = url.pathname.split("/").filter((s) => s !== "");

@@ -237,6 +237,42 @@ describe("AttestReference: enforced policy, allowed by the authorizer", () => {
     );
   });
 
+  it("an object answered by name must be the object asked for (an extension API server cannot rename it)", async () => {
+    // Selectors and the review are about the answered object; one in another namespace (or a cluster-scoped
+    // object claiming a namespace, which RBAC would check against that namespace's Roles) is refused.
+    const cases: [string, Record<string, unknown>, Parameters<typeof objRef>[0]][] = [
+      [
+        "/apis/apps/v1/namespaces/demo/deployments/web",
+        { metadata: { name: "web", namespace: "kube-system", uid: DEPLOY_UID } },
+        { plural: "deployments", group: "apps", namespace: "demo", name: "web" },
+      ],
+      [
+        "/apis/apps/v1/namespaces/demo/deployments/web",
+        { metadata: { name: "other", namespace: "demo", uid: DEPLOY_UID } },
+        { plural: "deployments", group: "apps", namespace: "demo", name: "web" },
+      ],
+      [
+        "/apis/example.com/v1alpha1/widgets/w1",
+        { metadata: { name: "w1", namespace: "demo", uid: WIDGET_UID } },
+        { plural: "widgets", group: "example.com", name: "w1" },
+      ],
+    ];
+    for (const [path, body, ref] of cases) {
+      f.apiEnv.api.setFault({ pathPrefix: path, body });
+      const reviews = f.apiEnv.api.reviews.length;
+      try {
+        await assert.rejects(
+          f.client.attestReference(objRef(ref), as(BROKER)),
+          isStatus(13, /: another object answered$/),
+          JSON.stringify(body),
+        );
+        assert.equal(f.apiEnv.api.reviews.length, reviews, "no review of the wrong object");
+      } finally {
+        f.apiEnv.api.setFault(null);
+      }
+    }
+  });
+
   it("malformed references are INVALID_ARGUMENT with upstream's texts", async () => {
     const cases: [Parameters<typeof f.client.attestReference>[0], string][] = [
       [undefined, "workload reference must be provided"],
