@@ -172,7 +172,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
     groupVersion: group === "" ? version : `${group}/${version}`,
     resources: resources.filter((r) => r.group === group && r.version === version).map((r) => ({
       name: r.plural,
-      singularName: "",
+      singularName: r.kind.toLowerCase(),
       namespaced: r.namespaced,
       kind: r.kind,
       verbs: ["get", "list"],

@@ -296,6 +296,15 @@ describe("AttestReference: enforced policy, allowed by the authorizer", () => {
         objRef({ plural: "gizmos", group: "example.com", name: "g" }),
         "unknown Kubernetes resource gizmos.example.com: no matches for example.com/, Resource=gizmos",
       ],
+      // Pods spelled otherwise never reach the generic object path (which ignores pod_reference_scope).
+      [
+        objRef({ plural: "pod", group: "core", namespace: "remote", name: "api-0" }),
+        "unknown Kubernetes resource pod.core: no matches for /, Resource=pod",
+      ],
+      [
+        objRef({ plural: "Pods", group: "core", namespace: "remote", name: "api-0" }),
+        "unknown Kubernetes resource Pods.core: no matches for /, Resource=Pods",
+      ],
       [
         objRef({ plural: "things", group: "nope.example", name: "g" }),
         "unknown Kubernetes resource things.nope.example: no matches for nope.example/, Resource=things",
