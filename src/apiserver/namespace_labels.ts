@@ -107,7 +107,10 @@ export class NamespaceLabelCache {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
-  readonly #inFlight = new Map<string, { readonly promise: Promise<readonly Label[]>; readonly sentAt: number }>();
+  readonly #inFlight = new Map<
+    string,
+    { readonly promise: Promise<readonly Label[]>; readonly sentAt: number }
+  >();
 
   /**
    * Creates an empty cache over `client`.

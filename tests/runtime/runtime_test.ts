@@ -235,9 +235,13 @@ describe("samePodSource", () => {
       return config!;
     };
     const brokers = (scope: string, ids: string[]) =>
-      build(`experimental { broker { access_policy = "enforced" brokers = [${
-        ids.map((id) => `{ id = "spiffe://example.org/${id}", pod_reference_scope = "${scope}" }`).join(", ")
-      }] } }`);
+      build(
+        `experimental { broker { access_policy = "enforced" brokers = [${
+          ids.map((id) => `{ id = "spiffe://example.org/${id}", pod_reference_scope = "${scope}" }`).join(
+            ", ",
+          )
+        }] } }`,
+      );
     assert.equal(samePodSource(brokers("cluster", ["a", "b"]), brokers("cluster", ["a", "b"])), true);
     assert.equal(samePodSource(brokers("cluster", ["a", "b"]), brokers("cluster", ["a"])), false);
     assert.equal(samePodSource(brokers("cluster", ["a"]), brokers("agent_node", ["a"])), false);
