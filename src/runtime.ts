@@ -136,6 +136,8 @@ class Incomparable {}
  * which makes the comparison fail (a clean cut) rather than ignore what it holds.
  */
 function canonical(value: unknown): unknown {
+  // ImmutableMap (how buildConfig freezes maps) is not a Map and has no own enumerable keys: compare both by
+  // their entries, or a change inside one (a broker removed, a sigstore subject) would read as no change.
   if (value instanceof Map || value instanceof ImmutableMap) {
     return { "<map>": [...value].map(([k, v]) => [canonical(k), canonical(v)]) };
   }

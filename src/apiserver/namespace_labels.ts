@@ -4,8 +4,9 @@
  *
  * Upstream reads the namespace's metadata with a live `Get` on every attestation (or from a watch-backed
  * cache with `experimental.api_server.cache.enabled`). Here each namespace's labels are kept for
- * {@linkcode NAMESPACE_LABELS_TTL_MS} (5 s), counted from when the answer arrived, and concurrent look-ups of
- * one namespace share one request: a burst of attestations costs one API request per namespace, and a
+ * {@linkcode NAMESPACE_LABELS_TTL_MS} (5 s), counted from when the request that read them was sent (however
+ * slowly the answer came), and concurrent look-ups of one namespace share one request sent less than the TTL
+ * ago: a burst of attestations costs one API request per namespace, and a
  * label removed from a namespace stops granting `ns-label` selectors within 5 s (about a watch's lag). Errors
  * are never cached. At most {@linkcode NAMESPACE_LABELS_MAX_ENTRIES} namespaces are kept; the oldest go first.
  *
@@ -106,7 +107,10 @@ export class NamespaceLabelCache {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
-  readonly #inFlight = new Map<string, Promise<readonly Label[]>>();
+  readonly #inFlight = new Map<
+    string,
+    { readonly promise: Promise<readonly Label[]>; readonly sentAt: number }
+  >();
 
   /**
    * Creates an empty cache over `client`.
@@ -131,17 +135,26 @@ export class NamespaceLabelCache {
    * text), also when the namespace does not exist.
    */
   async labels(namespace: string, signal?: AbortSignal): Promise<readonly Label[]> {
+    const now = this.#now();
     const cached = this.#entries.get(namespace);
-    if (cached && this.#now() - cached.at < this.#ttlMs) return cached.labels;
+    if (cached && now - cached.at < this.#ttlMs) return cached.labels;
+    // A request sent longer than the TTL ago may answer with labels older than the TTL: not joined.
     let pending = this.#inFlight.get(namespace);
-    if (!pending) {
-      pending = this.#fetch(namespace).finally(() => this.#inFlight.delete(namespace));
-      this.#inFlight.set(namespace, pending);
+    if (!pending || now - pending.sentAt >= this.#ttlMs) {
+      const own = {
+        sentAt: now,
+        promise: this.#fetch(namespace, now).finally(() => {
+          if (this.#inFlight.get(namespace) === own) this.#inFlight.delete(namespace);
+        }),
+      };
+      pending = own;
+      this.#inFlight.set(namespace, own);
     }
-    return await raceAbort(pending, signal);
+    return await raceAbort(pending.promise, signal);
   }
 
-  async #fetch(namespace: string): Promise<readonly Label[]> {
+  /** Reads the labels; the entry counts from `sentAt`, the earliest moment the answer can reflect. */
+  async #fetch(namespace: string, sentAt: number): Promise<readonly Label[]> {
     const what = `unable to get namespace labels for ${JSON.stringify(namespace)}`;
     let labels: Label[];
     try {
@@ -158,12 +171,14 @@ export class NamespaceLabelCache {
       const text = err instanceof Error ? err.message : String(err);
       throw new AttestorError("apiserver-failed", `${what}: ${text}`, { cause: err });
     }
+    const newer = this.#entries.get(namespace);
+    if (newer && newer.at > sentAt) return labels; // a later request already answered
     this.#entries.delete(namespace);
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(namespace, { labels, at: this.#now() });
+    this.#entries.set(namespace, { labels, at: sentAt });
     return labels;
   }
 }

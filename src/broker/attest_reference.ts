@@ -419,6 +419,11 @@ async function attestObjectReference(
         throw new AttestorError("object-not-found", `${mapping.kind} ${namespace}/${name} not found`);
       }
       meta = parseObjectMeta(res.json, `GET ${path}`);
+      // The selectors and the review are about the answered object: it must be the one asked for (an
+      // aggregated API server answers for its own resources).
+      if (meta.name !== name || meta.namespace !== (mapping.namespaced ? namespace : "")) {
+        throw new AttestorError("apiserver-failed", `GET ${path}: another object answered`);
+      }
     } catch (err) {
       if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
       throw new AttestorError("apiserver-failed", `unable to get ${mapping.kind}: ${errorMessage(err)}`);
@@ -482,11 +487,14 @@ async function checkBrokerImpersonation(
     },
   };
   let allowed: unknown;
+  let denied: unknown;
   try {
     const { client } = await deps.api();
     const res = await client.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", review, { signal });
     if (res.status === 404) throw new Error("the API server answered 404");
-    allowed = (res.json as { status?: { allowed?: unknown } } | null)?.status?.allowed;
+    const status = (res.json as { status?: { allowed?: unknown; denied?: unknown } } | null)?.status;
+    allowed = status?.allowed;
+    denied = status?.denied;
   } catch (err) {
     if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
     throw new AttestorError(
@@ -494,7 +502,9 @@ async function checkBrokerImpersonation(
       `unable to check Kubernetes authorization for broker: ${errorMessage(err)}`,
     );
   }
-  if (allowed !== true) {
+  // Only a plain allow counts: `denied` set too is a contradictory answer (denied implies not allowed), so it
+  // is a denial (upstream reads `allowed` alone).
+  if (allowed !== true || denied === true) {
     throw new AttestorError(
       "broker-denied",
       "Kubernetes authorizer does not allow the broker to use impersonate-via-spire for the referenced object",

@@ -51,6 +51,12 @@ export interface FakeReviewSpec {
   };
 }
 
+/**
+ * The answer to a review: `allowed` as a boolean, or the whole `status` object of the answer (to send
+ * malformed or contradictory answers, e.g. `{ allowed: true, denied: true }`).
+ */
+export type FakeReviewPolicy = (spec: FakeReviewSpec) => boolean | Record<string, unknown>;
+
 /** A fault applied to every following request (of the matching paths) until cleared. */
 export interface FakeApiServerFault {
   /** Only requests whose path starts with this. @default {every path} */
@@ -63,6 +69,8 @@ export interface FakeApiServerFault {
   readonly message?: string;
   /** Answer 200 with a JSON body of about this many bytes. */
   readonly oversizeBytes?: number;
+  /** Answer 200 with this JSON body (a hostile or buggy API server, e.g. another object than asked for). */
+  readonly body?: unknown;
 }
 
 /** What the fake saw of one request. */
@@ -88,7 +96,7 @@ export interface FakeApiServerOptions {
   /** Resources served besides {@linkcode CORE_RESOURCES}. */
   readonly resources?: readonly FakeResource[];
   /** The answer to each review. @default {deny all} */
-  readonly review?: (spec: FakeReviewSpec) => boolean;
+  readonly review?: FakeReviewPolicy;
 }
 
 /** A running fake API server. */
@@ -104,7 +112,7 @@ export interface FakeApiServer extends AsyncDisposable {
   /** Removes every object. */
   clear(): void;
   /** Replaces the review policy. */
-  setReview(review: (spec: FakeReviewSpec) => boolean): void;
+  setReview(review: FakeReviewPolicy): void;
   /** Sets or clears (null) the injected fault. */
   setFault(fault: FakeApiServerFault | null): void;
   /** Stops listening and closes every connection. Idempotent. */
@@ -164,7 +172,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
     groupVersion: group === "" ? version : `${group}/${version}`,
     resources: resources.filter((r) => r.group === group && r.version === version).map((r) => ({
       name: r.plural,
-      singularName: "",
+      singularName: r.kind.toLowerCase(),
       namespaced: r.namespaced,
       kind: r.kind,
       verbs: ["get", "list"],
@@ -236,6 +244,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
       if (current.oversizeBytes !== undefined) {
         return reply(200, { kind: "Status", padding: "x".repeat(current.oversizeBytes) });
       }
+      if (current.body !== undefined) return reply(200, current.body);
     }
     const url = new URL(path, "https://fake");
     const segs = url.pathname.split("/").filter((s) => s !== "");
@@ -244,11 +253,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
         const body = await c.req.json() as { spec?: FakeReviewSpec };
         const spec = body.spec ?? {};
         reviews.push(spec);
+        const answer = review(spec);
         return reply(201, {
           kind: "SubjectAccessReview",
           apiVersion: "authorization.k8s.io/v1",
           spec,
-          status: { allowed: review(spec) },
+          status: typeof answer === "boolean" ? { allowed: answer } : answer,
         });
       }
       return reply(405, status(405, "method not allowed"));

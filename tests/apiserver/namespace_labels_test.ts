@@ -54,4 +54,36 @@ describe("NamespaceLabelCache against the fake API server", () => {
     e.api.setFault(null);
     assert.deepEqual(await second, [["n", "b"]]);
   });
+
+  it("labels are used at most the TTL after the request that read them was sent, however slow the answer", async () => {
+    // The grant window of a removed label is the TTL: counted from when the request was sent (what the
+    // answer can reflect at the earliest), not from when a slow answer arrived; and a caller never joins a
+    // request sent longer than the TTL ago.
+    let clock = 0;
+    const cache = new NamespaceLabelCache(createApiServerClient({ location: e.location }), {
+      ttlMs: 5000,
+      now: () => clock,
+    });
+    e.api.put("", "namespaces", { metadata: { name: "slow", labels: { grant: "yes" } } });
+    e.api.setFault({ pathPrefix: "/api/v1/namespaces/slow", delayMs: 300 });
+    try {
+      const before = reads("slow");
+      const first = cache.labels("slow"); // sent at 0 s
+      clock = 4000; // the answer arrives at 4 s
+      assert.deepEqual(await first, [["grant", "yes"]]);
+      e.api.put("", "namespaces", { metadata: { name: "slow", labels: {} } }); // the label is removed
+      clock = 5500; // 5.5 s after the request was sent: read again
+      assert.deepEqual(await cache.labels("slow"), []);
+      assert.equal(reads("slow") - before, 2);
+
+      clock = 20_000;
+      const sentAt10 = cache.labels("slow");
+      clock = 25_500; // that request is still on its way, sent 5.5 s ago: not joined
+      const later = cache.labels("slow");
+      await Promise.all([sentAt10, later]);
+      assert.equal(reads("slow") - before, 4);
+    } finally {
+      e.api.setFault(null);
+    }
+  });
 });

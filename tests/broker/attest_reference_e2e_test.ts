@@ -237,6 +237,42 @@ describe("AttestReference: enforced policy, allowed by the authorizer", () => {
     );
   });
 
+  it("an object answered by name must be the object asked for (an extension API server cannot rename it)", async () => {
+    // Selectors and the review are about the answered object; one in another namespace (or a cluster-scoped
+    // object claiming a namespace, which RBAC would check against that namespace's Roles) is refused.
+    const cases: [string, Record<string, unknown>, Parameters<typeof objRef>[0]][] = [
+      [
+        "/apis/apps/v1/namespaces/demo/deployments/web",
+        { metadata: { name: "web", namespace: "kube-system", uid: DEPLOY_UID } },
+        { plural: "deployments", group: "apps", namespace: "demo", name: "web" },
+      ],
+      [
+        "/apis/apps/v1/namespaces/demo/deployments/web",
+        { metadata: { name: "other", namespace: "demo", uid: DEPLOY_UID } },
+        { plural: "deployments", group: "apps", namespace: "demo", name: "web" },
+      ],
+      [
+        "/apis/example.com/v1alpha1/widgets/w1",
+        { metadata: { name: "w1", namespace: "demo", uid: WIDGET_UID } },
+        { plural: "widgets", group: "example.com", name: "w1" },
+      ],
+    ];
+    for (const [path, body, ref] of cases) {
+      f.apiEnv.api.setFault({ pathPrefix: path, body });
+      const reviews = f.apiEnv.api.reviews.length;
+      try {
+        await assert.rejects(
+          f.client.attestReference(objRef(ref), as(BROKER)),
+          isStatus(13, /: another object answered$/),
+          JSON.stringify(body),
+        );
+        assert.equal(f.apiEnv.api.reviews.length, reviews, "no review of the wrong object");
+      } finally {
+        f.apiEnv.api.setFault(null);
+      }
+    }
+  });
+
   it("malformed references are INVALID_ARGUMENT with upstream's texts", async () => {
     const cases: [Parameters<typeof f.client.attestReference>[0], string][] = [
       [undefined, "workload reference must be provided"],
@@ -259,6 +295,15 @@ describe("AttestReference: enforced policy, allowed by the authorizer", () => {
       [
         objRef({ plural: "gizmos", group: "example.com", name: "g" }),
         "unknown Kubernetes resource gizmos.example.com: no matches for example.com/, Resource=gizmos",
+      ],
+      // Pods spelled otherwise never reach the generic object path (which ignores pod_reference_scope).
+      [
+        objRef({ plural: "pod", group: "core", namespace: "remote", name: "api-0" }),
+        "unknown Kubernetes resource pod.core: no matches for /, Resource=pod",
+      ],
+      [
+        objRef({ plural: "Pods", group: "core", namespace: "remote", name: "api-0" }),
+        "unknown Kubernetes resource Pods.core: no matches for /, Resource=Pods",
       ],
       [
         objRef({ plural: "things", group: "nope.example", name: "g" }),
@@ -342,6 +387,29 @@ describe("AttestReference: enforced policy, denied by the authorizer", () => {
       assert.equal(f.apiEnv.api.reviews.at(-1)!.user, CLUSTER_BROKER);
     });
   }
+
+  it("an answer that is not a plain allow is a denial: allowed with denied too, or allowed not a boolean", async () => {
+    // A SubjectAccessReview status with both allowed and denied set is contradictory (the API says denied
+    // implies not allowed): fail closed. Upstream reads status.allowed alone.
+    for (
+      const status of [
+        { allowed: true, denied: true },
+        { allowed: "true" },
+        { denied: false },
+        {},
+      ]
+    ) {
+      f.apiEnv.api.setReview(() => status);
+      await assert.rejects(
+        f.client.attestReference(pidRef(4242), as(CLUSTER_BROKER)),
+        isStatus(7, DENIED),
+        JSON.stringify(status),
+      );
+    }
+    f.apiEnv.api.setReview(() => ({ allowed: true, denied: false, reason: "RBAC" }));
+    assert.ok((await f.client.attestReference(pidRef(4242), as(CLUSTER_BROKER))).length > 0);
+    f.apiEnv.api.setReview(() => false);
+  });
 
   it("the review's 403 (no RBAC for subjectaccessreviews) is INTERNAL, not an answer", async () => {
     f.apiEnv.api.setFault({

@@ -10,6 +10,7 @@ import { demoPodList, randomContainerId } from "../../src/demo/pods.ts";
 import type { Config } from "../../src/config/types.ts";
 import { AttestorError } from "../../src/errors.ts";
 import type { ContainerLocation, LocatorOptions, Platform } from "../../src/platform/types.ts";
+import { buildConfig } from "../../src/config/build.ts";
 import { createRuntime, samePodSource } from "../../src/runtime.ts";
 import { type FakeKubelet, startFakeKubelet } from "../../src/testing/fake_kubelet.ts";
 import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
@@ -223,6 +224,34 @@ describe("samePodSource", () => {
     assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["a"]]]) }), true);
     assert.equal(samePodSource(one, { ...base, sigstore: sigstore([["issuer", ["b"]]]) }), false);
     assert.equal(samePodSource(one, base), false);
+  });
+
+  it("sees a change inside the configuration's read-only maps (brokers, sigstore subjects) as built", () => {
+    // buildConfig freezes maps as ImmutableMap, which is not a Map: a broker removed or narrowed, or a
+    // sigstore subject changed, must still be a clean cut (no in-flight call finishes under the old grant).
+    const build = (hcl: string) => {
+      const { config, problems } = buildConfig(hcl, { trustDomain: "example.org" });
+      assert.deepEqual(problems, []);
+      return config!;
+    };
+    const brokers = (scope: string, ids: string[]) =>
+      build(
+        `experimental { broker { access_policy = "enforced" brokers = [${
+          ids.map((id) => `{ id = "spiffe://example.org/${id}", pod_reference_scope = "${scope}" }`).join(
+            ", ",
+          )
+        }] } }`,
+      );
+    assert.equal(samePodSource(brokers("cluster", ["a", "b"]), brokers("cluster", ["a", "b"])), true);
+    assert.equal(samePodSource(brokers("cluster", ["a", "b"]), brokers("cluster", ["a"])), false);
+    assert.equal(samePodSource(brokers("cluster", ["a"]), brokers("agent_node", ["a"])), false);
+    const sigstore = (subject: string) =>
+      build(`experimental { sigstore {
+  rekor_url = "https://rekor.example"
+  allowed_subjects_list { "https://issuer.example" = ["${subject}"] }
+} }`);
+    assert.equal(samePodSource(sigstore("a@example.org"), sigstore("a@example.org")), true);
+    assert.equal(samePodSource(sigstore("a@example.org"), sigstore("b@example.org")), false);
   });
 });
 
