@@ -38,12 +38,11 @@ import {
   allowsCodeSigning,
   buildTrustedPath,
   certificateDer,
-  type CtLogKey,
   fulcioIssuer,
   parsePemCertificates,
   subjectAlternativeNames,
-  verifyEmbeddedScts,
 } from "./x509.ts";
+import { type CtLogKey, verifyEmbeddedScts } from "./sct.ts";
 
 /** The `critical.type` of a cosign image signature payload. */
 export const SIMPLE_SIGNING_TYPE = "cosign container image signature";

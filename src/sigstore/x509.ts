@@ -1,7 +1,8 @@
 /**
- * X.509 helpers for the cosign signature checks, on `@sigstore/core`'s certificate parser: PEM bundles, the
- * subject alternative names in Go's order, the Fulcio OIDC issuer extension, the CodeSigning usage, the path
- * from a leaf to a trusted root, and the leaf's embedded SCTs.
+ * X.509 helpers for the cosign signature checks, on `@sigstore/core`'s certificate parser: certificates from
+ * PEM or DER, a byte-identical DER encoder with per-certificate caching, the CodeSigning usage and the path
+ * from a leaf to a trusted root. PEM blocks and keys are in `pem.ts`, names in `x509_names.ts` (re-exported
+ * here), embedded SCTs in `sct.ts`.
  *
  * Every function throws a plain `Error` whose message names the problem; the callers turn it into their own
  * error kind (`SignatureRejected`, `AttestorError`). Every signature check passes an explicit hash algorithm
@@ -11,23 +12,22 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
-import {
-  type ASN1Obj,
-  ByteStream,
-  EXTENSION_OID_SCT,
-  X509Certificate,
-  X509SCTExtension,
-} from "@sigstore/core";
+import { createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
+import { type ASN1Obj, X509Certificate } from "@sigstore/core";
+import { parsePemBlocks } from "./pem.ts";
+import { OID_SAN } from "./x509_names.ts";
 
-/** The Fulcio OIDC issuer extension (v1: the raw issuer bytes as the extension value). */
-export const OID_FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
-/** The Fulcio `otherName` SAN type (username identities). */
-export const OID_FULCIO_OTHERNAME = "1.3.6.1.4.1.57264.1.7";
+export { loadPublicKey, parsePemBlocks, type PemBlock } from "./pem.ts";
+export {
+  fulcioIssuer,
+  OID_FULCIO_ISSUER_V1,
+  OID_FULCIO_OTHERNAME,
+  subjectAlternativeNames,
+} from "./x509_names.ts";
+
 /** Extended key usage: code signing. */
 export const OID_EKU_CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
 const OID_EKU_ANY = "2.5.29.37.0";
-const OID_SAN = "2.5.29.17";
 const OID_EKU = "2.5.29.37";
 const OID_KEY_USAGE = "2.5.29.15";
 const OID_BASIC_CONSTRAINTS = "2.5.29.19";
@@ -48,50 +48,6 @@ const HANDLED_CRITICAL = new Set([
 
 /** The largest certificate path accepted (leaf, intermediates, root). */
 const MAX_PATH_LENGTH = 8;
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
-
-/** One PEM block: its label and its DER bytes. */
-export interface PemBlock {
-  /** The label, e.g. `CERTIFICATE`, `PUBLIC KEY`. */
-  readonly label: string;
-  /** The decoded bytes. */
-  readonly der: Buffer;
-}
-
-/**
- * Splits PEM text into blocks. Text between blocks must be whitespace; a block with mismatched labels or a
- * body that is not base64 is an error.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parsePemBlocks } from "./x509.ts";
- * const blocks = parsePemBlocks("-----BEGIN PUBLIC KEY-----\nAAEC\n-----END PUBLIC KEY-----\n");
- * assert.equal(blocks[0].label, "PUBLIC KEY");
- * assert.deepEqual([...blocks[0].der], [0, 1, 2]);
- * ```
- *
- * @param text PEM text.
- * @returns The blocks in order (empty when there is none).
- */
-export function parsePemBlocks(text: string): PemBlock[] {
-  const blocks: PemBlock[] = [];
-  let last = 0;
-  for (const match of text.matchAll(PEM_BLOCK)) {
-    if (text.slice(last, match.index).trim() !== "") throw new Error("text outside a PEM block");
-    last = match.index + match[0].length;
-    const [, begin, body, end] = match;
-    if (begin !== end) throw new Error(`PEM block BEGIN ${begin} ends with END ${end}`);
-    if (!BASE64_BODY.test(body)) throw new Error(`PEM block ${begin} is not base64`);
-    const der = Buffer.from(body.replace(/\s+/g, ""), "base64");
-    if (der.length === 0) throw new Error(`PEM block ${begin} is empty`);
-    blocks.push({ label: begin, der });
-  }
-  if (text.slice(last).trim() !== "") throw new Error("text outside a PEM block");
-  return blocks;
-}
 
 /**
  * Parses DER as a certificate and reads every field the checks use, so a malformed certificate fails here
@@ -322,81 +278,6 @@ function verifySignedBy(cert: X509Certificate, issuer: X509Certificate): boolean
 }
 
 /**
- * The raw value of the Fulcio v1 OIDC issuer extension, as SPIRE era 1 reads it.
- *
- * @param cert The leaf.
- * @returns The issuer, or undefined when the extension is absent.
- */
-export function fulcioIssuer(cert: X509Certificate): string | undefined {
-  const ext = cert.extension(OID_FULCIO_ISSUER_V1);
-  if (!ext) return undefined;
-  return new TextDecoder("utf-8", { fatal: true }).decode(ext.value);
-}
-
-/**
- * The subject alternative names in the order of Go's `cryptoutils.GetSubjectAlternateNames`: DNS names,
- * email addresses, IP addresses, URIs, then Fulcio `otherName` usernames.
- *
- * @param cert A certificate.
- * @returns The names (empty without a SAN extension).
- */
-export function subjectAlternativeNames(cert: X509Certificate): string[] {
-  const ext = cert.extension(OID_SAN);
-  if (!ext) return [];
-  const seq = ext.valueObj.subs[0];
-  if (!seq) throw new Error("malformed subject alternative name extension");
-  const byTag = new Map<number, string[]>([[2, []], [1, []], [7, []], [6, []], [0, []]]);
-  const ascii = (bytes: Uint8Array) => new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  for (const name of seq.subs) {
-    if (name.tag.class !== 2) throw new Error("malformed subject alternative name");
-    const tag = name.tag.number;
-    switch (tag) {
-      case 1:
-      case 2:
-      case 6:
-        byTag.get(tag)!.push(ascii(name.value));
-        break;
-      case 7:
-        byTag.get(7)!.push(formatIp(name.value));
-        break;
-      case 0: {
-        const oid = name.subs[0]?.toOID();
-        const value = name.subs[1]?.subs[0];
-        if (oid === OID_FULCIO_OTHERNAME && value) byTag.get(0)!.push(ascii(value.value));
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return [2, 1, 7, 6, 0].flatMap((tag) => byTag.get(tag)!);
-}
-
-function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return [...bytes].join(".");
-  if (bytes.length !== 16) throw new Error(`IP address SAN of ${bytes.length} bytes`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  // IPv4-mapped addresses print as IPv4, as Go's net.IP does.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [...bytes.slice(12)].join(".");
-  // RFC 5952: compress the longest run (length ≥ 2) of zero groups.
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) [bestStart, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
-}
-
-/**
  * The extended key usages of a certificate.
  *
  * @param cert A certificate.
@@ -513,110 +394,4 @@ function dedupe(certs: readonly X509Certificate[]): X509Certificate[] {
     out.push(c);
   }
   return out;
-}
-
-/** A CT log key for SCT checks. */
-export interface CtLogKey {
-  /** The log ID: sha256 of the key's SPKI DER. */
-  readonly logId: Buffer;
-  /** The key. */
-  readonly key: KeyObject;
-  /** Start of validity, if any. */
-  readonly validFrom?: Date;
-  /** End of validity, if any. */
-  readonly validUntil?: Date;
-}
-
-/**
- * Verifies the leaf's embedded SCTs (RFC 6962 precertificate entries): the leaf must carry at least one SCT,
- * and every SCT must be signed by a known CT log key valid at the SCT's time, over the leaf's TBS without the
- * SCT extension and the issuer key hash.
- *
- * @param leaf The signing certificate.
- * @param issuer Its issuer (the next certificate of the path).
- * @param logs The trusted CT log keys.
- * @returns The number of verified SCTs (≥ 1).
- * @throws Error naming the problem (no SCT, unknown log, bad signature).
- */
-export function verifyEmbeddedScts(
-  leaf: X509Certificate,
-  issuer: X509Certificate,
-  logs: readonly CtLogKey[],
-): number {
-  // `leaf.clone()`: a fresh parse of the leaf's DER, so that removing the SCT extension leaves `leaf` intact.
-  const clone = X509Certificate.parse(Buffer.from(cached(leaf).der));
-  let ext: X509SCTExtension | undefined;
-  for (let i = 0; i < clone.extensions.length; i++) {
-    if (clone.extensions[i].subs[0].toOID() === EXTENSION_OID_SCT) {
-      ext = new X509SCTExtension(clone.extensions[i]);
-      clone.extensions.splice(i, 1);
-      break;
-    }
-  }
-  if (!ext) throw new Error("the certificate has no embedded SCT");
-  let scts;
-  try {
-    scts = ext.signedCertificateTimestamps;
-  } catch (err) {
-    throw new Error(
-      `the embedded SCT list does not parse: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  if (scts.length === 0) throw new Error("the certificate's SCT list is empty");
-  const preCert = new ByteStream();
-  preCert.appendView(createHash("sha256").update(issuer.publicKey).digest());
-  const tbs = encodeDer(clone.tbsCertificate);
-  preCert.appendUint24(tbs.length);
-  preCert.appendView(tbs);
-  for (const sct of scts) {
-    if (sct.version !== 0) throw new Error(`SCT version ${sct.version} is not supported`);
-    const logId = Buffer.from(sct.logID).toString("hex");
-    const when = sct.datetime;
-    const candidates = logs.filter((l) =>
-      l.logId.equals(sct.logID) && (!l.validFrom || l.validFrom <= when) &&
-      (!l.validUntil || when <= l.validUntil)
-    );
-    if (candidates.length === 0) {
-      throw new Error(`SCT from CT log ${logId}, which is not trusted (at ${when.toISOString()})`);
-    }
-    const algorithm = sct.algorithm;
-    if (algorithm !== "sha256" && algorithm !== "sha384" && algorithm !== "sha512") {
-      throw new Error(`SCT hash algorithm ${algorithm} is not supported`);
-    }
-    if (!candidates.some((l) => sct.verify(preCert.buffer, l.key))) {
-      throw new Error(`SCT signature from CT log ${logId} does not verify`);
-    }
-  }
-  return scts.length;
-}
-
-/**
- * Loads an SPKI public key from PEM or DER bytes and gives its log ID (hex sha256 of the SPKI DER).
- *
- * @param bytes A `PUBLIC KEY` PEM (text bytes) or SPKI DER.
- * @returns The key, its SPKI DER and its log ID.
- * @throws Error when no usable public key is found.
- */
-export function loadPublicKey(
-  bytes: Uint8Array,
-): { key: KeyObject; spki: Buffer; logId: string; pem: string } {
-  let spkiDer: Buffer;
-  const text = new TextDecoder().decode(bytes);
-  if (text.includes("-----BEGIN")) {
-    const blocks = parsePemBlocks(text);
-    if (blocks.length !== 1) throw new Error(`expected one PEM block, found ${blocks.length}`);
-    if (blocks[0].label !== "PUBLIC KEY") throw new Error(`PEM block is ${blocks[0].label}, not PUBLIC KEY`);
-    spkiDer = blocks[0].der;
-  } else {
-    spkiDer = Buffer.from(bytes);
-  }
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: spkiDer, format: "der", type: "spki" });
-  } catch (err) {
-    throw new Error(`not a public key: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const spki = key.export({ format: "der", type: "spki" }) as Buffer;
-  const pem = key.export({ format: "pem", type: "spki" }) as string;
-  return { key, spki, logId: createHash("sha256").update(spki).digest("hex"), pem };
 }
