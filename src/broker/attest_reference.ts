@@ -15,17 +15,23 @@
 
 import type { BrokerEntry, Config, PodReferenceScope } from "../config/types.ts";
 import { spiffeIdProblem } from "../config/spiffe_id.ts";
-import type { AttestCore } from "../core/attest.ts";
 import { podSelectorValues, sortSelectors } from "../core/selectors.ts";
-import type { PodInfo, PodListSnapshot, PodListSource } from "../core/types.ts";
+import type { PodInfo, PodListSnapshot } from "../core/types.ts";
 import { AttestorError, errorMessage } from "../errors.ts";
 import { KubernetesObjectReference, WorkloadPIDReference } from "../gen/spiffe/broker/api.ts";
 import { FieldTypeError, isObject, projectPod } from "../kubelet/pod_projection.ts";
-import type { Logger } from "../log.ts";
-import type { ApiServerAccessGetter } from "../apiserver/lazy.ts";
-import { namespaceLabelSelectors, PARTIAL_METADATA_ACCEPT } from "../apiserver/namespace_labels.ts";
-import { type ObjectMeta, objectMetaSelectors, parseObjectMeta } from "./object_selectors.ts";
 import type { ReferenceRequest } from "../plugin/types.ts";
+import {
+  findByUid,
+  kubernetesApiGroup,
+  NAMESPACE_REQUIRED,
+  namespaceLabelValues,
+  type ReferenceDeps,
+  type Resolved,
+} from "./reference_common.ts";
+import { attestObjectReference } from "./object_reference.ts";
+
+export type { ReferenceDeps } from "./reference_common.ts";
 
 /** The type URL of a `WorkloadPIDReference` in an `Any`. */
 export const WORKLOAD_PID_REFERENCE_TYPE_URL = "type.googleapis.com/spiffe.broker.WorkloadPIDReference";
@@ -34,35 +40,6 @@ export const KUBERNETES_OBJECT_REFERENCE_TYPE_URL =
   "type.googleapis.com/spiffe.broker.KubernetesObjectReference";
 /** SPIRE's own authorization verb for brokers (never Kubernetes' `impersonate`). */
 export const BROKER_IMPERSONATION_VERB = "impersonate-via-spire";
-
-const NAMESPACE_REQUIRED = "namespace is required when name is set for a namespaced resource";
-/** A DNS-style name (plural, group): what may go into a request path unescaped. */
-const PATH_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
-
-/** What reference attestation needs from the runtime. */
-export interface ReferenceDeps {
-  /** The configuration in force. */
-  readonly config: Config;
-  /** PID attestation (throws `kubelet-disabled` when the kubelet client is disabled). */
-  readonly core: AttestCore;
-  /** The kubelet's pod list, or null when `disable_kubelet_client` is set. */
-  readonly pods: PodListSource | null;
-  /** The API server, created on first use. */
-  readonly api: ApiServerAccessGetter;
-  /** Diagnostics. */
-  readonly logger: Logger;
-}
-
-/** The object that selectors were resolved for: what the SubjectAccessReview asks about. */
-interface Resolved {
-  readonly selectors: string[];
-  readonly object: {
-    readonly plural: string;
-    readonly group: string;
-    readonly namespace: string;
-    readonly name: string;
-  } | null;
-}
 
 /**
  * The broker entry for the call's caller ID, or null when no broker called (upstream's rules and texts).
@@ -102,10 +79,6 @@ export function brokerEntryFor(config: Config, callerIds: readonly string[]): Br
   return entry;
 }
 
-function kubernetesApiGroup(group: string): string {
-  return group === "core" ? "" : group;
-}
-
 /**
  * client-go's `IsValidPathSegmentName`: a name or namespace that goes into a request path may not be `.` or
  * `..` and may not contain `/` or `%` (the API server would resolve `pods/..` to another object).
@@ -131,16 +104,6 @@ function validateObjectReference(ref: KubernetesObjectReference): void {
       throw bad(`invalid resource ${what} ${JSON.stringify(value.slice(0, 256))}: ${problem}`);
     }
   }
-}
-
-async function namespaceLabelValues(
-  deps: ReferenceDeps,
-  namespace: string,
-  signal: AbortSignal,
-): Promise<string[]> {
-  if (!deps.config.enableNamespaceLabels) return [];
-  const access = await deps.api();
-  return namespaceLabelSelectors(await access.namespaceLabels.labels(namespace, signal));
 }
 
 // ---------------------------------------------------------------- pods
@@ -246,46 +209,6 @@ async function getPodFromApi(
   }
 }
 
-/** Lists the metadata of every object of a resource, cluster-wide, and finds the one with `uid`. */
-async function findByUid(
-  deps: ReferenceDeps,
-  base: string,
-  plural: string,
-  kind: string,
-  uid: string,
-  signal: AbortSignal,
-): Promise<ObjectMeta> {
-  const { client } = await deps.api();
-  const path = `${base}/${plural}`;
-  let items: unknown;
-  try {
-    const res = await client.get(path, {
-      accept: PARTIAL_METADATA_ACCEPT.replace("as=PartialObjectMetadata", "as=PartialObjectMetadataList"),
-      signal,
-    });
-    if (res.status === 404) {
-      throw new AttestorError("apiserver-failed", `GET ${path}: the API server answered 404`);
-    }
-    items = (res.json as { items?: unknown } | null)?.items;
-  } catch (err) {
-    if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
-    throw new AttestorError("apiserver-failed", `unable to list ${kind}: ${errorMessage(err)}`);
-  }
-  if (!Array.isArray(items)) {
-    throw new AttestorError("apiserver-failed", `unable to list ${kind}: GET ${path}: no items`);
-  }
-  const found: ObjectMeta[] = [];
-  for (const item of items) {
-    const meta = parseObjectMeta(item, `GET ${path}`);
-    if (meta.uid === uid) found.push(meta);
-  }
-  if (found.length > 1) {
-    throw new AttestorError("apiserver-failed", `unable to list ${kind}: two objects have UID ${uid}`);
-  }
-  if (found.length === 0) throw new AttestorError("object-not-found", `${kind} with UID ${uid} not found`);
-  return found[0];
-}
-
 async function attestPodReference(
   deps: ReferenceDeps,
   broker: BrokerEntry | null,
@@ -331,125 +254,6 @@ async function attestPodReference(
 }
 
 // ---------------------------------------------------------------- other resources
-
-interface Mapping {
-  readonly version: string;
-  readonly kind: string;
-  readonly namespaced: boolean;
-  /** `/api/v1` or `/apis/<group>/<version>`. */
-  readonly base: string;
-}
-
-/** Discovery: the preferred version, kind and scope of `<plural>.<group>` (the REST mapper's job upstream). */
-async function discover(
-  deps: ReferenceDeps,
-  plural: string,
-  group: string,
-  signal: AbortSignal,
-): Promise<Mapping> {
-  const unknown = () =>
-    new AttestorError(
-      "bad-request",
-      `unknown Kubernetes resource ${plural}.${group}: no matches for ${
-        kubernetesApiGroup(group)
-      }/, Resource=${plural}`,
-    );
-  if (!PATH_NAME.test(plural) || (group !== "core" && !PATH_NAME.test(group))) throw unknown();
-  const { client } = await deps.api();
-  const fail = (err: unknown) =>
-    err instanceof AttestorError && err.reason !== "apiserver-failed"
-      ? err
-      : new AttestorError("apiserver-failed", `unable to discover ${plural}.${group}: ${errorMessage(err)}`);
-  let base = "/api/v1";
-  let version = "v1";
-  try {
-    if (group !== "core") {
-      const res = await client.get(`/apis/${group}`, { signal });
-      if (res.status === 404) throw unknown();
-      const preferred = (res.json as { preferredVersion?: { version?: unknown } } | null)?.preferredVersion
-        ?.version;
-      if (typeof preferred !== "string" || !PATH_NAME.test(preferred)) {
-        throw new AttestorError("apiserver-failed", `GET /apis/${group}: no preferred version`);
-      }
-      version = preferred;
-      base = `/apis/${group}/${version}`;
-    }
-    const res = await client.get(base, { signal });
-    if (res.status === 404) throw unknown();
-    const resources = (res.json as { resources?: unknown } | null)?.resources;
-    if (!Array.isArray(resources)) throw new AttestorError("apiserver-failed", `GET ${base}: no resources`);
-    const entry = resources.find((r) => isObject(r) && r.name === plural) as
-      | Record<string, unknown>
-      | undefined;
-    if (!entry) throw unknown();
-    if (typeof entry.kind !== "string" || entry.kind === "" || typeof entry.namespaced !== "boolean") {
-      throw new AttestorError("apiserver-failed", `GET ${base}: resource ${plural} has no kind or scope`);
-    }
-    return { version, kind: entry.kind, namespaced: entry.namespaced, base };
-  } catch (err) {
-    throw fail(err);
-  }
-}
-
-async function attestObjectReference(
-  deps: ReferenceDeps,
-  ref: KubernetesObjectReference,
-  signal: AbortSignal,
-): Promise<Resolved> {
-  const plural = ref.type!.plural;
-  const group = ref.type!.group;
-  const namespace = ref.key?.namespace ?? "";
-  const name = ref.key?.name ?? "";
-  const uid = ref.uid;
-  const mapping = await discover(deps, plural, group, signal);
-  if (mapping.namespaced && name !== "" && namespace === "") {
-    throw new AttestorError("bad-request", NAMESPACE_REQUIRED);
-  }
-  if (!mapping.namespaced && namespace !== "") {
-    throw new AttestorError("bad-request", "namespace must be empty for cluster-scoped resource");
-  }
-  let meta: ObjectMeta;
-  if (name !== "") {
-    const { client } = await deps.api();
-    const ns = mapping.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : "";
-    const path = `${mapping.base}${ns}/${plural}/${encodeURIComponent(name)}`;
-    try {
-      const res = await client.get(path, { accept: PARTIAL_METADATA_ACCEPT, signal });
-      if (res.status === 404) {
-        throw new AttestorError("object-not-found", `${mapping.kind} ${namespace}/${name} not found`);
-      }
-      meta = parseObjectMeta(res.json, `GET ${path}`);
-      // The selectors and the review are about the answered object: it must be the one asked for (an
-      // aggregated API server answers for its own resources).
-      if (meta.name !== name || meta.namespace !== (mapping.namespaced ? namespace : "")) {
-        throw new AttestorError("apiserver-failed", `GET ${path}: another object answered`);
-      }
-    } catch (err) {
-      if (err instanceof AttestorError && err.reason !== "apiserver-failed") throw err;
-      throw new AttestorError("apiserver-failed", `unable to get ${mapping.kind}: ${errorMessage(err)}`);
-    }
-  } else {
-    meta = await findByUid(deps, mapping.base, plural, mapping.kind, uid, signal);
-  }
-  if (uid !== "" && meta.uid !== uid) {
-    throw new AttestorError(
-      "object-not-found",
-      `${plural}.${group} ${meta.namespace}/${meta.name} has UID ${meta.uid}, expected ${uid}`,
-    );
-  }
-  const apiGroup = kubernetesApiGroup(group);
-  const selectors = objectMetaSelectors({
-    plural,
-    group,
-    version: mapping.version,
-    apiVersion: apiGroup === "" ? mapping.version : `${apiGroup}/${mapping.version}`,
-    kind: mapping.kind,
-  }, meta);
-  if (mapping.namespaced && meta.namespace !== "") {
-    selectors.push(...await namespaceLabelValues(deps, meta.namespace, signal));
-  }
-  return { selectors, object: { plural, group, namespace: meta.namespace, name: meta.name } };
-}
 
 // ---------------------------------------------------------------- PID
 
