@@ -6,23 +6,24 @@
  */
 
 import {
-  type ClassPiece,
+  readClass,
+  readEscape,
+  readPerlClass,
+  readRepeatBraces,
+  sliceText,
+  unicodeClassError,
+} from "./re2_lex.ts";
+import {
   codePoints,
   DOT_NL,
   FOLD,
   isAsciiAlnum,
-  isDigit,
-  isOctal,
   MAX_HEIGHT,
   MAX_RUNE,
   MULTILINE,
   type Node,
   NON_GREEDY,
-  PERL_CLASSES,
-  POSIX_CLASSES,
-  type Ranges,
   Re2SyntaxError,
-  unhex,
 } from "./re2_syntax.ts";
 
 /** A parse stack item: a node, or the marker of an open group / alternation bar. */
@@ -48,7 +49,7 @@ export class Parser {
 
   /** The pattern text of code points [from, to). */
   #slice(from: number, to = this.#pos): string {
-    return String.fromCodePoint(...this.#src.slice(from, to));
+    return sliceText(this.#src, from, to);
   }
 
   #peek(offset = 0): number | undefined {
@@ -105,9 +106,12 @@ export class Parser {
           );
           this.#pos++;
           break;
-        case 0x5b: // [
-          this.#parseClass();
+        case 0x5b: { // [
+          const cls = readClass(src, start, (this.#flags & FOLD) !== 0);
+          this.#pos = cls.end;
+          this.#push(cls.value, start);
           break;
+        }
         case 0x2a: // *
         case 0x2b: // +
         case 0x3f: { // ?
@@ -118,13 +122,14 @@ export class Parser {
           break;
         }
         case 0x7b: { // {
-          const r = this.#parseRepeatBraces();
+          const r = readRepeatBraces(src, start);
           if (r === null) {
             this.#literal(c, start);
             this.#pos++;
             break;
           }
-          const [min, max] = r;
+          this.#pos = r.end;
+          const [min, max] = r.value;
           if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) {
             throw new Re2SyntaxError("invalid repeat count", this.#slice(start));
           }
@@ -278,42 +283,6 @@ export class Parser {
     this.#stack[this.#stack.length - 1] = { k: "node", node, repeated: true, startAt: top.startAt };
   }
 
-  /** `{n}`, `{n,}`, `{n,m}` at the position; null when it is not one (then `{` is a literal). */
-  #parseRepeatBraces(): [number, number] | null {
-    let i = this.#pos + 1;
-    const src = this.#src;
-    const int = (): number | null => {
-      if (!isDigit(src[i])) return null;
-      if (src[i] === 0x30 && isDigit(src[i + 1])) return null; // no leading zeros
-      let n = 0;
-      let big = false;
-      while (isDigit(src[i])) {
-        if (n >= 1e8) big = true;
-        else n = n * 10 + src[i] - 0x30;
-        i++;
-      }
-      return big ? -1 : n;
-    };
-    let min = int();
-    if (min === null || i >= src.length) return null;
-    let max: number;
-    if (src[i] !== 0x2c) max = min;
-    else {
-      i++;
-      if (i >= src.length) return null;
-      if (src[i] === 0x7d) max = -1;
-      else {
-        const m = int();
-        if (m === null) return null;
-        max = m;
-        if (m < 0) min = -1;
-      }
-    }
-    if (src[i] !== 0x7d) return null;
-    this.#pos = i + 1;
-    return [min, max];
-  }
-
   #parseBackslash(): void {
     const src = this.#src;
     const start = this.#pos;
@@ -344,165 +313,17 @@ export class Parser {
       }
       case 0x70: // \p
       case 0x50: // \P
-        throw this.#unicodeClassError(start);
+        throw unicodeClassError(src, start);
     }
-    const perl = this.#perlClass(start);
+    const perl = readPerlClass(this.#src, start, (this.#flags & FOLD) !== 0);
     if (perl !== null) {
-      this.#push({ t: "class", pieces: [perl], negate: false }, start);
+      this.#pos = perl.end;
+      this.#push({ t: "class", pieces: [perl.value], negate: false }, start);
       return;
     }
-    const c = this.#parseEscape();
-    this.#literal(c, start);
-  }
-
-  #unicodeClassError(start: number): Re2SyntaxError {
-    let end = start + 2;
-    if (this.#src[end] === 0x7b) {
-      while (end < this.#src.length && this.#src[end] !== 0x7d) end++;
-      end++;
-    } else end++;
-    return new Re2SyntaxError(
-      "Unicode character classes are not supported here",
-      this.#slice(start, Math.min(end, this.#src.length)),
-    );
-  }
-
-  /** `\d \D \s \S \w \W` at the position (consumed), or null. */
-  #perlClass(start: number): ClassPiece | null {
-    const c = this.#src[start + 1];
-    const name = c === undefined ? "" : String.fromCodePoint(c);
-    if (!["d", "D", "s", "S", "w", "W"].includes(name)) return null;
-    const lower = name.toLowerCase();
-    this.#pos = start + 2;
-    return { ranges: PERL_CLASSES[lower], fold: (this.#flags & FOLD) !== 0, negate: name !== lower };
-  }
-
-  /** Go's `parseEscape`: one escaped character at the position (consumed). */
-  #parseEscape(): number {
-    const src = this.#src;
-    const start = this.#pos;
-    let i = start + 1;
-    if (i >= src.length) throw new Re2SyntaxError("trailing backslash at end of expression", "");
-    const c = src[i++];
-    const done = (r: number) => {
-      this.#pos = i;
-      return r;
-    };
-    const bad = () => new Re2SyntaxError("invalid escape sequence", this.#slice(start, i));
-    if (c < 0x80 && !isAsciiAlnum(c)) return done(c);
-    if ((c >= 0x31 && c <= 0x37 && isOctal(src[i])) || c === 0x30) {
-      let r = c - 0x30;
-      for (let k = 1; k < 3 && isOctal(src[i]); k++) r = r * 8 + src[i++] - 0x30;
-      return done(r);
-    }
-    switch (c) {
-      case 0x78: { // x
-        if (i >= src.length) throw bad();
-        const d = src[i++];
-        if (d === 0x7b) {
-          let r = 0;
-          let n = 0;
-          for (;;) {
-            if (i >= src.length) throw bad();
-            const h = src[i++];
-            if (h === 0x7d) break;
-            const v = unhex(h);
-            if (v < 0) throw bad();
-            r = r * 16 + v;
-            if (r > MAX_RUNE) throw bad();
-            n++;
-          }
-          if (n === 0) throw bad();
-          return done(r);
-        }
-        const x = unhex(d);
-        if (i >= src.length) throw bad();
-        const y = unhex(src[i++]);
-        if (x < 0 || y < 0) throw bad();
-        return done(x * 16 + y);
-      }
-      case 0x61:
-        return done(0x07);
-      case 0x66:
-        return done(0x0c);
-      case 0x6e:
-        return done(0x0a);
-      case 0x72:
-        return done(0x0d);
-      case 0x74:
-        return done(0x09);
-      case 0x76:
-        return done(0x0b);
-    }
-    throw bad();
-  }
-
-  #parseClass(): void {
-    const src = this.#src;
-    const start = this.#pos;
-    let i = start + 1;
-    let negate = false;
-    if (src[i] === 0x5e) {
-      negate = true;
-      i++;
-    }
-    const fold = (this.#flags & FOLD) !== 0;
-    const pieces: ClassPiece[] = [];
-    const plain: Ranges = [];
-    let first = true;
-    const missing = () => new Re2SyntaxError("missing closing ]", this.#slice(start, src.length));
-    while (i >= src.length || src[i] !== 0x5d || first) {
-      if (i >= src.length) throw missing();
-      first = false;
-      if (src[i] === 0x5b && src[i + 1] === 0x3a) { // [:name:]
-        let end = i + 2;
-        while (end + 1 < src.length && !(src[end] === 0x3a && src[end + 1] === 0x5d)) end++;
-        if (end + 1 < src.length) {
-          let name = String.fromCodePoint(...src.slice(i + 2, end));
-          const neg = name.startsWith("^");
-          if (neg) name = name.slice(1);
-          const ranges = Object.hasOwn(POSIX_CLASSES, name) ? POSIX_CLASSES[name] : undefined;
-          if (ranges === undefined) {
-            throw new Re2SyntaxError("invalid character class range", this.#slice(i, end + 2));
-          }
-          pieces.push({ ranges, fold, negate: neg });
-          i = end + 2;
-          continue;
-        }
-      }
-      if (src[i] === 0x5c && (src[i + 1] === 0x70 || src[i + 1] === 0x50)) throw this.#unicodeClassError(i);
-      if (src[i] === 0x5c) {
-        this.#pos = i;
-        const perl = this.#perlClass(i);
-        if (perl !== null) {
-          pieces.push(perl);
-          i = this.#pos;
-          continue;
-        }
-      }
-      const rangeStart = i;
-      const classChar = (): number => {
-        if (i >= src.length) throw missing();
-        if (src[i] === 0x5c) {
-          this.#pos = i;
-          const r = this.#parseEscape();
-          i = this.#pos;
-          return r;
-        }
-        return src[i++];
-      };
-      const lo = classChar();
-      let hi = lo;
-      if (i + 1 < src.length && src[i] === 0x2d && src[i + 1] !== 0x5d) {
-        i++;
-        hi = classChar();
-        if (hi < lo) throw new Re2SyntaxError("invalid character class range", this.#slice(rangeStart, i));
-      }
-      plain.push(lo, hi);
-    }
-    this.#pos = i + 1;
-    if (plain.length > 0) pieces.push({ ranges: plain, fold, negate: false });
-    this.#push({ t: "class", pieces, negate }, start);
+    const escape = readEscape(this.#src, start);
+    this.#pos = escape.end;
+    this.#literal(escape.value, start);
   }
 }
 
