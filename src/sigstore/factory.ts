@@ -50,6 +50,23 @@ export type SigstoreVerifierFactory = (
   context: VerifierContext,
 ) => Promise<SigstoreVerifier>;
 
+/** Loads the trust material for the block `block`; a failure becomes Configure's `bad-config` naming it. */
+async function loadTrustFor(
+  block: string,
+  loadTrust: TrustLoader,
+  context: VerifierContext,
+): Promise<SigstoreTrust> {
+  try {
+    return await loadTrust({ env: context.env, tufCachePath: context.tufCachePath, signal: context.signal });
+  } catch (err) {
+    throw new AttestorError(
+      "bad-config",
+      `${block}: cannot load the sigstore trust material: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+}
+
 /**
  * The factory over `parts`. Trust that cannot be loaded fails Configure with `bad-config`
  * `experimental.sigstore: cannot load the sigstore trust material: <the loader's message, which names the
@@ -78,20 +95,7 @@ export type SigstoreVerifierFactory = (
  */
 export function createSigstoreVerifierFactory(parts: SigstoreParts): SigstoreVerifierFactory {
   return async (settings, context) => {
-    let trust: SigstoreTrust;
-    try {
-      trust = await parts.loadTrust({
-        env: context.env,
-        tufCachePath: context.tufCachePath,
-        signal: context.signal,
-      });
-    } catch (err) {
-      throw new AttestorError(
-        "bad-config",
-        `experimental.sigstore: cannot load the sigstore trust material: ${errorMessage(err)}`,
-        { cause: err },
-      );
-    }
+    const trust = await loadTrustFor("experimental.sigstore", parts.loadTrust, context);
     context.logger.info("Sigstore image signature verification enabled", {
       trust: trust.source,
       fulcio_roots: trust.fulcioRoots.length,
@@ -152,20 +156,7 @@ export function createCurrentSigstoreVerifierFactory(
   parts: CurrentSigstoreParts,
 ): CurrentSigstoreVerifierFactory {
   return async (settings, context) => {
-    let trust: SigstoreTrust;
-    try {
-      trust = await parts.loadTrust({
-        env: context.env,
-        tufCachePath: context.tufCachePath,
-        signal: context.signal,
-      });
-    } catch (err) {
-      throw new AttestorError(
-        "bad-config",
-        `sigstore: cannot load the sigstore trust material: ${errorMessage(err)}`,
-        { cause: err },
-      );
-    }
+    const trust = await loadTrustFor("sigstore", parts.loadTrust, context);
     context.logger.info("Sigstore image signature verification enabled", {
       trust: trust.source,
       fulcio_roots: trust.fulcioRoots.length,

@@ -66,6 +66,45 @@ function reject(message: string): never {
 }
 
 /**
+ * Checks that a Rekor entry body's public key field (base64 of one PEM certificate) is exactly the
+ * certificate that signed (`leafDer`), else rejects naming what the certificate belongs to.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requireBodyCertificate } from "./tlog.ts";
+ * assert.throws(
+ *   () => requireBodyCertificate("%%%", new Uint8Array([1]), "signature"),
+ *   /public key is not base64/,
+ * );
+ * ```
+ *
+ * @param publicKeyB64 The body's field, standard base64.
+ * @param leafDer The DER of the certificate that signed.
+ * @param owner Whose certificate it must be (`signature` or `attestation`), for the message.
+ * @throws {SignatureRejected} Not base64, not PEM, not one block, or another certificate.
+ */
+export function requireBodyCertificate(
+  publicKeyB64: string,
+  leafDer: Uint8Array,
+  owner: "signature" | "attestation",
+): void {
+  const pemBytes = decodeBase64Strict(publicKeyB64);
+  if (!pemBytes) reject("the Rekor entry body's public key is not base64");
+  let blocks;
+  try {
+    blocks = parsePemBlocks(pemBytes.toString("utf8"));
+  } catch (err) {
+    reject(
+      `the Rekor entry body's public key is not PEM: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (blocks.length !== 1 || !blocks[0].der.equals(Buffer.from(leafDer))) {
+    reject(`the certificate in the Rekor entry body is not the ${owner}'s certificate`);
+  }
+}
+
+/**
  * Decodes standard base64 strictly (canonical padding, no whitespace).
  *
  * @example
@@ -218,19 +257,7 @@ export function verifyTlogEntry(entry: TlogEntry, input: TlogCheckInput): Verifi
     reject("the signature in the Rekor entry body does not match the layer's signature");
   }
   if (typeof fields.publicKey !== "string") reject("the Rekor entry body has no public key content");
-  const pemBytes = decodeBase64Strict(fields.publicKey);
-  if (!pemBytes) reject("the Rekor entry body's public key is not base64");
-  let blocks;
-  try {
-    blocks = parsePemBlocks(pemBytes.toString("utf8"));
-  } catch (err) {
-    reject(
-      `the Rekor entry body's public key is not PEM: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  if (blocks.length !== 1 || !blocks[0].der.equals(Buffer.from(input.leafDer))) {
-    reject("the certificate in the Rekor entry body is not the signature's certificate");
-  }
+  requireBodyCertificate(fields.publicKey, input.leafDer, "signature");
   if (fields.hashAlgorithm !== "sha256") {
     reject(
       `the Rekor entry body's hash algorithm is ${

@@ -16,11 +16,14 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { decodeBase64Strict, type TlogEntry, verifySignedEntryTimestamp } from "./tlog.ts";
+import {
+  decodeBase64Strict,
+  requireBodyCertificate,
+  type TlogEntry,
+  verifySignedEntryTimestamp,
+} from "./tlog.ts";
 import { type LogKey, SignatureRejected } from "./types.ts";
-import { parsePemBlocks } from "./x509.ts";
 
 /** The attestation entry kinds accepted (`<kind> <apiVersion>`). */
 export const ATTESTATION_ENTRY_KINDS = ["intoto 0.0.1", "intoto 0.0.2", "dsse 0.0.1"] as const;
@@ -125,19 +128,7 @@ export function verifyAttestationTlogEntry(
   }
 
   if (typeof key !== "string") reject("the Rekor entry body has no public key");
-  const pemBytes = decodeBase64Strict(key);
-  if (!pemBytes) reject("the Rekor entry body's public key is not base64");
-  let blocks;
-  try {
-    blocks = parsePemBlocks(pemBytes.toString("utf8"));
-  } catch (err) {
-    reject(
-      `the Rekor entry body's public key is not PEM: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  if (blocks.length !== 1 || !blocks[0].der.equals(Buffer.from(input.leafDer))) {
-    reject("the certificate in the Rekor entry body is not the attestation's certificate");
-  }
+  requireBodyCertificate(key, input.leafDer, "attestation");
   return {
     integratedTime: entry.integratedTime,
     logId: entry.logId,
