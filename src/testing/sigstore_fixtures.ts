@@ -12,33 +12,14 @@
  * @module
  */
 
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { Buffer } from "node:buffer";
-import { createHash, generateKeyPairSync, type KeyObject, sign as cryptoSign } from "node:crypto";
-import { json, X509Certificate as CoreCertificate } from "@sigstore/core";
+import { createHash, sign as cryptoSign } from "node:crypto";
 import type { LogKey, SigstoreTrust } from "../sigstore/types.ts";
-import {
-  derLength,
-  type FixtureLog,
-  makeCaPair,
-  makeLog,
-  makeSct,
-  OID_FULCIO_ISSUER_V1,
-  OID_SCT_LIST,
-  SIG_ALG,
-  u16,
-} from "./sigstore_ca.ts";
+import { type FixtureLog, makeCaPair, makeLog } from "./sigstore_ca.ts";
+import { attestImage } from "./sigstore_fixture_attest.ts";
+import { chainPemFor, type FixtureParts, issueLeaf, logBody, newSigner } from "./sigstore_fixture_parts.ts";
 import {
   ANNOTATIONS,
-  type AttestedImage,
-  type AttestImageOptions,
-  DSSE_ENVELOPE_MEDIA_TYPE,
-  FIXTURE_CLOCK,
-  FIXTURE_INTEGRATED_TIME,
-  FIXTURE_ISSUER,
-  FIXTURE_SUBJECT,
-  IN_TOTO_PAYLOAD_TYPE,
   type SignedImage,
   type SignImageOptions,
   type SigstoreFixture,
@@ -72,6 +53,15 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
   const rekor = await makeLog();
   const otherLog = await makeLog();
   let logIndex = 1000;
+  const parts: FixtureParts = {
+    root,
+    intermediate,
+    rogue,
+    ctLog,
+    rekor,
+    otherLog,
+    nextLogIndex: () => logIndex++,
+  };
   const trust: SigstoreTrust = {
     fulcioRoots: [root.pem],
     fulcioIntermediates: [],
@@ -80,60 +70,9 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     source: "sigstore fixture",
   };
 
-  async function issueLeaf(options: SignImageOptions, signerSpki: Buffer): Promise<string> {
-    const ca = options.ca === "rogue" ? rogue.intermediate : intermediate;
-    const identity = options.identity ?? { subject: FIXTURE_SUBJECT };
-    const validity = options.leafValidity ??
-      { notBefore: FIXTURE_CLOCK, notAfter: new Date(FIXTURE_CLOCK.getTime() + 10 * 60_000) };
-    const extensions: x509.Extension[] = [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([
-        options.codeSigning === false ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.codeSigning,
-      ]),
-      new x509.SubjectAlternativeNameExtension(
-        [{ type: identity.san === "uri" ? "url" : "email", value: identity.subject }],
-        true,
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.key.crypto.publicKey),
-    ];
-    const issuer = identity.issuer === undefined ? FIXTURE_ISSUER : identity.issuer;
-    if (issuer !== null) {
-      extensions.push(new x509.Extension(OID_FULCIO_ISSUER_V1, false, Buffer.from(issuer, "utf8")));
-    }
-    const params = {
-      serialNumber: createHash("sha256").update(signerSpki).digest("hex").slice(0, 16).replace(
-        /^[89a-f]/,
-        "1",
-      ),
-      subject: "",
-      issuer: ca.cert.subject,
-      notBefore: validity.notBefore,
-      notAfter: validity.notAfter,
-      publicKey: new Uint8Array(signerSpki),
-      signingKey: ca.key.crypto.privateKey,
-      signingAlgorithm: SIG_ALG,
-      extensions,
-    };
-    if ((options.sct ?? "valid") !== "none") {
-      const pre = await x509.X509CertificateGenerator.create(params);
-      const tbs = CoreCertificate.parse(Buffer.from(pre.rawData)).tbsCertificate.toDER();
-      const log = options.sct === "unknown-log" ? otherLog : ctLog;
-      const sct = makeSct(log, ca.key.spki, tbs, validity.notBefore);
-      const list = Buffer.concat([u16(sct.length + 2), u16(sct.length), sct]);
-      const octet = Buffer.concat([Buffer.from([0x04]), derLength(list.length), list]);
-      extensions.push(new x509.Extension(OID_SCT_LIST, false, octet));
-    }
-    const cert = await x509.X509CertificateGenerator.create(params);
-    return cert.toString("pem") + "\n";
-  }
-
   async function signImage(options: SignImageOptions): Promise<SignedImage> {
-    const keyType = options.signerKey ?? "ecdsa-p256";
-    const pair = keyType === "rsa"
-      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
-      : generateKeyPairSync("ec", { namedCurve: keyType === "ecdsa-p384" ? "P-384" : "P-256" });
-    const signerSpki = pair.publicKey.export({ format: "der", type: "spki" }) as Buffer;
-    const leafPem = await issueLeaf(options, signerSpki);
+    const signer = newSigner(options.signerKey);
+    const leafPem = await issueLeaf(parts, options, signer.spki);
 
     const signedDigest = options.payloadDigest ?? options.digest;
     const signedPayload = Buffer.from(JSON.stringify({
@@ -144,56 +83,26 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       },
       optional: null,
     }));
-    const signatureB64 = cryptoSign("sha256", signedPayload, pair.privateKey).toString("base64");
+    const signatureB64 = cryptoSign("sha256", signedPayload, signer.privateKey).toString("base64");
 
     const kind = options.kind ?? "hashedrekord";
     const payloadHash = createHash("sha256").update(signedPayload).digest("hex");
     const certB64 = Buffer.from(leafPem).toString("base64");
-    const body = kind === "hashedrekord"
-      ? {
-        apiVersion: "0.0.1",
-        kind,
-        spec: {
-          data: { hash: { algorithm: "sha256", value: payloadHash } },
-          signature: { content: signatureB64, publicKey: { content: certB64 } },
-        },
-      }
-      : {
-        apiVersion: "0.0.1",
-        kind,
-        spec: {
-          data: { hash: { algorithm: "sha256", value: payloadHash } },
-          signature: { content: signatureB64, format: "x509", publicKey: { content: certB64 } },
-        },
-      };
-    const bodyB64 = Buffer.from(JSON.stringify(body)).toString("base64");
-    const integratedTime = options.integratedTime ?? FIXTURE_INTEGRATED_TIME;
-    const rekorKey = options.rekorKey ?? "trusted";
-    const logID = rekorKey === "unknown" ? otherLog.logId : rekor.logId;
-    const signer = rekorKey === "trusted" ? rekor.privateKey : otherLog.privateKey;
-    const index = logIndex++;
-    const setFor = (time: number, at: number, key: KeyObject) =>
-      cryptoSign(
-        "sha256",
-        Buffer.from(json.canonicalize({ body: bodyB64, integratedTime: time, logID, logIndex: at })),
-        key,
-      ).toString("base64");
-    const set = setFor(integratedTime, index, signer);
-    const leafHash = createHash("sha256").update(Buffer.from([0])).update(Buffer.from(bodyB64, "base64"))
-      .digest("hex");
+    const signature = kind === "hashedrekord"
+      ? { content: signatureB64, publicKey: { content: certB64 } }
+      : { content: signatureB64, format: "x509", publicKey: { content: certB64 } };
+    const body = {
+      apiVersion: "0.0.1",
+      kind,
+      spec: { data: { hash: { algorithm: "sha256", value: payloadHash } }, signature },
+    };
+    const logged = logBody(parts, Buffer.from(JSON.stringify(body)).toString("base64"), options);
 
     const payload = options.tamperPayload
       ? Buffer.from(signedPayload.toString().replace('"optional":null', '"optional":{"tampered":true}'))
       : signedPayload;
-    const chainPem = options.chain === undefined || options.chain === "default"
-      ? (options.ca === "rogue" ? rogue.intermediate.pem + rogue.root.pem : intermediate.pem + root.pem)
-      : options.chain === "none"
-      ? null
-      : options.chain;
-    const bundleJson = options.bundle === false ? null : JSON.stringify({
-      SignedEntryTimestamp: set,
-      Payload: { body: bodyB64, integratedTime, logIndex: index, logID },
-    });
+    const chainPem = chainPemFor(parts, options);
+    const { bundleJson } = logged;
     const digest = `sha256:${createHash("sha256").update(payload).digest("hex")}`;
     const annotations: Record<string, string> = {
       [ANNOTATIONS.signature]: signatureB64,
@@ -213,170 +122,8 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
       layer: { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest, size: payload.length, annotations },
       payload,
       leafPem,
-      relog: (time) => {
-        const at = logIndex++;
-        return {
-          uuid: `24296fb24b8ad77a${leafHash}`,
-          entry: {
-            body: bodyB64,
-            integratedTime: time,
-            logID: rekor.logId,
-            logIndex: at,
-            verification: { signedEntryTimestamp: setFor(time, at, rekor.privateKey) },
-          },
-        };
-      },
-      rekorEntry: {
-        uuid: `24296fb24b8ad77a${leafHash}`,
-        entry: {
-          body: bodyB64,
-          integratedTime,
-          logID,
-          logIndex: index,
-          verification: { signedEntryTimestamp: set },
-        },
-      },
-    };
-  }
-
-  async function attestImage(options: AttestImageOptions): Promise<AttestedImage> {
-    const keyType = options.signerKey ?? "ecdsa-p256";
-    const pair = keyType === "rsa"
-      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
-      : generateKeyPairSync("ec", { namedCurve: keyType === "ecdsa-p384" ? "P-384" : "P-256" });
-    const signerSpki = pair.publicKey.export({ format: "der", type: "spki" }) as Buffer;
-    const { kind: _kind, ...certificateOptions } = options;
-    const leafPem = await issueLeaf(certificateOptions, signerSpki);
-    const statementOf = (tampered: boolean) =>
-      Buffer.from(JSON.stringify({
-        _type: "https://in-toto.io/Statement/v0.1",
-        predicateType: options.predicateType ?? "https://slsa.dev/provenance/v1",
-        subject: [{
-          name: "registry.example/app",
-          digest: { sha256: (options.subjectDigest ?? options.digest).replace(/^sha256:/, "") },
-        }],
-        predicate: tampered
-          ? { builder: { id: "https://evil.example" } }
-          : { builder: { id: "https://ci.example" } },
-      }));
-    const payloadType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
-    const signedStatement = statementOf(false);
-    const pae = (type: string, body: Buffer) =>
-      Buffer.concat([
-        Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `),
-        body,
-      ]);
-    const signingKey = options.foreignSigner
-      ? generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey
-      : pair.privateKey;
-    const sig = cryptoSign("sha256", pae(payloadType, signedStatement), signingKey);
-    const b64 = (bytes: Buffer) =>
-      options.base64 === "url"
-        ? bytes.toString("base64").replaceAll("+", "-").replaceAll("/", "_")
-        : bytes.toString("base64");
-    const envelopeOf = (statement: Buffer) =>
-      Buffer.from(JSON.stringify({
-        payloadType,
-        payload: b64(statement),
-        signatures: [{ keyid: "", sig: b64(sig) }],
-      }));
-    const loggedEnvelope = envelopeOf(signedStatement);
-    const statement = options.tamperStatement ? statementOf(true) : signedStatement;
-    const envelope = options.tamperStatement ? envelopeOf(statement) : loggedEnvelope;
-
-    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-    const envHash = {
-      algorithm: "sha256",
-      value: options.body === "other-hash" ? sha(Buffer.from("other")) : sha(loggedEnvelope),
-    };
-    const payloadHash = { algorithm: "sha256", value: sha(signedStatement) };
-    const bodyCertPem = options.body === "other-certificate" ? intermediate.pem : leafPem;
-    const certB64 = Buffer.from(bodyCertPem).toString("base64");
-    const sigB64 = sig.toString("base64");
-    const kind = options.kind ?? "intoto-0.0.1";
-    const body = kind === "intoto-0.0.1"
-      ? {
-        apiVersion: "0.0.1",
-        kind: "intoto",
-        spec: { content: { hash: envHash, payloadHash }, publicKey: certB64 },
-      }
-      : kind === "intoto-0.0.2"
-      ? {
-        apiVersion: "0.0.2",
-        kind: "intoto",
-        spec: {
-          content: {
-            envelope: {
-              payloadType,
-              signatures: [{ publicKey: certB64, sig: Buffer.from(sigB64).toString("base64") }],
-            },
-            hash: envHash,
-            payloadHash,
-          },
-        },
-      }
-      : kind === "dsse-0.0.1"
-      ? {
-        apiVersion: "0.0.1",
-        kind: "dsse",
-        spec: { envelopeHash: envHash, payloadHash, signatures: [{ signature: sigB64, verifier: certB64 }] },
-      }
-      : {
-        apiVersion: "0.0.1",
-        kind: "hashedrekord",
-        spec: { data: { hash: envHash }, signature: { content: sigB64, publicKey: { content: certB64 } } },
-      };
-    const bodyB64 = Buffer.from(JSON.stringify(body)).toString("base64");
-    const integratedTime = options.integratedTime ?? FIXTURE_INTEGRATED_TIME;
-    const rekorKey = options.rekorKey ?? "trusted";
-    const logID = rekorKey === "unknown" ? otherLog.logId : rekor.logId;
-    const signer = rekorKey === "trusted" ? rekor.privateKey : otherLog.privateKey;
-    const index = logIndex++;
-    const set = cryptoSign(
-      "sha256",
-      Buffer.from(json.canonicalize({ body: bodyB64, integratedTime, logID, logIndex: index })),
-      signer,
-    ).toString("base64");
-    const leafHash = sha(Buffer.concat([Buffer.from([0]), Buffer.from(bodyB64, "base64")]));
-    const chainPem = options.chain === undefined || options.chain === "default"
-      ? (options.ca === "rogue" ? rogue.intermediate.pem + rogue.root.pem : intermediate.pem + root.pem)
-      : options.chain === "none"
-      ? null
-      : options.chain;
-    const bundleJson = options.bundle === false ? null : JSON.stringify({
-      SignedEntryTimestamp: set,
-      Payload: { body: bodyB64, integratedTime, logIndex: index, logID },
-    });
-    const digest = `sha256:${sha(envelope)}`;
-    const annotations: Record<string, string> = {
-      [ANNOTATIONS.signature]: "",
-      [ANNOTATIONS.certificate]: leafPem,
-    };
-    if (chainPem !== null) annotations[ANNOTATIONS.chain] = chainPem;
-    if (bundleJson !== null) annotations[ANNOTATIONS.bundle] = bundleJson;
-    return {
-      attestation: {
-        layerDigest: digest,
-        payload: envelope,
-        signatureB64: "",
-        certificatePem: leafPem,
-        chainPem,
-        bundleJson,
-      },
-      layer: { mediaType: DSSE_ENVELOPE_MEDIA_TYPE, digest, size: envelope.length, annotations },
-      envelope,
-      statement,
-      leafPem,
-      rekorEntry: {
-        uuid: `24296fb24b8ad77a${leafHash}`,
-        entry: {
-          body: bodyB64,
-          integratedTime,
-          logID,
-          logIndex: index,
-          verification: { signedEntryTimestamp: set },
-        },
-      },
+      relog: logged.relog,
+      rekorEntry: logged.rekorEntry,
     };
   }
 
@@ -436,7 +183,7 @@ export async function createSigstoreFixture(): Promise<SigstoreFixture> {
     otherLog,
     trust,
     signImage,
-    attestImage,
+    attestImage: (options) => attestImage(parts, options),
     writeTrustFiles,
     trustedRootJson,
   };
