@@ -5,7 +5,11 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { demoPodList } from "../../src/demo/pods.ts";
 import { FIXTURE_ISSUER, FIXTURE_SUBJECT } from "../../src/testing/sigstore_fixtures.ts";
+import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
+import type { Workload } from "./_workload.ts";
 
 /** The second allowed subject (a URI SAN, as a CI workflow identity). */
 export const URI_SUBJECT = "https://ci.example/release";
@@ -46,4 +50,51 @@ export function sigstoreHcl(options: {
     "  }",
     "}",
   ].join("\n");
+}
+
+/** The demo list's imageID of the workload's `app` container, replaced by the image under test. */
+export const DEMO_APP_IMAGE_ID =
+  "registry.example.com/web/app@sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
+
+/**
+ * Publishes the demo pod list with the workload's `app` container running `imageId`, and waits out the
+ * plugin's pod-list cache (`poll_retry_interval`, 50 ms) so the next attestation reads it.
+ *
+ * @param kubelet The (TLS) fake kubelet serving the list.
+ * @param workload The workload process (its pod UID and container ID).
+ * @param node The node name of the list.
+ * @param imageId The `imageID` to put on the workload's container.
+ */
+export async function runImage(
+  kubelet: { setPods(list: unknown): void },
+  workload: Pick<Workload, "podUid" | "containerId">,
+  node: string,
+  imageId: string,
+): Promise<void> {
+  const list = demoPodList({ podUid: workload.podUid, containerId: workload.containerId, nodeName: node });
+  let found = 0;
+  for (const item of list.items as { status: { containerStatuses: Record<string, unknown>[] } }[]) {
+    for (const s of item.status.containerStatuses ?? []) {
+      if (s.containerID === `containerd://${workload.containerId}`) {
+        s.imageID = imageId;
+        found++;
+      }
+    }
+  }
+  assert.equal(found, 1);
+  kubelet.setPods(list);
+  await new Promise((r) => setTimeout(r, 60));
+}
+
+/**
+ * The workload's selectors without sigstore, for an `app` container running `imageId` (the hand-written
+ * demo selectors with the image swapped).
+ *
+ * @param workload The workload (its pod UID).
+ * @param node The node name.
+ * @param imageId The image ID.
+ * @returns The selectors.
+ */
+export function baseSelectors(workload: Pick<Workload, "podUid">, node: string, imageId: string): string[] {
+  return expectedWebAppSelectors(workload.podUid, node).map((s) => s.replace(DEMO_APP_IMAGE_ID, imageId));
 }

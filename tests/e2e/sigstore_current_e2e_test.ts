@@ -10,7 +10,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { demoPodList } from "../../src/demo/pods.ts";
 import { PluginHost } from "../../src/testing/plugin_host.ts";
 import { registryTestGate, startTestRegistry, type TestRegistry } from "../../src/testing/registry.ts";
 import {
@@ -29,9 +28,13 @@ import {
   type TrustFiles,
 } from "../../src/testing/sigstore_fixtures.ts";
 import { startTlsKubelet, type TlsKubelet } from "../../src/testing/tls_kubelet.ts";
-import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 import { disposeAll, unloadCleanly } from "./_agent.ts";
-import { closedPortUrl, sigstoreHcl } from "./_sigstore.ts";
+import {
+  baseSelectors as _baseSelectors,
+  closedPortUrl,
+  runImage as _runImage,
+  sigstoreHcl,
+} from "./_sigstore.ts";
 import { cgroupSupport, startWorkload, type Workload } from "./_workload.ts";
 
 const { hierarchies, skip: cgroupSkip } = await cgroupSupport("sigstore current e2e: ");
@@ -40,8 +43,6 @@ if (gate.mustFail) it("docker-registry is installed (CI requires it)", () => ass
 
 const NODE = "node-sig14";
 const REPO = "web/app";
-const DEMO_APP_IMAGE_ID =
-  "registry.example.com/web/app@sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
 const AUTH = { username: "puller", password: `pw-${crypto.randomUUID()}` };
 
 interface BlockOptions {
@@ -115,25 +116,9 @@ describe("the top-level sigstore block end to end: real cgroup + TLS kubelet + r
     }
   });
 
-  async function runImage(imageId: string): Promise<void> {
-    const list = demoPodList({ podUid: workload.podUid, containerId: workload.containerId, nodeName: NODE });
-    let found = 0;
-    for (const item of list.items as { status: { containerStatuses: Record<string, unknown>[] } }[]) {
-      for (const s of item.status.containerStatuses ?? []) {
-        if (s.containerID === `containerd://${workload.containerId}`) {
-          s.imageID = imageId;
-          found++;
-        }
-      }
-    }
-    assert.equal(found, 1);
-    tls.kubelet.setPods(list);
-    await new Promise((r) => setTimeout(r, 60));
-  }
+  const runImage = (imageId: string) => _runImage(tls.kubelet, workload, NODE, imageId);
 
-  function baseSelectors(imageId: string): string[] {
-    return expectedWebAppSelectors(workload.podUid, NODE).map((s) => s.replace(DEMO_APP_IMAGE_ID, imageId));
-  }
+  const baseSelectors = (imageId: string) => _baseSelectors(workload, NODE, imageId);
 
   /** Pushes a fresh image signed once (`sign`) and attested once (`attest`, null: no `.att`). */
   async function publish(

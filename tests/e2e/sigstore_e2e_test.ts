@@ -10,7 +10,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { demoPodList } from "../../src/demo/pods.ts";
 import { PluginHost } from "../../src/testing/plugin_host.ts";
 import { registryTestGate, startTestRegistry, type TestRegistry } from "../../src/testing/registry.ts";
 import { copySignatures, type PushedSignedImage, pushSignedImage } from "../../src/testing/signed_images.ts";
@@ -25,9 +24,14 @@ import {
   type TrustFiles,
 } from "../../src/testing/sigstore_fixtures.ts";
 import { startTlsKubelet, type TlsKubelet } from "../../src/testing/tls_kubelet.ts";
-import { expectedWebAppSelectors } from "../testdata/demo_pod_selectors.ts";
 import { disposeAll, unloadCleanly } from "./_agent.ts";
-import { closedPortUrl, sigstoreHcl, URI_SUBJECT } from "./_sigstore.ts";
+import {
+  baseSelectors as _baseSelectors,
+  closedPortUrl,
+  runImage as _runImage,
+  sigstoreHcl,
+  URI_SUBJECT,
+} from "./_sigstore.ts";
 import { cgroupSupport, startWorkload, type Workload } from "./_workload.ts";
 
 const { hierarchies, skip: cgroupSkip } = await cgroupSupport("sigstore e2e: ");
@@ -36,9 +40,6 @@ if (gate.mustFail) it("docker-registry is installed (CI requires it)", () => ass
 
 const NODE = "node-sig";
 const REPO = "web/app";
-/** The demo list's imageID of the workload's `app` container, replaced by the signed image's. */
-const DEMO_APP_IMAGE_ID =
-  "registry.example.com/web/app@sha256:0c9e1b7a3d5f2e8c4a6b0d9f1e3c5a7b9d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
 
 describe("image signatures end to end: real cgroup + TLS kubelet + real registry + plugin", {
   skip: cgroupSkip || gate.skip,
@@ -78,30 +79,9 @@ describe("image signatures end to end: real cgroup + TLS kubelet + real registry
     }
   });
 
-  /**
-   * Publishes the demo pod list with the workload's `app` container running `imageId`, and waits out the
-   * plugin's pod-list cache (`poll_retry_interval`, 50 ms) so the next attestation reads it.
-   */
-  async function runImage(imageId: string): Promise<void> {
-    const list = demoPodList({ podUid: workload.podUid, containerId: workload.containerId, nodeName: NODE });
-    let found = 0;
-    for (const item of list.items as { status: { containerStatuses: Record<string, unknown>[] } }[]) {
-      for (const s of item.status.containerStatuses ?? []) {
-        if (s.containerID === containerId()) {
-          s.imageID = imageId;
-          found++;
-        }
-      }
-    }
-    assert.equal(found, 1);
-    tls.kubelet.setPods(list);
-    await new Promise((r) => setTimeout(r, 60));
-  }
+  const runImage = (imageId: string) => _runImage(tls.kubelet, workload, NODE, imageId);
 
-  /** The workload's selectors without sigstore, for an `app` container running `imageId` (hand-written base). */
-  function baseSelectors(imageId: string): string[] {
-    return expectedWebAppSelectors(workload.podUid, NODE).map((s) => s.replace(DEMO_APP_IMAGE_ID, imageId));
-  }
+  const baseSelectors = (imageId: string) => _baseSelectors(workload, NODE, imageId);
 
   /** The four selectors of one verified signature by `subject`, written out. */
   function signatureSelectors(image: PushedSignedImage, index: number, subject = FIXTURE_SUBJECT): string[] {
