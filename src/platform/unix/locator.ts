@@ -31,6 +31,7 @@ import { quote } from "./lines.ts";
 import { MAX_MOUNTINFO_FILE_BYTES } from "./mountinfo.ts";
 import { assertSameStart, MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX, startTimeOf } from "./proc_stat.ts";
 import { isDirectory, readBoundedText } from "./read.ts";
+import { readRegularTextFileSync } from "../../io.ts";
 
 /** Options of {@linkcode createUnixLocator}. */
 export interface UnixLocatorOptions {
@@ -97,6 +98,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
   const log = logger.with({ subsystem_name: "container_locator" });
   // The agent's own docker node container (kind on cgroup v1) is read once, from its own cgroup file.
   let matcher: Promise<PodPathMatcher> | undefined;
+  let readyMatcher: PodPathMatcher | undefined;
   const matcherFor = () =>
     matcher ??= readBoundedText(
       join(procRoot, "proc", "self", "cgroup"),
@@ -104,25 +106,41 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       CGROUP_ERROR_PREFIX,
     )
       .then((text) => createPodPathMatcher(cgroupRoots, text === null ? [] : ownNodeContainers(text)))
-      .catch(() => createPodPathMatcher(cgroupRoots));
+      .catch(() => createPodPathMatcher(cgroupRoots))
+      .then((m) => readyMatcher = m);
+  // `join(procRoot, "proc", pid, name)` for a positive integer `pid` and a relative `name` without dots:
+  // the normalised prefix is computed once, the rest cannot change under normalisation.
+  const procBase = join(procRoot, "proc");
 
   async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
       throw new AttestorError("bad-request", `invalid pid ${pid}: must be a positive integer`);
     }
     checkAborted(signal);
-    const procDir = join(procRoot, "proc", String(pid));
+    const procDir = `${procBase}/${pid}`;
     const notFound = () =>
       new AttestorError("process-gone", `process ${pid} does not exist (no directory ${quote(procDir)})`);
-    if (!await isDirectory(procDir)) throw notFound();
     /** Reads a file; `null` when missing, but only while the process directory is still there. */
     const read = async (name: string, maxBytes: number, prefix: string): Promise<FileText> => {
-      const path = join(procDir, name);
+      const path = `${procDir}/${name}`;
       const text = await readBoundedText(path, maxBytes, prefix);
       checkAborted(signal);
       if (text === null && !await isDirectory(procDir)) throw notFound();
       return { path, text };
     };
+    const stat = () => read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    // The process directory must exist. A stat file that could be read shows that it did (the kernel
+    // provides it for as long as the directory exists); only otherwise is the directory looked at, before
+    // the stat file is read the usual way (which tells a missing file from a missing process).
+    const fast = readRegularTextFileSync(`${procDir}/stat`, MAX_PROC_STAT_BYTES);
+    let firstStat: FileText;
+    if (fast !== undefined) {
+      checkAborted(signal);
+      firstStat = { path: `${procDir}/stat`, text: fast };
+    } else {
+      if (!await isDirectory(procDir)) throw notFound();
+      firstStat = await stat();
+    }
     /** Reads a symbolic link under the process directory; `null` when it cannot be read. */
     const readLink = async (name: string): Promise<string | null> => {
       const target = await readLinkOrNull(join(procDir, name));
@@ -130,15 +148,18 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       if (target === null && !await isDirectory(procDir)) throw notFound();
       return target;
     };
+    let pidLog: Logger | undefined;
     const decide: DecideOptions = {
-      matcher: await matcherFor(),
+      matcher: readyMatcher ?? await matcherFor(),
       legacy: !useNewContainerLocator,
       verbose,
-      logger: log.with({ pid }),
+      // Made when something is logged (verbose mode, a warning), not for every lookup.
+      get logger() {
+        return pidLog ??= log.with({ pid });
+      },
     };
 
-    const stat = () => read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
-    const startTime = startTimeOf(pid, await stat());
+    const startTime = startTimeOf(pid, firstStat);
     let result: { source: LocationSource; location: ContainerLocation };
     const fromCgroup = decideFromCgroup(
       await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
