@@ -128,18 +128,25 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       if (text === null && !await isDirectory(procDir)) throw notFound();
       return { path, text };
     };
-    const stat = () => read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    /**
+     * A regular file read synchronously, as `read` would read it (see `readRegularTextFileSync`), or
+     * `undefined` when `read` has to decide (a missing or unusual file, an error): no promise for the usual
+     * case.
+     */
+    const readNow = (name: string, maxBytes: number): FileText | undefined => {
+      const path = `${procDir}/${name}`;
+      const text = readRegularTextFileSync(path, maxBytes);
+      if (text === undefined) return undefined;
+      checkAborted(signal);
+      return { path, text };
+    };
     // The process directory must exist. A stat file that could be read shows that it did (the kernel
     // provides it for as long as the directory exists); only otherwise is the directory looked at, before
     // the stat file is read the usual way (which tells a missing file from a missing process).
-    const fast = readRegularTextFileSync(`${procDir}/stat`, MAX_PROC_STAT_BYTES);
-    let firstStat: FileText;
-    if (fast !== undefined) {
-      checkAborted(signal);
-      firstStat = { path: `${procDir}/stat`, text: fast };
-    } else {
+    let firstStat = readNow("stat", MAX_PROC_STAT_BYTES);
+    if (firstStat === undefined) {
       if (!await isDirectory(procDir)) throw notFound();
-      firstStat = await stat();
+      firstStat = await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
     }
     /** Reads a symbolic link under the process directory; `null` when it cannot be read. */
     const readLink = async (name: string): Promise<string | null> => {
@@ -162,7 +169,8 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     const startTime = startTimeOf(pid, firstStat);
     let result: { source: LocationSource; location: ContainerLocation };
     const fromCgroup = decideFromCgroup(
-      await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
+      readNow("cgroup", MAX_CGROUP_FILE_BYTES) ??
+        await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
       decide,
     );
     if (fromCgroup.kind === "decided") {
@@ -181,7 +189,9 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         result = decideFromMountinfo(mountinfo, decide);
       }
     }
-    assertSameStart(pid, startTime, startTimeOf(pid, await stat()));
+    const lastStat = readNow("stat", MAX_PROC_STAT_BYTES) ??
+      await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    assertSameStart(pid, startTime, startTimeOf(pid, lastStat));
     if (verbose) {
       decide.logger.debug("Container locator decision", {
         locator: useNewContainerLocator ? "new" : "legacy",
