@@ -19,6 +19,7 @@ import {
 import { MAX_CGROUP_FILE_BYTES } from "./cgroup.ts";
 import {
   CGROUP_ERROR_PREFIX,
+  type CgroupDecision,
   decideFromCgroup,
   decideFromMountinfo,
   type DecideOptions,
@@ -108,6 +109,30 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       .then((text) => createPodPathMatcher(cgroupRoots, text === null ? [] : ownNodeContainers(text)))
       .catch(() => createPodPathMatcher(cgroupRoots))
       .then((m) => readyMatcher = m);
+  /**
+   * The cgroup decisions already made, keyed by the cgroup file's whole text (a decision is a pure function
+   * of the text, given this locator's fixed matcher and algorithm, so an equal text gets an equal decision:
+   * the re-check after a match, and every later Attest of the same container, skip parsing and matching).
+   * Only the new locator's, without verbose logs (which must show every line), and only decisions (an error
+   * is never remembered). Bounded: the most recently used entries, each text at most a few KiB.
+   */
+  const memo = useNewContainerLocator && !verbose ? new Map<string, CgroupDecision>() : null;
+  const decideCgroup = (file: FileText, decide: DecideOptions): CgroupDecision => {
+    const text = file.text;
+    if (memo === null || text === null || text.length > MEMO_MAX_TEXT) return decideFromCgroup(file, decide);
+    const known = memo.get(text);
+    if (known !== undefined) {
+      memo.delete(text); // most recently used last
+      memo.set(text, known);
+      return known;
+    }
+    const decision = decideFromCgroup(file, decide);
+    if (decision.kind === "decided") {
+      if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value!);
+      memo.set(text, decision);
+    }
+    return decision;
+  };
   // `join(procRoot, "proc", pid, name)` for a positive integer `pid` and a relative `name` without dots:
   // the normalised prefix is computed once, the rest cannot change under normalisation.
   const procBase = join(procRoot, "proc");
@@ -168,7 +193,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
 
     const startTime = startTimeOf(pid, firstStat);
     let result: { source: LocationSource; location: ContainerLocation };
-    const fromCgroup = decideFromCgroup(
+    const fromCgroup = decideCgroup(
       readNow("cgroup", MAX_CGROUP_FILE_BYTES) ??
         await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
       decide,
@@ -200,7 +225,8 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         container_id: result.location.containerId ?? "",
       });
     }
-    return startTime === null ? result.location : { ...result.location, startTime };
+    // A copy: decisions are shared (see `memo`).
+    return startTime === null ? { ...result.location } : { ...result.location, startTime };
   }
 
   return {
@@ -215,6 +241,11 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
 }
 
 const NOT_IN_CONTAINER: ContainerLocation = Object.freeze({ podUid: null, containerId: null });
+
+/** The most cgroup decisions a locator remembers (see `memo` in {@linkcode createUnixLocator}). */
+const MEMO_MAX_ENTRIES = 256;
+/** The longest cgroup file text whose decision is remembered (a cgroup v1 file of 13 lines is ~2.5 KiB). */
+const MEMO_MAX_TEXT = 4096;
 
 /** Reads a symbolic link; `null` when it does not exist or cannot be read. */
 // deno-lint-ignore require-await -- async on purpose: callers await it like the other /proc reads
