@@ -123,6 +123,12 @@ export async function readBoundedTextFile(path: string, maxBytes: number): Promi
 /** A scratch buffer for {@linkcode readRegularTextFileSync} (synchronous, so never shared by two reads). */
 let scratch: Uint8Array | null = null;
 
+/** The flags {@linkcode readRegularTextFileSync} opens with; `undefined` where O_NONBLOCK does not exist. */
+const OPEN_NONBLOCK: number | undefined = (() => {
+  const { O_RDONLY, O_NONBLOCK } = fs.constants as { O_RDONLY: number; O_NONBLOCK?: number };
+  return O_NONBLOCK === undefined ? undefined : O_RDONLY | O_NONBLOCK;
+})();
+
 /**
  * Reads a whole regular file of at most `maxBytes` bytes synchronously, or answers `undefined` when it
  * cannot do so safely: then the caller reads with {@linkcode readBoundedTextFile}, which gives the text or
@@ -152,28 +158,36 @@ let scratch: Uint8Array | null = null;
  */
 export function readRegularTextFileSync(path: string, maxBytes: number): string | undefined {
   // O_NONBLOCK is not defined on Windows (which has no /proc): there the asynchronous read is used.
-  const { O_RDONLY, O_NONBLOCK } = fs.constants as { O_RDONLY: number; O_NONBLOCK?: number };
-  if (O_NONBLOCK === undefined) return undefined;
+  if (OPEN_NONBLOCK === undefined) return undefined;
   let fd: number;
   try {
     if (!Deno.statSync(path).isFile) return undefined;
-    fd = fs.openSync(path, O_RDONLY | O_NONBLOCK); // Deno opens every file close-on-exec
+    fd = fs.openSync(path, OPEN_NONBLOCK); // Deno opens every file close-on-exec
   } catch {
     return undefined;
   }
   try {
+    // Reads go into the scratch buffer one after the other; only a file larger than it is copied out in
+    // chunks (one past `maxBytes` is enough to know the file is too large).
     const buf = scratch ??= new Uint8Array(READ_CHUNK_BYTES);
-    const chunks: Uint8Array[] = [];
+    let chunks: Uint8Array[] | null = null;
+    let used = 0;
     let total = 0;
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, maxBytes + 1 - total), null);
+      if (used === buf.length) {
+        (chunks ??= []).push(buf.slice());
+        used = 0;
+      }
+      const n = fs.readSync(fd, buf, used, Math.min(buf.length - used, maxBytes + 1 - total), null);
       if (n === 0) break;
+      used += n;
       total += n;
       if (total > maxBytes) return undefined;
-      chunks.push(buf.slice(0, n));
     }
     if (total === 0) return undefined; // perhaps a FIFO without a writer: the asynchronous read decides
-    return decoder.decode(chunks.length === 1 ? chunks[0] : concatBytes(chunks, total));
+    if (chunks === null) return decoder.decode(buf.subarray(0, used));
+    chunks.push(buf.subarray(0, used));
+    return decoder.decode(concatBytes(chunks, total));
   } catch {
     return undefined;
   } finally {

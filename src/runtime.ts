@@ -10,17 +10,14 @@
  */
 
 import type { Config } from "./config/types.ts";
-import { type AttestCore, type AttestResult, createAttestCore } from "./core/attest.ts";
+import type { AttestCore, AttestResult } from "./core/attest.ts";
 import { AttestorError } from "./errors.ts";
-import { createKubeletClient } from "./kubelet/client.ts";
-import { type FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
+import type { FetcherClock, PodListFetcher } from "./kubelet/fetcher.ts";
 import type { Logger } from "./log.ts";
-import { configureWarnings } from "./config/warnings.ts";
 import { ImmutableMap } from "./config/immutable_map.ts";
 import type { Platform } from "./platform/types.ts";
 import type { AttestorRuntime, ReferenceRequest } from "./plugin/types.ts";
 import { type ApiServerAccessOptions, lazyApiServerAccess } from "./apiserver/lazy.ts";
-import { attestWithNamespaceLabels, kubeletDisabledCore } from "./apiserver/features.ts";
 import type { CurrentSigstoreVerifierFactory, SigstoreVerifierFactory } from "./sigstore/factory.ts";
 import type { SigstoreVerifier } from "./sigstore/verifier.ts";
 import { tufCachePath } from "./sigstore/tuf_cache.ts";
@@ -58,6 +55,31 @@ export interface RuntimeOptions {
   /** Reads the plugin's environment (trust files, TUF cache location). @default {Deno.env.get} */
   readonly env?: (name: string) => string | undefined;
 }
+
+/**
+ * The modules that applying a configuration needs (the kubelet client with Node's HTTP and TLS stacks, the
+ * pod-list fetcher, the attestor core), imported on the first apply: the plugin program does not load them
+ * before its handshake. Loaded once, shared by every runtime.
+ */
+async function importApplyModules() {
+  const [client, fetcher, core, features, warnings] = await Promise.all([
+    import("./kubelet/client.ts"),
+    import("./kubelet/fetcher.ts"),
+    import("./core/attest.ts"),
+    import("./apiserver/features.ts"),
+    import("./config/warnings.ts"),
+  ]);
+  return {
+    createKubeletClient: client.createKubeletClient,
+    PodListFetcher: fetcher.PodListFetcher,
+    createAttestCore: core.createAttestCore,
+    attestWithNamespaceLabels: features.attestWithNamespaceLabels,
+    kubeletDisabledCore: features.kubeletDisabledCore,
+    configureWarnings: warnings.configureWarnings,
+  };
+}
+type ApplyModules = Awaited<ReturnType<typeof importApplyModules>>;
+let applyModules: Promise<ApplyModules> | undefined;
 
 /** Longest time Configure waits for the sigstore trust material (TUF refresh), ms. */
 export const SIGSTORE_TRUST_TIMEOUT_MS = 60_000;
@@ -110,6 +132,8 @@ export interface Runtime extends AttestorRuntime {
 interface Active {
   readonly config: Config;
   readonly core: AttestCore;
+  /** The modules loaded for the apply that made this configuration. */
+  readonly modules: ApplyModules;
   /** The kubelet pod list, or null with `disable_kubelet_client`. */
   readonly pods: PodListFetcher | null;
   readonly kubeletUrl: string;
@@ -287,12 +311,22 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     async apply(config: Config): Promise<void> {
       if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
+      const modules = await (applyModules ??= importApplyModules());
+      const { createKubeletClient, PodListFetcher, createAttestCore, configureWarnings } = modules;
+      if (closed) throw new AttestorError("shutting-down", "the plugin is shutting down");
       if (config.disableKubeletClient) {
         // No kubelet client, no credential files, no fetcher: a clean cut to a kubelet-less setup.
         if (fetcher !== null) retired = Promise.all([retired, fetcher.close()]);
         fetcher = null;
         const generation = (active?.generation ?? 0) + 1;
-        active = { config, core: kubeletDisabledCore(), pods: null, kubeletUrl: "", generation };
+        active = {
+          config,
+          core: modules.kubeletDisabledCore(),
+          modules,
+          pods: null,
+          kubeletUrl: "",
+          generation,
+        };
         logger.info("The kubelet client is disabled: PID attestation is unavailable");
         return;
       }
@@ -361,7 +395,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       fetcher = pods;
       const core = createAttestCore({ locator, pods, logger, config, imageVerifier });
       const generation = (previous?.generation ?? 0) + (kept === null ? 1 : 0);
-      active = { config, core, pods, kubeletUrl: client.url, generation };
+      active = { config, core, modules, pods, kubeletUrl: client.url, generation };
       for (const w of configureWarnings(config)) logger.warn(w.message, w.fields);
       if (platform.name === "unix") {
         if (config.useNewContainerLocator) logger.info("Using the new container locator");
@@ -373,7 +407,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     attest(pid: number, signal: AbortSignal): Promise<string[]> {
       return run((core, started) =>
         started.config.enableNamespaceLabels
-          ? attestWithNamespaceLabels(core, apiServer, pid, signal)
+          ? started.modules.attestWithNamespaceLabels(core, apiServer, pid, signal)
           : core.attest(pid, signal)
       );
     },

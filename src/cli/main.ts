@@ -16,9 +16,6 @@ import { servePlugin } from "../plugin/serve.ts";
 import type { AttestorRuntime } from "../plugin/types.ts";
 import { platformFor } from "../platform/mod.ts";
 import { createRuntime } from "../runtime.ts";
-import { runAttest } from "./attest.ts";
-import { helpText } from "./help.ts";
-import { runLocate } from "./locate.ts";
 
 /** The program name in help and version output. */
 export const PROGRAM_NAME = "k8s-attestor";
@@ -76,8 +73,9 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
   const out = options.writeStdout ?? ((text: string) => writeAllSync(Deno.stdout, text));
   const err = options.writeStderr ?? ((text: string) => writeAllSync(Deno.stderr, text));
 
-  if (args[0] === "locate") return await runLocate(args.slice(1));
-  if (args[0] === "attest") return await runAttest(args.slice(1));
+  // The subcommands are imported when used: plugin mode (what spire-agent starts) does not load them.
+  if (args[0] === "locate") return await (await import("./locate.ts")).runLocate(args.slice(1));
+  if (args[0] === "attest") return await (await import("./attest.ts")).runAttest(args.slice(1));
 
   let values: { version?: boolean; help?: boolean; transport?: string; "proc-root"?: string };
   try {
@@ -97,7 +95,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
     return 2;
   }
   if (values.help) {
-    out(helpText(PROGRAM_NAME));
+    out((await import("./help.ts")).helpText(PROGRAM_NAME));
     return 0;
   }
   if (values.version) {

@@ -29,6 +29,32 @@ function parseFunctionOf(mod: unknown): HclParse | null {
   return typeof parse === "function" ? (parse as HclParse) : null;
 }
 
+/**
+ * js-hcl-parser's code (`dist/hcl.js`, 1.5 MB of minified GopherJS output) as text, imported when first
+ * needed. It is run by {@linkcode evaluateParser} rather than imported as a module: a bundle then carries it
+ * as one string literal, which costs next to nothing to load, instead of the 3.3 MB of reformatted code the
+ * bundler makes of it, which V8 compiles at start-up (about 25 ms of the bundle's exec → handshake time, even
+ * though the parser is not run before the handshake).
+ */
+async function importParserSource(): Promise<string> {
+  return (await import("js-hcl-parser/dist/hcl.js", { with: { type: "text" } })).default;
+}
+
+/** The parser's code, once {@linkcode loadHclParser} has imported it. */
+let parserSource: string | null = null;
+
+/**
+ * Runs js-hcl-parser's code as Node's CommonJS loader runs a module (`exports`, `require`, `module`,
+ * `__filename`, `__dirname`; `this` is `module.exports`) and gives its exports: each call is a fresh copy
+ * with its own Go runtime.
+ */
+function evaluateParser(source: string): unknown {
+  const module = { exports: {} as Record<string, unknown> };
+  const run = new Function("exports", "require", "module", "__filename", "__dirname", source);
+  run.call(module.exports, module.exports, createRequire(import.meta.url), module, "hcl.js", ".");
+  return module.exports;
+}
+
 /** The outcome of loading js-hcl-parser: its `parse`, or why there is none. */
 interface LoadedParser {
   parse: HclParse | null;
@@ -63,7 +89,9 @@ export function loadHclParser(): Promise<void> {
     const stackLimit = Error.stackTraceLimit;
     let outcome: LoadedParser;
     try {
-      const parse = parseFunctionOf(await import("js-hcl-parser"));
+      const source = await importParserSource();
+      parserSource = source;
+      const parse = parseFunctionOf(evaluateParser(source));
       outcome = parse ? { parse, error: "" } : { parse: null, error: "js-hcl-parser has no parse function" };
     } catch (err) {
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -128,26 +156,41 @@ export function restoreGopherJsParse(parse: HclParse): boolean {
 }
 
 /**
- * Makes the parser healthy again after it threw: preferably a fresh copy of the module (loaded again from
- * the package, its module-cache entry dropped first: a fresh Go runtime), else (in a bundle there is no
- * package to load) the same copy restored with {@linkcode restoreGopherJsParse}.
+ * Makes the parser healthy again after it threw: preferably a fresh copy (its code run again: a fresh Go
+ * runtime), else the same copy restored with {@linkcode restoreGopherJsParse}.
  */
 function resetParser(): void {
   try {
-    const require = createRequire(import.meta.url);
-    const path = require.resolve("js-hcl-parser");
-    delete require.cache[path];
-    const fresh = parseFunctionOf(withStackLimitKept(() => require("js-hcl-parser")));
+    const source = parserSource;
+    const fresh = source === null ? null : parseFunctionOf(withStackLimitKept(() => evaluateParser(source)));
     if (fresh && restoreGopherJsParse(fresh)) {
       parser.parse = fresh;
       return;
     }
   } catch {
-    // no package to load: restore the copy we have
+    // no fresh copy: restore the copy we have
   }
   if (parser.parse && restoreGopherJsParse(parser.parse)) return;
   parser.parse = null;
   parser.error = "the HCL parser failed and could not be restored";
+}
+
+/**
+ * The `parse` the configuration layer runs now (`null` before {@linkcode loadHclParser}, or when it could not
+ * be loaded or restored): for tests that need to reach the very copy {@linkcode runHcl} uses.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hclParseInUse, loadHclParser } from "./hcl_parser.ts";
+ * await loadHclParser();
+ * assert.equal(typeof hclParseInUse(), "function");
+ * ```
+ *
+ * @returns The function, or `null`.
+ */
+export function hclParseInUse(): HclParse | null {
+  return parser.parse;
 }
 
 /** The error prefix of js-hcl-parser's `parse` (its Go code formats errors into the returned string). */

@@ -133,7 +133,16 @@ export function raceAbort<T>(
       promise.catch(() => {});
       reject(abortError(signal, texts));
     });
-    promise.then(resolve, reject).finally(stop);
+    promise.then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (err) => {
+        stop();
+        reject(err);
+      },
+    );
   });
 }
 

@@ -311,7 +311,9 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
     if (containerId === null) {
       return { selectors: [], podUid, containerId, pod: null, container: null, attempts: 0 };
     }
-    const log = logger.with({ pod_uid: podUid ?? "", container_id: containerId });
+    // Made when something is logged (a retry, a failure), not for every call.
+    let callLog: Logger | undefined;
+    const log = () => callLog ??= logger.with({ pod_uid: podUid ?? "", container_id: containerId });
 
     let version = 0;
     for (let attempt = 1;; attempt++) {
@@ -345,7 +347,7 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
             } catch (err) {
               if (signal?.aborted) throw abortError(signal);
               const failure = toAttestorError(err, "internal", "verifying the image signature");
-              log.warn("Error retrieving signature payload", {
+              log().warn("Error retrieving signature payload", {
                 container_name: verified.name,
                 image_id: verified.imageId,
                 error: failure.message,
@@ -367,10 +369,10 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
 
       if (attempt >= maxAttempts) {
         if (fetchError) {
-          log.warn("Unable to get pod list; giving up", { attempt, error: fetchError.message });
+          log().warn("Unable to get pod list; giving up", { attempt, error: fetchError.message });
           throw fetchError;
         }
-        log.warn("Container id not found; giving up", { attempt });
+        log().warn("Container id not found; giving up", { attempt });
         throw new AttestorError(
           "pod-not-listed",
           `no selectors found after max poll attempts (pod UID ${
@@ -379,9 +381,12 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
         );
       }
       if (fetchError) {
-        log.warn("Unable to get pod list; will retry after backoff", { attempt, error: fetchError.message });
+        log().warn("Unable to get pod list; will retry after backoff", {
+          attempt,
+          error: fetchError.message,
+        });
       } else {
-        log.debug("Container id not found; will retry after backoff", { attempt });
+        log().debug("Container id not found; will retry after backoff", { attempt });
       }
     }
   }

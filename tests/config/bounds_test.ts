@@ -5,9 +5,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { buildConfig } from "../../src/config/build.ts";
 import { parseConfigText } from "../../src/config/hcl.ts";
+import { hclParseInUse } from "../../src/config/hcl_parser.ts";
 
 const TD = { trustDomain: "example.org" };
 const build = (text: string, vars: Record<string, string> = {}) =>
@@ -87,13 +87,13 @@ describe("finding 8: deep nesting is refused before the HCL parser runs, and nev
   });
 
   it("a GopherJS runtime left half unwound by an overflow does not fail the next configuration", () => {
-    // The copy of js-hcl-parser the config layer uses is the one in the module cache. Whether an overflow
-    // leaves leftovers depends on where the stack runs out again while unwinding: overflow it from many
-    // stack depths (about one in seven leaves leftovers); every valid configuration after must build.
-    const shared = createRequire(import.meta.url)("js-hcl-parser");
+    // The very copy of js-hcl-parser the config layer runs. Whether an overflow leaves leftovers depends on
+    // where the stack runs out again while unwinding: overflow it from many stack depths (about one in seven
+    // leaves leftovers); every valid configuration after must build.
+    assert.ok(hclParseInUse() !== null, "the parser is loaded");
     const overflow = "a = " + "{ b = ".repeat(10_000) + "1" + " }".repeat(10_000);
     for (let frames = 0; frames < 420; frames += 7) {
-      assert.throws(() => withFrames(frames, () => shared.parse(overflow)), RangeError);
+      assert.throws(() => withFrames(frames, () => hclParseInUse()!(overflow)), RangeError);
       assertValidStillBuilds();
     }
   });

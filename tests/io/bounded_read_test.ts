@@ -102,7 +102,9 @@ describe(
         ["empty", new Uint8Array(0)],
         ["text", new TextEncoder().encode("0::/kubepods/pod1\n")],
         ["bad-utf8", new Uint8Array([0x61, 0xff, 0x62])],
-        ["chunks", new Uint8Array(200 * 1024 + 3).fill(0x62)],
+        // Varied bytes, so that chunks put together in the wrong order or place would show.
+        ["chunks", Uint8Array.from({ length: 200 * 1024 + 3 }, (_, i) => 0x30 + (i % 61))],
+        ["two-buffers", Uint8Array.from({ length: 128 * 1024 }, (_, i) => 0x41 + ((i >> 10) % 26))],
       ];
       for (const [name, bytes] of files) {
         const path = join(dir, name);

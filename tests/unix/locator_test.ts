@@ -9,6 +9,8 @@ import { MAX_CGROUP_FILE_BYTES } from "../../src/platform/unix/cgroup.ts";
 import { runLocate } from "../../src/cli/locate.ts";
 import { nullLogger } from "../../src/log.ts";
 import { captureLogger } from "./_capture.ts";
+import { kubepodsPath } from "../../src/testing/cgroups.ts";
+import { procStatLine } from "../../src/testing/fake_proc.ts";
 
 const PROC_ROOT = fileURLToPath(new URL("../testdata/proc/", import.meta.url));
 const CID = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
@@ -158,6 +160,56 @@ describe("createUnixLocator: errors and bounds", () => {
     const late = await rejection(createUnixLocator({ procRoot: root }).locate(16, timeout));
     assert.equal(late.reason, "deadline-exceeded");
     assert.equal(late.message, "context deadline exceeded");
+  });
+});
+
+describe("createUnixLocator: remembered cgroup decisions", () => {
+  let root = "";
+  const POD_A = "aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa";
+  const POD_B = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";
+  const CID_A = "a".repeat(64);
+  const CID_B = "b".repeat(64);
+  async function place(pid: number, podUid: string, containerId: string, startTime = 100) {
+    await Deno.mkdir(join(root, "proc", String(pid)), { recursive: true });
+    const path = kubepodsPath("systemd", "besteffort", podUid, containerId);
+    await Deno.writeTextFile(join(root, "proc", String(pid), "cgroup"), `0::${path}\n`);
+    await Deno.writeTextFile(
+      join(root, "proc", String(pid), "stat"),
+      `${procStatLine(pid, "w", startTime)}\n`,
+    );
+  }
+  before(async () => {
+    root = await Deno.makeTempDir({ prefix: "locator_memo_test_" });
+  });
+  after(async () => {
+    await Deno.remove(root, { recursive: true });
+  });
+
+  it("a process that moves gets the decision of its new cgroup file, never the remembered one", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(501, POD_A, CID_A);
+    assert.deepEqual(await locator.locate(501), { podUid: POD_A, containerId: CID_A, startTime: "100" });
+    assert.deepEqual(await locator.locate(501), { podUid: POD_A, containerId: CID_A, startTime: "100" });
+    await place(501, POD_B, CID_B, 200);
+    assert.deepEqual(await locator.locate(501), { podUid: POD_B, containerId: CID_B, startTime: "200" });
+    await place(501, POD_A, CID_A, 300);
+    assert.deepEqual(await locator.locate(501), { podUid: POD_A, containerId: CID_A, startTime: "300" });
+  });
+
+  it("an equal cgroup file gives an equal, separate answer; a refused one is refused every time", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(502, POD_A, CID_A, 1);
+    await place(503, POD_A, CID_A, 2);
+    const first = await locator.locate(502);
+    const second = await locator.locate(503);
+    assert.deepEqual([first.containerId, second.containerId], [CID_A, CID_A]);
+    assert.notEqual(first, second);
+    // A path that names a pod outside the kubelet's pod cgroups is refused (anchor.ts), on every lookup.
+    await Deno.writeTextFile(join(root, "proc", "503", "cgroup"), `0::/evil/pod${POD_B}/${CID_B}\n`);
+    for (let i = 0; i < 2; i++) {
+      const err = await rejection(locator.locate(503));
+      assert.match(err.message, new RegExp(POD_B));
+    }
   });
 });
 

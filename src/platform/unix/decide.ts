@@ -32,7 +32,7 @@ export interface DecideOptions {
   readonly legacy: boolean;
   /** `verbose_container_locator_logs`: log every line considered at debug level. */
   readonly verbose: boolean;
-  /** Where verbose lines and warnings go. */
+  /** Where verbose lines and warnings go (read only when something is logged: it may be made on demand). */
   readonly logger: Logger;
 }
 
@@ -98,9 +98,9 @@ export function decideFromCgroup(file: FileText, options: DecideOptions): Cgroup
 }
 
 function decideNew(file: FileText, options: DecideOptions): CgroupDecision {
-  const { verbose, logger } = options;
+  const { verbose } = options;
   if (file.text === null) {
-    if (verbose) logger.debug("cgroup file not found; treating as no container", { file: file.path });
+    if (verbose) options.logger.debug("cgroup file not found; treating as no container", { file: file.path });
     return { kind: "decided", source: "none", location: NOT_IN_CONTAINER };
   }
   const entries = parseCgroupFile(file.text, file.path);
@@ -125,12 +125,14 @@ function decideNew(file: FileText, options: DecideOptions): CgroupDecision {
   // other process (a host service, a login session) has a real cgroup path without IDs and is not in a
   // container; its mountinfo is never trusted.
   if (entries.length > 0 && entries.every((e) => e.path === "/")) return { kind: "consult-mountinfo" };
-  if (verbose) logger.debug("cgroup paths name no container; mountinfo not consulted", { file: file.path });
+  if (verbose) {
+    options.logger.debug("cgroup paths name no container; mountinfo not consulted", { file: file.path });
+  }
   return { kind: "decided", source: "none", location: NOT_IN_CONTAINER };
 }
 
 function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
-  const { verbose, logger } = options;
+  const { verbose } = options;
   if (file.text === null) {
     throw new AttestorError(
       "malformed-input",
@@ -150,7 +152,7 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
     );
     if (anchored.ids.containerId === "") {
       if (verbose) {
-        logger.debug("PID cgroup entry considered", {
+        options.logger.debug("PID cgroup entry considered", {
           ...fields,
           layout: anchored.layout,
           action: "no match",
@@ -160,11 +162,11 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
     }
     const r = legacyMatchPath(entry.path);
     if (r.kind === "ambiguous") {
-      logger.warn("More than one regex matches for cgroup; ignoring it", fields);
+      options.logger.warn("More than one regex matches for cgroup; ignoring it", fields);
       continue;
     }
     if (r.kind === "none") {
-      if (verbose) logger.debug("PID cgroup entry considered", { ...fields, action: "no match" });
+      if (verbose) options.logger.debug("PID cgroup entry considered", { ...fields, action: "no match" });
       continue;
     }
     // The legacy patterns read the whole path, segments below the container included; they must find the
@@ -183,9 +185,9 @@ function decideLegacy(file: FileText, options: DecideOptions): CgroupDecision {
     const logged = { ...fields, rule: r.rule, pod_uid: r.podUid, container_id: r.containerId };
     try {
       merger.add(r.podUid, r.containerId);
-      if (verbose) logger.debug("PID cgroup entry considered", { ...logged, action: "matched" });
+      if (verbose) options.logger.debug("PID cgroup entry considered", { ...logged, action: "matched" });
     } catch (err) {
-      if (verbose) logger.debug("PID cgroup entry considered", { ...logged, action: "conflict" });
+      if (verbose) options.logger.debug("PID cgroup entry considered", { ...logged, action: "conflict" });
       throw err;
     }
   }
@@ -266,9 +268,11 @@ export function decideFromMountinfo(
   file: FileText,
   options: DecideOptions,
 ): { source: LocationSource; location: ContainerLocation } {
-  const { verbose, logger } = options;
+  const { verbose } = options;
   if (file.text === null) {
-    if (verbose) logger.debug("mountinfo file not found; treating as no container", { file: file.path });
+    if (verbose) {
+      options.logger.debug("mountinfo file not found; treating as no container", { file: file.path });
+    }
     return { source: "none", location: NOT_IN_CONTAINER };
   }
   const mounts = parseMountinfo(file.text, file.path);
@@ -279,7 +283,7 @@ export function decideFromMountinfo(
     if (!isCandidateCgroupMount(mount)) {
       if (verbose) {
         const cgroup = mount.fsType === "cgroup" || mount.fsType === "cgroup2";
-        logger.debug("PID mount skipped", {
+        options.logger.debug("PID mount skipped", {
           ...base,
           reason: cgroup ? "cgroup mount at /" : "not a cgroup mount",
         });

@@ -19,6 +19,7 @@ import {
 import { MAX_CGROUP_FILE_BYTES } from "./cgroup.ts";
 import {
   CGROUP_ERROR_PREFIX,
+  type CgroupDecision,
   decideFromCgroup,
   decideFromMountinfo,
   type DecideOptions,
@@ -31,6 +32,7 @@ import { quote } from "./lines.ts";
 import { MAX_MOUNTINFO_FILE_BYTES } from "./mountinfo.ts";
 import { assertSameStart, MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX, startTimeOf } from "./proc_stat.ts";
 import { isDirectory, readBoundedText } from "./read.ts";
+import { readRegularTextFileSync } from "../../io.ts";
 
 /** Options of {@linkcode createUnixLocator}. */
 export interface UnixLocatorOptions {
@@ -97,6 +99,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
   const log = logger.with({ subsystem_name: "container_locator" });
   // The agent's own docker node container (kind on cgroup v1) is read once, from its own cgroup file.
   let matcher: Promise<PodPathMatcher> | undefined;
+  let readyMatcher: PodPathMatcher | undefined;
   const matcherFor = () =>
     matcher ??= readBoundedText(
       join(procRoot, "proc", "self", "cgroup"),
@@ -104,25 +107,72 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       CGROUP_ERROR_PREFIX,
     )
       .then((text) => createPodPathMatcher(cgroupRoots, text === null ? [] : ownNodeContainers(text)))
-      .catch(() => createPodPathMatcher(cgroupRoots));
+      .catch(() => createPodPathMatcher(cgroupRoots))
+      .then((m) => readyMatcher = m);
+  /**
+   * The cgroup decisions already made, keyed by the cgroup file's whole text (a decision is a pure function
+   * of the text, given this locator's fixed matcher and algorithm, so an equal text gets an equal decision:
+   * the re-check after a match, and every later Attest of the same container, skip parsing and matching).
+   * Only the new locator's, without verbose logs (which must show every line), and only decisions (an error
+   * is never remembered). Bounded: the most recently used entries, each text at most a few KiB.
+   */
+  const memo = useNewContainerLocator && !verbose ? new Map<string, CgroupDecision>() : null;
+  const decideCgroup = (file: FileText, decide: DecideOptions): CgroupDecision => {
+    const text = file.text;
+    if (memo === null || text === null || text.length > MEMO_MAX_TEXT) return decideFromCgroup(file, decide);
+    const known = memo.get(text);
+    if (known !== undefined) {
+      memo.delete(text); // most recently used last
+      memo.set(text, known);
+      return known;
+    }
+    const decision = decideFromCgroup(file, decide);
+    if (decision.kind === "decided") {
+      if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value!);
+      memo.set(text, decision);
+    }
+    return decision;
+  };
+  // `join(procRoot, "proc", pid, name)` for a positive integer `pid` and a relative `name` without dots:
+  // the normalised prefix is computed once, the rest cannot change under normalisation.
+  const procBase = join(procRoot, "proc");
 
   async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
       throw new AttestorError("bad-request", `invalid pid ${pid}: must be a positive integer`);
     }
     checkAborted(signal);
-    const procDir = join(procRoot, "proc", String(pid));
+    const procDir = `${procBase}/${pid}`;
     const notFound = () =>
       new AttestorError("process-gone", `process ${pid} does not exist (no directory ${quote(procDir)})`);
-    if (!await isDirectory(procDir)) throw notFound();
     /** Reads a file; `null` when missing, but only while the process directory is still there. */
     const read = async (name: string, maxBytes: number, prefix: string): Promise<FileText> => {
-      const path = join(procDir, name);
+      const path = `${procDir}/${name}`;
       const text = await readBoundedText(path, maxBytes, prefix);
       checkAborted(signal);
       if (text === null && !await isDirectory(procDir)) throw notFound();
       return { path, text };
     };
+    /**
+     * A regular file read synchronously, as `read` would read it (see `readRegularTextFileSync`), or
+     * `undefined` when `read` has to decide (a missing or unusual file, an error): no promise for the usual
+     * case.
+     */
+    const readNow = (name: string, maxBytes: number): FileText | undefined => {
+      const path = `${procDir}/${name}`;
+      const text = readRegularTextFileSync(path, maxBytes);
+      if (text === undefined) return undefined;
+      checkAborted(signal);
+      return { path, text };
+    };
+    // The process directory must exist. A stat file that could be read shows that it did (the kernel
+    // provides it for as long as the directory exists); only otherwise is the directory looked at, before
+    // the stat file is read the usual way (which tells a missing file from a missing process).
+    let firstStat = readNow("stat", MAX_PROC_STAT_BYTES);
+    if (firstStat === undefined) {
+      if (!await isDirectory(procDir)) throw notFound();
+      firstStat = await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    }
     /** Reads a symbolic link under the process directory; `null` when it cannot be read. */
     const readLink = async (name: string): Promise<string | null> => {
       const target = await readLinkOrNull(join(procDir, name));
@@ -130,18 +180,22 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       if (target === null && !await isDirectory(procDir)) throw notFound();
       return target;
     };
+    let pidLog: Logger | undefined;
     const decide: DecideOptions = {
-      matcher: await matcherFor(),
+      matcher: readyMatcher ?? await matcherFor(),
       legacy: !useNewContainerLocator,
       verbose,
-      logger: log.with({ pid }),
+      // Made when something is logged (verbose mode, a warning), not for every lookup.
+      get logger() {
+        return pidLog ??= log.with({ pid });
+      },
     };
 
-    const stat = () => read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
-    const startTime = startTimeOf(pid, await stat());
+    const startTime = startTimeOf(pid, firstStat);
     let result: { source: LocationSource; location: ContainerLocation };
-    const fromCgroup = decideFromCgroup(
-      await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
+    const fromCgroup = decideCgroup(
+      readNow("cgroup", MAX_CGROUP_FILE_BYTES) ??
+        await read("cgroup", MAX_CGROUP_FILE_BYTES, CGROUP_ERROR_PREFIX),
       decide,
     );
     if (fromCgroup.kind === "decided") {
@@ -160,7 +214,9 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         result = decideFromMountinfo(mountinfo, decide);
       }
     }
-    assertSameStart(pid, startTime, startTimeOf(pid, await stat()));
+    const lastStat = readNow("stat", MAX_PROC_STAT_BYTES) ??
+      await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    assertSameStart(pid, startTime, startTimeOf(pid, lastStat));
     if (verbose) {
       decide.logger.debug("Container locator decision", {
         locator: useNewContainerLocator ? "new" : "legacy",
@@ -169,7 +225,8 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
         container_id: result.location.containerId ?? "",
       });
     }
-    return startTime === null ? result.location : { ...result.location, startTime };
+    // A copy: decisions are shared (see `memo`).
+    return startTime === null ? { ...result.location } : { ...result.location, startTime };
   }
 
   return {
@@ -184,6 +241,11 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
 }
 
 const NOT_IN_CONTAINER: ContainerLocation = Object.freeze({ podUid: null, containerId: null });
+
+/** The most cgroup decisions a locator remembers (see `memo` in {@linkcode createUnixLocator}). */
+const MEMO_MAX_ENTRIES = 256;
+/** The longest cgroup file text whose decision is remembered (a cgroup v1 file of 13 lines is ~2.5 KiB). */
+const MEMO_MAX_TEXT = 4096;
 
 /** Reads a symbolic link; `null` when it does not exist or cannot be read. */
 // deno-lint-ignore require-await -- async on purpose: callers await it like the other /proc reads

@@ -66,20 +66,47 @@ export function parseProcStat(text: string, path: string): ProcStat {
   if (open < 0 || close < open) throw bad(`no "(comm)" field in ${quote(clip(text, 128))}`);
   const pid = text.slice(0, open);
   if (!/^[1-9][0-9]{0,9}$/.test(pid)) throw bad(`field 1 (pid) is ${quote(clip(pid, 64))}, not a PID`);
-  let rest = text.slice(close + 1);
-  if (rest.endsWith("\n")) rest = rest.slice(0, -1);
-  if (!rest.startsWith(" ")) throw bad(`no space after the comm field`);
-  const fields = rest.slice(1).split(" ");
-  if (fields.length <= START_TIME_AFTER_COMM) {
-    throw bad(`${fields.length + 2} fields, fewer than the 22 needed for starttime`);
+  // The fields after comm: `text` from `close + 2` to `end` (a final newline excluded), split on single
+  // spaces. Only fields 3 and 22 are used, so they are found by position instead of splitting them all.
+  const end = text.endsWith("\n") ? text.length - 1 : text.length;
+  if (close + 1 >= end || text[close + 1] !== " ") throw bad(`no space after the comm field`);
+  const first = close + 2;
+  const bounds = fieldBounds(text, first, end, START_TIME_AFTER_COMM);
+  if (bounds === null) {
+    const count = text.slice(first, end).split(" ").length;
+    throw bad(`${count + 2} fields, fewer than the 22 needed for starttime`);
   }
-  const state = fields[0];
+  const state = text.slice(first, bounds.stateEnd);
   if (!/^[A-Za-z]$/.test(state)) throw bad(`field 3 (state) is ${quote(clip(state, 64))}, not one letter`);
-  const startTime = fields[START_TIME_AFTER_COMM];
+  const startTime = text.slice(bounds.start, bounds.end);
   if (!/^(0|[1-9][0-9]{0,19})$/.test(startTime)) {
     throw bad(`field 22 (starttime) is ${quote(clip(startTime, 64))}, not a decimal number`);
   }
   return { pid, state, startTime };
+}
+
+/**
+ * Where field `index` (0-based) of the space-separated fields in `text[from, end)` starts and ends, and where
+ * field 0 ends; `null` when there are not more than `index` fields. The same fields as
+ * `text.slice(from, end).split(" ")`, without making them.
+ */
+function fieldBounds(
+  text: string,
+  from: number,
+  end: number,
+  index: number,
+): { stateEnd: number; start: number; end: number } | null {
+  let start = from;
+  let stateEnd = -1;
+  for (let i = 0; i < index; i++) {
+    const space = text.indexOf(" ", start);
+    if (space < 0 || space >= end) return null;
+    if (i === 0) stateEnd = space;
+    start = space + 1;
+  }
+  const space = text.indexOf(" ", start);
+  const fieldEnd = space < 0 || space >= end ? end : space;
+  return { stateEnd: index === 0 ? fieldEnd : stateEnd, start, end: fieldEnd };
 }
 
 /**
