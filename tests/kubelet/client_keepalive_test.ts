@@ -7,8 +7,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import * as http from "node:http";
 import * as net from "node:net";
 import { createKubeletClient } from "../../src/kubelet/client.ts";
+import { KubeletConnections } from "../../src/kubelet/connections.ts";
 import { PodListFetcher } from "../../src/kubelet/fetcher.ts";
 import { BOOTSTRAP_TOKEN, PODS_TEXT, rejectsWith, useClientTestEnv } from "./_client_env.ts";
 import { testConfig } from "./_config.ts";
@@ -211,6 +213,22 @@ describe("kubelet client: kept-alive connections", () => {
     } finally {
       await k.stop();
     }
+  });
+
+  it("an idle kept-alive connection is closed after the idle timeout", async () => {
+    const k = await env.start({});
+    const connections = new KubeletConnections({ secure: false, idleTimeoutMs: 200 });
+    const lease = connections.acquire(null);
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port: k.port, path: "/pods", agent: lease.agent }, (res) => {
+        res.resume();
+        res.on("end", resolve);
+      }).on("error", reject);
+    });
+    lease.release();
+    assert.equal(k.openConnections, 1, "kept alive after the response");
+    await eventually(() => k.openConnections === 0, "the idle connection closed by the client");
+    connections.close();
   });
 
   it("the fetcher closes a replaced client once its request settled, and the last one on close", async () => {
