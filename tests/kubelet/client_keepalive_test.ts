@@ -29,11 +29,13 @@ async function eventually(condition: () => boolean, what: string): Promise<void>
 
 /**
  * A raw HTTP/1.1 server on a real socket that answers `GET /pods` with keep-alive and misbehaves as a kubelet
- * may: `dropOnRequest` closes a connection without answering when its n-th request arrives (a connection the
- * server gave up on just as the client reused it); `closeIdleAfterMs` closes a connection that has been idle
+ * may: `drop(connection, request)` says when to close a connection without answering a request (for the
+ * second request of a connection: a connection the server gave up on just as the client reused it); `closeIdleAfterMs` closes a connection that has been idle
  * that long. `log` records `c<connection>r<request>` per request received.
  */
-async function rawKubelet(options: { dropOnRequest?: number; closeIdleAfterMs?: number }) {
+async function rawKubelet(
+  options: { drop?: (connection: number, request: number) => boolean; closeIdleAfterMs?: number },
+) {
   const log: string[] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;
@@ -53,7 +55,7 @@ async function rawKubelet(options: { dropOnRequest?: number; closeIdleAfterMs?: 
         pending = pending.slice(end + 4);
         requests++;
         log.push(`c${id}r${requests}`);
-        if (requests === options.dropOnRequest) {
+        if (options.drop?.(id, requests)) {
           socket.destroy();
           return;
         }
@@ -186,7 +188,7 @@ describe("kubelet client: kept-alive connections", () => {
   });
 
   it("a kubelet that drops a kept-alive connection when the next request arrives: sent again on a new one", async () => {
-    const k = await rawKubelet({ dropOnRequest: 2 });
+    const k = await rawKubelet({ drop: (_connection, request) => request === 2 });
     try {
       const client = await createKubeletClient({ config: testConfig({ kubeletReadOnlyPort: k.port }) });
       assert.equal(await client.fetchPods(), PODS_TEXT);
@@ -194,6 +196,24 @@ describe("kubelet client: kept-alive connections", () => {
       assert.equal(await client.fetchPods(), PODS_TEXT);
       // c1r2 and c2r2 are the reused connections the kubelet dropped; each request was answered once.
       assert.deepEqual(k.log, ["c1r1", "c1r2", "c2r1", "c2r2", "c3r1"]);
+      client.close();
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it("a dropped reused connection is sent again once, on a new connection, and never more", async () => {
+    // The first connection is dropped when reused; every later connection at its first request.
+    const k = await rawKubelet({ drop: (connection, request) => connection > 1 || request === 2 });
+    try {
+      const client = await createKubeletClient({ config: testConfig({ kubeletReadOnlyPort: k.port }) });
+      assert.equal(await client.fetchPods(), PODS_TEXT);
+      await rejectsWith(
+        client.fetchPods(),
+        "kubelet-unreachable",
+        /^unable to perform request: http:\/\/127\.0\.0\.1:\d+\/pods: /,
+      );
+      assert.deepEqual(k.log, ["c1r1", "c1r2", "c2r1"]);
       client.close();
     } finally {
       await k.stop();
