@@ -380,6 +380,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const source = {
         fetchPods: (signal: AbortSignal) => client.fetchPods(signal),
         minIntervalMs: config.pollRetryIntervalMs,
+        // The fetcher closes the client (its kept-alive connections) when this source is replaced or closed.
+        // A client dropped by a failed apply was never used: it holds no connection.
+        close: () => client.close(),
       };
       const previous = active;
       const kept = previous !== null && samePodSource(previous.config, config) ? fetcher : null;

@@ -1,9 +1,10 @@
 /**
  * The kubelet HTTP(S) client: builds the `/pods` URL from the configuration, verifies the kubelet's TLS
  * certificate (against the configured CA only, and the node name or the machine's hostname), authenticates
- * (anonymous, client certificate or bearer token), and returns the response body as text. Every request uses
- * its own connection (`agent: false`), so the certificate check runs on every request and nothing is pooled.
- * No process-wide TLS setting is ever touched.
+ * (anonymous, client certificate or bearer token), and returns the response body as text. Connections are kept
+ * alive between requests (`connections.ts`): the certificate check runs on every new connection, a
+ * connection is only reused with the TLS material (CA, client certificate and key) it was made with, and
+ * {@linkcode KubeletClient.close} closes them all. No process-wide TLS setting is ever touched.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { hostname as osHostname } from "node:os";
 import type { Config } from "../config/types.ts";
 import { AttestorError } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
+import { KubeletConnections } from "./connections.ts";
 import { CredentialStore, type KubeletCredentials, loadKubeletCredentials } from "./credentials.ts";
 import { redactedPrefix, redactionMargin, redactSecrets } from "./redact.ts";
 import {
@@ -100,6 +102,12 @@ export interface KubeletClient {
    * is scrubbed the same way.
    */
   fetchPods(signal?: AbortSignal): Promise<string>;
+  /**
+   * Closes every kept-alive connection, also one a request is using (that request fails); a later
+   * {@linkcode KubeletClient.fetchPods} fails with `cancelled "kubelet client is closed: <url>"`. Called when
+   * the configuration that created the client is replaced, and when the plugin stops. Idempotent.
+   */
+  close(): void;
 }
 
 /** The secrets a request with `creds` sends or holds. */
@@ -209,27 +217,48 @@ export async function createKubeletClient(options: KubeletClientOptions): Promis
     timeoutMs,
     maxBodyBytes,
   };
+  const connections = new KubeletConnections({ secure: endpoint.secure });
+  const closedError = () => new AttestorError("cancelled", `kubelet client is closed: ${url}`);
+  /** One request through the kept-alive connections of `creds`' TLS material. */
+  const request = async (
+    creds: KubeletCredentials | null,
+    deadline: number,
+    secrets: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<RawResponse> => {
+    if (connections.closed) throw closedError();
+    const lease = connections.acquire(creds);
+    try {
+      return await requestOnce(target, creds, lease.agent, deadline, errorBodyLimit(secrets), signal);
+    } finally {
+      lease.release();
+    }
+  };
 
   return {
     url,
     async fetchPods(signal?: AbortSignal): Promise<string> {
       // One fetch, including a retry after a 401, gets `timeoutMs` in all.
       const deadline = performance.now() + timeoutMs;
+      if (connections.closed) throw closedError();
       let creds = store ? await store.current() : null;
       const secrets = secretsOf(creds);
       try {
-        let res = await requestOnce(target, creds, deadline, errorBodyLimit(secrets), signal);
+        let res = await request(creds, deadline, secrets, signal);
         if (res.status === 401 && store && await store.refreshToken()) {
           logger.info("Kubelet answered 401; retrying once with the re-read token", { url });
           creds = store.credentials;
           secrets.push(...secretsOf(creds));
-          res = await requestOnce(target, creds, deadline, errorBodyLimit(secrets), signal);
+          res = await request(creds, deadline, secrets, signal);
         }
         if (res.status !== 200) throw statusError(res, secrets, url);
         return decodePodsBody(res.body, url);
       } catch (err) {
         throw scrub(err, secrets);
       }
+    },
+    close(): void {
+      connections.close();
     },
   };
 }

@@ -36,6 +36,12 @@ export interface PodListFetcherSource {
   fetchPods: (signal: AbortSignal) => Promise<string>;
   /** Minimum time between request starts, and how long a result is served from the cache (`poll_retry_interval`). */
   minIntervalMs: number;
+  /**
+   * Releases what the source holds (for example `KubeletClient.close`, its kept-alive connections). Called
+   * once, when the source is replaced by {@linkcode PodListFetcher.configure} or the fetcher is closed, after
+   * the source's in-flight request (if any) has settled.
+   */
+  close?: () => void;
 }
 
 /** Options of {@linkcode PodListFetcher}. */
@@ -101,6 +107,8 @@ export class PodListFetcher implements PodListSource {
   #waiters = new Set<Waiter>();
   #timer: unknown = null;
   #inFlight: Promise<void> | null = null;
+  /** The source of the in-flight request. */
+  #inFlightSource: PodListFetcherSource | null = null;
   #inFlightAbort: AbortController | null = null;
   #lastFetchStart: number | null = null;
   #cached: PodListSnapshot | null = null;
@@ -128,7 +136,8 @@ export class PodListFetcher implements PodListSource {
    * Installs a new source of the same kubelet (the runtime calls this for a Configure that changes only
    * pacing settings; a new pod source gets a new fetcher, see `createRuntime`). The cache is kept and its
    * freshness is judged with the new interval; a pending timer is dropped and waiters that arrived before are
-   * served. An in-flight request from the old source still completes and is delivered.
+   * served. An in-flight request from the old source still completes and is delivered; the old source is
+   * closed (its `close`) once it has no request in flight.
    *
    * @param source The request function and the minimum interval.
    * @throws {AttestorError} `fetcher-closed` when the fetcher is closed. {@linkcode RangeError} for a
@@ -137,7 +146,9 @@ export class PodListFetcher implements PodListSource {
   configure(source: PodListFetcherSource): void {
     if (this.#closed) throw closedError();
     checkInterval(source.minIntervalMs);
-    this.#source = { fetchPods: source.fetchPods, minIntervalMs: source.minIntervalMs };
+    const previous = this.#source;
+    this.#source = { fetchPods: source.fetchPods, minIntervalMs: source.minIntervalMs, close: source.close };
+    if (previous !== null && previous !== this.#inFlightSource) previous.close?.();
     this.#stopTimer();
     this.#schedule();
   }
@@ -197,8 +208,8 @@ export class PodListFetcher implements PodListSource {
 
   /**
    * Closes the fetcher: stops the timer, aborts the in-flight request, rejects every pending and future call
-   * with `fetcher-closed "pod list fetcher is closed"`, and resolves once the in-flight request has settled.
-   * Idempotent.
+   * with `fetcher-closed "pod list fetcher is closed"`, and resolves once the in-flight request has settled
+   * and the source is closed (its `close`). Idempotent.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -208,6 +219,9 @@ export class PodListFetcher implements PodListSource {
       const waiters = [...this.#waiters];
       this.#waiters.clear();
       for (const w of waiters) w.reject(closedError());
+      const source = this.#source;
+      // A source with a request in flight is closed when that request settles (#complete).
+      if (source !== null && source !== this.#inFlightSource) source.close?.();
     }
     await this.#inFlight;
   }
@@ -241,6 +255,7 @@ export class PodListFetcher implements PodListSource {
     const version = this.version + 1;
     const abort = new AbortController();
     this.#inFlightAbort = abort;
+    this.#inFlightSource = source;
     const run = async (): Promise<PodListSnapshot> => {
       const body = await source.fetchPods(abort.signal);
       return this.#parse(body, version);
@@ -253,8 +268,12 @@ export class PodListFetcher implements PodListSource {
   }
 
   #complete(startedAt: number, snapshot: PodListSnapshot | null, error: AttestorError | null): void {
+    const source = this.#inFlightSource;
     this.#inFlight = null;
     this.#inFlightAbort = null;
+    this.#inFlightSource = null;
+    // Replaced (or closed) while its request was in flight: nothing uses it any more.
+    if (source !== null && (this.#closed || source !== this.#source)) source.close?.();
     if (this.#closed) return;
     if (snapshot !== null) {
       this.#cached = snapshot;

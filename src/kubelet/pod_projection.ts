@@ -62,7 +62,11 @@ function fieldPath(base: string, key: string): string {
 
 function projectLabels(value: Json): (readonly [string, string])[] {
   const labels: (readonly [string, string])[] = [];
-  for (const [key, v] of Object.entries(obj(value, "metadata.labels"))) {
+  const object = obj(value, "metadata.labels");
+  // for-in with the own-key check: the keys and order of Object.entries, without its array of pairs.
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const v = object[key];
     labels.push([key, typeof v === "string" ? v : str(v, fieldPath("metadata.labels", key))]);
   }
   return labels;

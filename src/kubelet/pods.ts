@@ -46,12 +46,35 @@ function withoutBodyText(message: string): string {
   );
 }
 
-function statusLists(pod: PodInfo): readonly [ContainerKind, readonly ContainerStatusInfo[]][] {
-  return [
-    ["container", pod.containerStatuses],
-    ["init", pod.initContainerStatuses],
-    ["ephemeral", pod.ephemeralContainerStatuses],
-  ];
+/**
+ * Indexes one status list of a projected pod by container ID and claims each ID for item `index`; entries
+ * without a container ID are passed over.
+ *
+ * @returns How many entries had a non-empty container ID that is not a URL with a host (never indexed).
+ */
+function indexStatuses(
+  pod: PodInfo,
+  kind: ContainerKind,
+  statuses: readonly ContainerStatusInfo[],
+  index: number,
+  containersById: Map<string, ContainerMatch[]>,
+  claim: (id: string, item: number) => void,
+): number {
+  let malformed = 0;
+  for (const status of statuses) {
+    if (status.containerId === "") continue;
+    const id = containerIdFromUrl(status.containerId);
+    if (id === null) {
+      malformed++;
+      continue;
+    }
+    const match: ContainerMatch = { pod, status, kind };
+    const matches = containersById.get(id);
+    if (matches) matches.push(match);
+    else containersById.set(id, [match]);
+    claim(id, index);
+  }
+  return malformed;
 }
 
 const STATUS_LIST_KEYS = [
@@ -219,21 +242,11 @@ export function parsePodList(body: string, version: number): ParsedPodList {
       continue;
     }
     podsByUid.set(uid, pod);
-    for (const [kind, statuses] of statusLists(pod)) {
-      for (const status of statuses) {
-        if (status.containerId === "") continue;
-        const id = containerIdFromUrl(status.containerId);
-        if (id === null) {
-          malformedContainerIds++;
-          continue;
-        }
-        const match: ContainerMatch = { pod, status, kind };
-        const matches = containersById.get(id);
-        if (matches) matches.push(match);
-        else containersById.set(id, [match]);
-        claim(id, index);
-      }
-    }
+    // The three status lists in this order, without an array per pod.
+    malformedContainerIds +=
+      indexStatuses(pod, "container", pod.containerStatuses, index, containersById, claim) +
+      indexStatuses(pod, "init", pod.initContainerStatuses, index, containersById, claim) +
+      indexStatuses(pod, "ephemeral", pod.ephemeralContainerStatuses, index, containersById, claim);
   }
 
   // A repeated UID taints the UID and every container ID its items list (linear: one look per claim).

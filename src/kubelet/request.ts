@@ -3,7 +3,8 @@
  * the request, {@linkcode bodyLimit} decides from the status how much body may be read,
  * {@linkcode readBoundedBody} reads it within that bound, and {@linkcode decodePodsBody} turns a 200 body into
  * text. {@linkcode requestOnce} runs the steps under the caller's signal and the fetch's deadline and settles
- * once. Every error names the URL and has reason `kubelet-unreachable` (no complete answer) or
+ * once; a response read to its end leaves its connection to the client's keep-alive agent, any other outcome
+ * closes it. Every error names the URL and has reason `kubelet-unreachable` (no complete answer) or
  * `kubelet-bad-response` (a 200 that cannot be used), or `cancelled` when the caller aborts.
  *
  * @module
@@ -53,8 +54,11 @@ export interface RawResponse {
   readonly body: Uint8Array;
 }
 
-/** Settles one exchange: the first call wins. */
-type Settle = (err: AttestorError | null, response?: RawResponse) => void;
+/**
+ * Settles one exchange: the first call wins. `reusable` is true only when the whole response was read, so
+ * its connection may serve the next request.
+ */
+type Settle = (err: AttestorError | null, response?: RawResponse, reusable?: boolean) => void;
 
 /**
  * Builds the TLS options of one request from the current credentials: the configured CA as the only trust
@@ -108,11 +112,13 @@ export function tlsOptions(
 }
 
 /**
- * Step 1, connect and send: opens a new connection (`agent: false`, nothing pooled) and sends `GET /pods`
- * with the bearer token when the credentials have one; TLS on the secure port.
+ * Step 1, connect and send: sends `GET /pods` through `agent` (a kept-alive connection made with the same TLS
+ * material, or a new one, verified as {@linkcode tlsOptions} says) with the bearer token when the
+ * credentials have one; TLS on the secure port.
  *
  * @param target The endpoint and TLS options.
  * @param creds The credentials of this request (null on the read-only port).
+ * @param agent The keep-alive agent of these credentials' TLS material (see `connections.ts`).
  * @param onResponse Receives the response.
  * @returns The request, already ended.
  * @throws {Error} When the request cannot be created (for example bad TLS material).
@@ -120,6 +126,7 @@ export function tlsOptions(
 export function sendPodsRequest(
   target: PodsRequestTarget,
   creds: KubeletCredentials | null,
+  agent: http.Agent,
   onResponse: (res: http.IncomingMessage) => void,
 ): http.ClientRequest {
   const { endpoint } = target;
@@ -130,7 +137,7 @@ export function sendPodsRequest(
     port: endpoint.port,
     path: "/pods",
     method: "GET",
-    agent: false,
+    agent,
     headers,
   };
   return endpoint.secure && creds
@@ -167,9 +174,47 @@ export function bodyLimit(
 }
 
 /**
+ * Collects body chunks: into one buffer of the declared length when there is one within the limit (one copy,
+ * no chunk list), else into a list joined at the end.
+ */
+class BodyBuffer {
+  #buffer: Uint8Array | null;
+  #chunks: Uint8Array[] = [];
+  /** Bytes collected so far. */
+  total = 0;
+
+  constructor(declared: number, limit: number) {
+    const fits = Number.isSafeInteger(declared) && declared > 0 && declared <= limit;
+    this.#buffer = fits ? new Uint8Array(declared) : null;
+  }
+
+  push(chunk: Uint8Array): void {
+    const buffer = this.#buffer;
+    if (buffer !== null && this.total + chunk.length <= buffer.length) {
+      buffer.set(chunk, this.total);
+    } else {
+      // More than declared (the parser does not let that happen): fall back to the list.
+      if (buffer !== null) {
+        this.#chunks.push(buffer.subarray(0, this.total));
+        this.#buffer = null;
+      }
+      this.#chunks.push(chunk);
+    }
+    this.total += chunk.length;
+  }
+
+  bytes(): Uint8Array {
+    const buffer = this.#buffer;
+    if (buffer !== null) return this.total === buffer.length ? buffer : buffer.subarray(0, this.total);
+    return this.#chunks.length === 1 ? this.#chunks[0] : concatBytes(this.#chunks, this.total);
+  }
+}
+
+/**
  * Step 3, bounded body read: collects `res` in memory, never more than `limit` bytes. Past the limit the body
  * is cut there when `cut` (a non-200 body, shown only in part), else it is an error. A body that ends early
- * or a stream error is an error. `done` is called once.
+ * or a stream error is an error. `done` is called once; its `complete` is true when the body was read to its
+ * end (the connection may then be reused).
  *
  * @param res The response.
  * @param limit The most bytes kept.
@@ -182,45 +227,45 @@ export function readBoundedBody(
   limit: number,
   cut: boolean,
   url: string,
-  done: (err: AttestorError | null, body?: Uint8Array) => void,
+  done: (err: AttestorError | null, body?: Uint8Array, complete?: boolean) => void,
 ): void {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  const body = new BodyBuffer(Number(res.headers["content-length"] ?? NaN), limit);
   let finished = false;
-  const finish = (err: AttestorError | null, body?: Uint8Array) => {
+  const finish = (err: AttestorError | null, bytes?: Uint8Array, complete = false) => {
     if (finished) return;
     finished = true;
-    done(err, body);
+    done(err, bytes, complete);
   };
   const readError = (reason: ErrorReason, detail: string) =>
     new AttestorError(reason, `unable to read pods response: ${url}: ${detail}`);
   res.on("data", (chunk: Uint8Array) => {
     if (finished) return;
-    if (total + chunk.length > limit) {
+    if (body.total + chunk.length > limit) {
       if (cut) {
-        chunks.push(chunk.subarray(0, limit - total));
-        total = limit;
-        finish(null, concatBytes(chunks, total));
+        body.push(chunk.subarray(0, limit - body.total));
+        finish(null, body.bytes());
       } else {
         finish(readError("kubelet-bad-response", `body exceeds the limit of ${limit} bytes`));
       }
       return;
     }
-    chunks.push(chunk);
-    total += chunk.length;
+    body.push(chunk);
   });
   res.on("end", () => {
     if (!res.complete) finish(readError("kubelet-unreachable", "body truncated"));
-    else finish(null, concatBytes(chunks, total));
+    else finish(null, body.bytes(), true);
   });
   res.on("aborted", () => finish(readError("kubelet-unreachable", "connection closed early")));
   res.on("error", (err: Error) => finish(readError("kubelet-unreachable", err.message)));
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const lenientDecoder = new TextDecoder("utf-8");
 
 /**
- * Step 4, decode: the body of a 200 as UTF-8 text.
+ * Step 4, decode: the body of a 200 as UTF-8 text. Invalid UTF-8 is an error, never replaced: the body is
+ * decoded by the fast replacing decoder, and only when the text holds U+FFFD (a replaced sequence, or a
+ * U+FFFD the body really contains) is it decoded again by the strict one, which decides.
  *
  * @example
  * ```ts
@@ -236,6 +281,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * @throws {AttestorError} `kubelet-bad-response` for invalid UTF-8.
  */
 export function decodePodsBody(body: Uint8Array, url: string): string {
+  const text = lenientDecoder.decode(body);
+  if (!text.includes("\uFFFD")) return text;
   try {
     return decoder.decode(body);
   } catch {
@@ -259,18 +306,20 @@ function receive(
     settle(limit);
     return;
   }
-  readBoundedBody(res, limit, status !== 200, target.endpoint.url, (err, body) => {
+  readBoundedBody(res, limit, status !== 200, target.endpoint.url, (err, body, complete) => {
     if (err) settle(err);
-    else settle(null, { status, body: body! });
+    else settle(null, { status, body: body! }, complete);
   });
 }
 
 /**
  * One request: steps 1 to 3 under the caller's `signal` and the fetch's `deadline` (one deadline covers a
- * retry after a 401 too). Settles once; settling destroys the connection.
+ * retry after a 401 too). Settles once; a response read to its end leaves its connection in `agent`'s pool,
+ * any other outcome (an error, a timeout, a cancellation, a body cut or refused) destroys it.
  *
  * @param target The endpoint, TLS options and limits.
  * @param creds The credentials of this request (null on the read-only port).
+ * @param agent The keep-alive agent of these credentials' TLS material.
  * @param deadline When the fetch must be done (`performance.now()` time).
  * @param errorBodyLimit The bytes read of a non-200 body (the cut plus the redaction margin).
  * @param signal The caller's cancellation.
@@ -282,6 +331,7 @@ function receive(
 export function requestOnce(
   target: PodsRequestTarget,
   creds: KubeletCredentials | null,
+  agent: http.Agent,
   deadline: number,
   errorBodyLimit: number,
   signal?: AbortSignal,
@@ -293,11 +343,11 @@ export function requestOnce(
     let settled = false;
     let req: http.ClientRequest | null = null;
     let stopWaiting = () => {};
-    const settle: Settle = (err, response) => {
+    const settle: Settle = (err, response, reusable = false) => {
       if (settled) return;
       settled = true;
       stopWaiting();
-      req?.destroy();
+      if (!reusable) req?.destroy();
       if (err) reject(err);
       else resolve(response!);
     };
@@ -310,7 +360,7 @@ export function requestOnce(
       );
     });
     try {
-      req = sendPodsRequest(target, creds, (res) => receive(res, target, errorBodyLimit, settle));
+      req = sendPodsRequest(target, creds, agent, (res) => receive(res, target, errorBodyLimit, settle));
     } catch (err) {
       settle(
         new AttestorError("kubelet-unreachable", `unable to create request: ${url}: ${errorMessage(err)}`),

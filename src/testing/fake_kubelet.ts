@@ -3,7 +3,7 @@
  * `@hono/node-server` (Deno.serve has no client-certificate options). It serves `GET /pods` from a pod list
  * that can be replaced at runtime, over plain HTTP or TLS, with bearer-token auth (re-reading its token file
  * on every request), client-certificate auth or no auth, and can inject faults (status codes, delays,
- * truncated bodies, garbage JSON). It counts and records requests.
+ * truncated bodies, garbage JSON). It counts and records requests and the connections they came on.
  *
  * @module
  */
@@ -74,6 +74,8 @@ export interface FakeKubeletRequest {
   readonly clientCertCn: string | null;
   /** The status code answered. */
   readonly status: number;
+  /** The connection the request came on: 1 for the first one accepted, 2 for the next, and so on. */
+  readonly connection: number;
 }
 
 /** A running fake kubelet. */
@@ -86,6 +88,10 @@ export interface FakeKubelet extends AsyncDisposable {
   readonly requestCount: number;
   /** Every request, oldest first. */
   readonly requests: readonly FakeKubeletRequest[];
+  /** Connections accepted so far (for TLS, those whose handshake succeeded). */
+  readonly connectionCount: number;
+  /** Connections accepted and not closed yet. */
+  readonly openConnections: number;
   /** Replaces the served pod list with `pods` serialised as JSON. */
   setPods(pods: unknown): void;
   /** Replaces the served body with raw text (served as `application/json`). */
@@ -123,6 +129,9 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
   let fault: FakeKubeletFault | null = null;
   const requests: FakeKubeletRequest[] = [];
   let received = 0;
+  let connectionCount = 0;
+  let openConnections = 0;
+  const connectionIds = new WeakMap<object, number>();
   const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
 
   const sleep = (ms: number) =>
@@ -145,8 +154,9 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
       const cn = socket.getPeerCertificate?.()?.subject?.CN;
       clientCertCn = typeof cn === "string" ? cn : null;
     }
+    const connection = connectionIds.get(incoming.socket) ?? 0;
     const record = (status: number) => {
-      requests.push({ path: "/pods", authorization, clientCertCn, status });
+      requests.push({ path: "/pods", authorization, clientCertCn, status, connection });
     };
 
     const current = fault;
@@ -218,6 +228,11 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
   // A failing TLS handshake (wrong client cert) must not crash the process.
   server.on("tlsClientError", () => {});
   server.on("clientError", (_err, socket) => socket.destroy());
+  server.on(options.tls ? "secureConnection" : "connection", (socket: http.IncomingMessage["socket"]) => {
+    connectionIds.set(socket, ++connectionCount);
+    openConnections++;
+    socket.once("close", () => openConnections--);
+  });
 
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -246,6 +261,12 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
     },
     get requests() {
       return requests;
+    },
+    get connectionCount() {
+      return connectionCount;
+    },
+    get openConnections() {
+      return openConnections;
     },
     setPods(pods) {
       body = JSON.stringify(pods);

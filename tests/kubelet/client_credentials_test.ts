@@ -174,6 +174,7 @@ describe("kubelet client: credentials", () => {
         authorization: "Bearer tok-b",
         clientCertCn: null,
         status: 200,
+        connection: k.requests[0].connection, // a new token needs no new connection
       });
       assert.ok(!k.requests.some((r) => r.status === 401), "the reload, not a 401, picked up the new token");
       assert.ok(lines.every((l) => !l.includes("tok-a") && !l.includes("tok-b")));

@@ -167,6 +167,39 @@ describe("kubelet client: responses", () => {
         );
       }));
 
+    it("decode: every kind of invalid UTF-8 is refused, never replaced", async () => {
+      const invalid = [
+        [0xed, 0xa0, 0x80], // an encoded surrogate
+        [0xc0, 0xaf], // overlong
+        [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+        [0xe2, 0x82], // cut short at the end
+      ];
+      for (const bytes of invalid) {
+        await counted(async () => {
+          server.answer = (_req, res) => res.end(new Uint8Array([0x22, 0x61, ...bytes]));
+          const c = await client();
+          await rejectsWith(c.fetchPods(), "kubelet-bad-response", /: body is not valid UTF-8$/);
+        });
+      }
+    });
+
+    it("decode: a body that really contains U+FFFD, with or without Content-Length, is returned as sent", async () => {
+      const text = JSON.stringify({
+        items: [{ metadata: { uid: "u\uFFFD", labels: { "é": "\u{1F600}\uFFFD" } } }],
+      });
+      for (const chunked of [false, true]) {
+        await counted(async () => {
+          server.answer = (_req, res) => {
+            const bytes = new TextEncoder().encode(text);
+            if (!chunked) res.writeHead(200, { "content-length": String(bytes.length) });
+            res.write(bytes.subarray(0, 7)); // a split inside the first multi-byte character
+            res.end(bytes.subarray(7));
+          };
+          assert.equal(await (await client()).fetchPods(), text);
+        });
+      }
+    });
+
     it("status handling: a declared Content-Length over the cap is refused before reading", () =>
       counted(async () => {
         server.answer = (_req, res) => {

@@ -271,6 +271,36 @@ describe("PodListFetcher (fake time)", () => {
     await fetcher.close();
   });
 
+  it("closes a replaced source once its request has settled, the last one on close, each once", async () => {
+    const clock = new FakeClock();
+    const closed: string[] = [];
+    const closer = (name: string) => () => void closed.push(name);
+    const first = controlledSource(clock);
+    const second = controlledSource(clock);
+    const third = controlledSource(clock);
+    const fetcher = new PodListFetcher({ clock });
+    fetcher.configure({ ...first, minIntervalMs: INTERVAL, close: closer("first") });
+    const a = fetcher.fetchNext(0);
+    await flush();
+    fetcher.configure({ ...second, minIntervalMs: INTERVAL, close: closer("second") });
+    assert.deepEqual(closed, [], "the first source still has a request in flight");
+    first.calls[0].resolve(podList("a"));
+    await a;
+    assert.deepEqual(closed, ["first"]);
+    fetcher.configure({ ...third, minIntervalMs: INTERVAL, close: closer("third") });
+    assert.deepEqual(closed, ["first", "second"], "an idle source is closed at once");
+    const b = fetcher.fetchNext(1);
+    await clock.advance(INTERVAL);
+    const closing = fetcher.close();
+    assert.deepEqual(closed, ["first", "second"], "not while its request is in flight");
+    third.calls[0].reject(new Error("aborted"));
+    await closing;
+    await assert.rejects(b);
+    assert.deepEqual(closed, ["first", "second", "third"]);
+    await fetcher.close();
+    assert.deepEqual(closed, ["first", "second", "third"]);
+  });
+
   it("close rejects pending and future calls and aborts the request", async () => {
     const { clock, calls, fetcher } = setup();
     const pending = fetcher.fetchNext(0);

@@ -113,6 +113,31 @@ describe("runtime: Configure is a clean cut", () => {
     }
   });
 
+  it("Configure to B closes the connection kept alive to A; close closes B's", async () => {
+    const [a, b] = [await start("node-a"), await start("node-b")];
+    const { platform } = scriptedPlatform();
+    const runtime = createRuntime({ platform, logger: capturingLogger([]) });
+    // Well within the fake kubelet's own idle timeout (node:http's 5 s), which would close it too.
+    const closedOn = async (k: FakeKubelet) => {
+      for (const until = performance.now() + 2_000; k.openConnections > 0;) {
+        assert.ok(performance.now() < until, "the kept-alive connection was not closed");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    try {
+      await runtime.apply(configFor(a));
+      await runtime.attest(PID, signal());
+      assert.equal(a.openConnections, 1, "kept alive after the answer");
+      await runtime.apply(configFor(b));
+      await closedOn(a);
+      await runtime.attest(PID, signal());
+      assert.equal(b.openConnections, 1);
+    } finally {
+      await runtime.close();
+    }
+    await closedOn(b);
+  });
+
   it("an attest waiting on a slow kubelet A when Configure to B returns fails; the next one asks B", async () => {
     const [a, b] = [await start("node-a"), await start("node-b")];
     a.setFault({ delayMs: 2_000 });
