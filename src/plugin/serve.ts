@@ -13,7 +13,6 @@
  * @module
  */
 
-import * as grpc from "@grpc/grpc-js";
 import { format } from "node:util";
 import { loadHclParser } from "../config/hcl_parser.ts";
 import { describeError } from "../errors.ts";
@@ -138,11 +137,6 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   }
 
   const restoreConsole = redirectConsole(logger);
-  grpc.setLogger({
-    error: (...args: unknown[]) => logger.warn(format(...args), { source: "grpc" }),
-    info: (...args: unknown[]) => logger.debug(format(...args), { source: "grpc" }),
-    debug: (...args: unknown[]) => logger.debug(format(...args), { source: "grpc" }),
-  });
   const onError = (event: ErrorEvent) => {
     event.preventDefault();
     logger.error("uncaught exception", describeError(event.error ?? event.message));
