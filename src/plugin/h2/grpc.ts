@@ -11,7 +11,7 @@
  */
 
 import type { Logger } from "../../log.ts";
-import { GrpcCode } from "../grpc_status.ts";
+import { asciiStatusMessage, GrpcCode } from "../grpc_status.ts";
 import type { H2Stream, StreamSink } from "./connection.ts";
 import { encodeHeaders, type HeaderField } from "./hpack.ts";
 
@@ -153,7 +153,10 @@ function trailersBlock(status: CallStatus, trailersOnly: boolean): Uint8Array {
   if (status.code === GrpcCode.OK && !trailersOnly) return OK_TRAILERS;
   const fields: HeaderField[] = trailersOnly ? [[":status", "200"], ["content-type", CONTENT_TYPE]] : [];
   fields.push(["grpc-status", String(status.code)]);
-  if (status.details !== "") fields.push(["grpc-message", encodeGrpcMessage(status.details)]);
+  // Bounded and plain whatever made it (a handler, or this module echoing the request's path).
+  if (status.details !== "") {
+    fields.push(["grpc-message", encodeGrpcMessage(asciiStatusMessage(status.details))]);
+  }
   return encodeHeaders(fields);
 }
 
@@ -281,10 +284,11 @@ class Call implements GrpcStreamCall<unknown> {
     if (timeout !== undefined) {
       const ms = parseGrpcTimeout(timeout)!;
       this.#deadline = Date.now() + ms;
+      // The handler's own signal (callAbortSignal) has the same deadline and gives its reason; this timer
+      // answers the host for handlers that take no signal.
       this.#timer = setTimeout(() => {
         if (this.#done) return;
         this.finish({ code: GrpcCode.DEADLINE_EXCEEDED, details: "context deadline exceeded" });
-        this.#emitCancelled();
       }, Math.min(ms, 2 ** 31 - 1));
     }
     const m = this.#method!;
