@@ -208,10 +208,9 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   } finally {
     clearTimeout(hostGoneTimer);
     // Destroy the connections at once, before the gRPC server, and without waiting for the Shutdown reply
-    // to flush (the host ignores it; a Go plugin also exits before it is sent). Processing the host's
-    // GOAWAY, or sending our own, after it cancelled the broker and stdio streams trips an nghttp2
-    // assertion in Deno 2.9.6 (`find_stream_on_goaway_func`: SIGABRT or SIGSEGV instead of exit 0; seen
-    // in about 1 unload in 4 after a polling Attest, and in 0 of 65 since this order).
+    // to flush (the host ignores it; a Go plugin also exits before it is sent). (With grpc-js on
+    // node:http2 the other order tripped an nghttp2 assertion in Deno 2.9.6; the plugin's own transport
+    // has no such state, and this order stays the simplest.)
     if (listener) await listener.close();
     server?.close();
     if (plugin) {

@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   HealthCheckRequest,
@@ -189,6 +190,7 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
     req: MessageCodec<Req>,
     res: MessageCodec<Res>,
     fn: (request: Req, call: GrpcCall) => Promise<Res> | Res,
+    sent?: () => void,
   ): void {
     const name = path.split(".").at(-1)!;
     methods.set(path, {
@@ -201,6 +203,7 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
           ? { response: outcome.response }
           : { status: { code: outcome.error.code, details: outcome.error.details } };
       },
+      sent,
     });
   }
 
@@ -227,11 +230,14 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
     },
   });
 
-  unary(GRPCControllerService.shutdown.path, Empty, Empty, (request) => {
-    const reply = services.controller.shutdown(request);
-    queueMicrotask(() => onShutdownRequested?.());
-    return reply;
-  });
+  // The stop begins once the reply is queued (it is written before the process closes the connections).
+  unary(
+    GRPCControllerService.shutdown.path,
+    Empty,
+    Empty,
+    (request) => services.controller.shutdown(request),
+    () => onShutdownRequested?.(),
+  );
 
   unary(HealthService.check.path, HealthCheckRequest, HealthCheckResponse, (r) => services.health.check(r));
   unary(HealthService.list.path, HealthListRequest, HealthListResponse, (r) => services.health.list(r));
@@ -306,6 +312,8 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
           return socket.writableLength;
         },
       };
+      // Windows serves over loopback TCP: each reply is one write, so never hold it back (Nagle).
+      (socket as Partial<Socket>).setNoDelay?.(true);
       const conn = new H2Connection(transport, grpcStreamHandler({ methods, logger }), logger);
       const entry = { conn, socket };
       connections.add(entry);

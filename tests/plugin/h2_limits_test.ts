@@ -269,6 +269,56 @@ describe("HTTP/2 transport: limits and malformed input", () => {
     await stillServes();
   });
 
+  it("closes a connection whose host sends PINGs but never reads the ACKs (bounded replies)", async () => {
+    const conn = await Deno.connect({ transport: "unix", path: f.address });
+    const before = f.lines.length;
+    try {
+      const ping = encodeFrame(FrameType.PING, 0, 0, new Uint8Array(8));
+      const batch = new Uint8Array(ping.length * 10_000);
+      for (let i = 0; i < 10_000; i++) batch.set(ping, i * ping.length);
+      const writeAll = async (b: Uint8Array) => {
+        for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
+      };
+      await writeAll(
+        Uint8Array.from([
+          ...new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+          0,
+          0,
+          0,
+          4,
+          0,
+          0,
+          0,
+          0,
+          0,
+        ]),
+      );
+      // 17 bytes per ACK: 8 MiB of unread ACKs after ~500 000 PINGs; send up to 1.5 million.
+      for (let i = 0; i < 150; i++) {
+        const written = await Promise.race([
+          writeAll(batch).then(() => true, () => false),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+        ]);
+        if (!written) break;
+        if (f.lines.slice(before).some((l) => /does not read our replies/.test(String(l.fields.error)))) {
+          break;
+        }
+      }
+      const line = f.lines.slice(before).find((l) =>
+        l.message === "HTTP/2 connection error: closing the connection"
+      );
+      assert.ok(line, "the connection was closed");
+      assert.match(String(line.fields.error), /the host does not read our replies/);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // closed by the server
+      }
+    }
+    await stillServes();
+  });
+
   it("answers a PING with its ACK carrying the same payload", async () => {
     const c = await RawH2.connect(f.address);
     try {

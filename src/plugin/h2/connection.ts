@@ -254,6 +254,10 @@ export class H2Connection {
   receive(chunk: Uint8Array): void {
     if (this.#dead) return;
     try {
+      // Whatever the host asks for (replies to PINGs, answers to calls), it must also read it.
+      if (this.#transport.pendingBytes > this.#limits.maxOutboundBytes) {
+        throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "the host does not read our replies");
+      }
       this.#reader.push(chunk);
       if (!this.#prefaceSeen) {
         const preface = this.#reader.take(CLIENT_PREFACE.length);

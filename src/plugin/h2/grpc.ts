@@ -64,6 +64,8 @@ export interface UnaryMethod<Req, Res> {
   encode(message: Res): Uint8Array;
   /** Answers: the response, or the status. Must not reject. */
   handle(request: Req, call: GrpcCall): Promise<{ response: Res } | { status: CallStatus }>;
+  /** Called once a response (not a status) is queued on the connection. */
+  sent?(): void;
 }
 
 /** A server-streaming method: one request message, then the handler sends as it likes. */
@@ -454,6 +456,7 @@ class Call implements GrpcStreamCall<unknown> {
       this.#stream.respond(RESPONSE_HEADERS);
       this.#stream.write(bytes);
       this.#stream.end(OK_TRAILERS);
+      m.sent?.();
     });
   }
 
