@@ -299,16 +299,6 @@ export class H2Connection {
     this.#abortAll("the connection closed");
   }
 
-  /** Sends GOAWAY (NO_ERROR) and closes: used when the server shuts down. */
-  close(): void {
-    if (this.#dead) return;
-    this.#goaway(ErrorCode.NO_ERROR, "server shutting down");
-    this.#dead = true;
-    this.#abortAll("the server is closing");
-    this.#flush();
-    this.#transport.close();
-  }
-
   #expectSettings = false;
 
   #onFrame(f: Frame): void {
