@@ -224,6 +224,8 @@ export class FrameReader {
   #buf: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
+  /** Whether `#buf` is ours (may be appended to) rather than a caller's chunk. */
+  #owned = false;
   /** The largest payload accepted (our SETTINGS_MAX_FRAME_SIZE). */
   maxFrameSize: number;
 
@@ -239,22 +241,30 @@ export class FrameReader {
 
   /**
    * Appends bytes. The chunk is used in place when nothing is buffered, so the caller must not reuse it
-   * before the frames read from it are processed.
+   * before the frames read from it are processed. Otherwise the bytes are copied into a buffer that grows
+   * geometrically, so a peer trickling a frame byte by byte costs linear, not quadratic, copying.
    */
   push(chunk: Uint8Array): void {
     if (this.#start === this.#end) {
       this.#buf = chunk;
       this.#start = 0;
       this.#end = chunk.length;
+      this.#owned = false;
       return;
     }
     const pending = this.#end - this.#start;
-    const merged = new Uint8Array(pending + chunk.length);
+    if (this.#owned && this.#end + chunk.length <= this.#buf.length) {
+      this.#buf.set(chunk, this.#end);
+      this.#end += chunk.length;
+      return;
+    }
+    const merged = new Uint8Array(Math.max(pending + chunk.length, 2 * pending, 4096));
     merged.set(this.#buf.subarray(this.#start, this.#end), 0);
     merged.set(chunk, pending);
     this.#buf = merged;
     this.#start = 0;
-    this.#end = merged.length;
+    this.#end = pending + chunk.length;
+    this.#owned = true;
   }
 
   /** Takes `n` raw bytes (the connection preface), or returns null when fewer are buffered. */
