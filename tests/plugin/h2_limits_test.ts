@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { DEFAULT_LIMITS } from "../../src/plugin/h2/connection.ts";
 import { encodeFrame, ErrorCode, Flag, FrameType, readUint32 } from "../../src/plugin/h2/frames.ts";
 import { encodeHeaders } from "../../src/plugin/h2/hpack.ts";
 import type { AttestorError } from "../../src/errors.ts";
@@ -126,14 +127,18 @@ describe("HTTP/2 transport: limits and malformed input", () => {
     f.runtime.hang = true;
     const c = await RawH2.connect(f.address);
     try {
-      for (let i = 0; i < 101; i++) {
-        await c.send(
+      const limit = DEFAULT_LIMITS.maxConcurrentStreams;
+      assert.ok(limit >= 100, "not a small limit (plugin-protocol.md §3.1)");
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i <= limit; i++) {
+        frames.push(
           requestFrame(1 + 2 * i, ATTEST),
           ...dataFrames(1 + 2 * i, grpcMessage(Uint8Array.of(8, 1))),
         );
       }
+      await c.send(Uint8Array.from(frames.flatMap((fr) => [...fr])));
       const rst = await c.waitFor((x) => x.type === FrameType.RST_STREAM);
-      assert.equal(rst?.streamId, 201, "the 101st stream");
+      assert.equal(rst?.streamId, 1 + 2 * limit, "the first stream beyond the limit");
       assert.equal(readUint32(rst!.payload, 0), ErrorCode.REFUSED_STREAM);
     } finally {
       c.close();

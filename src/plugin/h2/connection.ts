@@ -65,7 +65,10 @@ export interface H2Limits {
 
 /** The limits the plugin uses. */
 export const DEFAULT_LIMITS: H2Limits = {
-  maxConcurrentStreams: 100,
+  // Not small: the broker and stdio streams stay open and Attest calls arrive in bursts (a node restart);
+  // grpc-go queues streams beyond the limit rather than failing them. Each stream costs a few hundred bytes;
+  // partly received messages are bounded per connection in grpc.ts.
+  maxConcurrentStreams: 1000,
   maxHeaderListSize: 16_384,
   maxHeaderBlockBytes: 32_768,
   streamWindow: 1 << 20,
