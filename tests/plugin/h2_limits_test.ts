@@ -147,6 +147,30 @@ describe("HTTP/2 transport: limits and malformed input", () => {
     await stillServes();
   });
 
+  it("resets a stream whose request headers are malformed (RFC 9113 §8.3) and keeps the connection", async () => {
+    const c = await RawH2.connect(f.address);
+    try {
+      const malformed: [string, string][][] = [
+        [[":method", "POST"], [":scheme", "http"], ["content-type", "application/grpc"]], // no :path
+        [[":method", "POST"], [":scheme", "http"], [":path", HEALTH], ["X-Upper", "1"]],
+        [[":method", "POST"], ["te", "trailers"], [":scheme", "http"], [":path", HEALTH]],
+        [[":method", "POST"], [":scheme", "http"], [":path", HEALTH], ["connection", "close"]],
+      ];
+      for (const [i, fields] of malformed.entries()) {
+        const id = 1 + 2 * i;
+        await c.send(encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, id, encodeHeaders(fields)));
+        const rst = await c.waitFor((x) => x.streamId === id);
+        assert.equal(rst?.type, FrameType.RST_STREAM, `case ${i}`);
+        assert.equal(readUint32(rst!.payload, 0), ErrorCode.PROTOCOL_ERROR, `case ${i}`);
+      }
+      await c.send(requestFrame(9, HEALTH), ...dataFrames(9, healthRequest()));
+      const trailers = await c.waitFor(ended(9));
+      assert.equal(headersOf(c, trailers!)["grpc-status"], "0", "the connection still serves");
+    } finally {
+      c.close();
+    }
+  });
+
   it("closes the connection (GOAWAY ENHANCE_YOUR_CALM) on a header list above its limit", async () => {
     const c = await RawH2.connect(f.address);
     try {

@@ -36,6 +36,8 @@ import {
   writeFrameHeader,
 } from "./frames.ts";
 import { type HeaderField, HpackDecoder, HpackError } from "./hpack.ts";
+import { requestHeaderProblem } from "./request_headers.ts";
+import { H2Stream, type StreamHandler, type StreamOwner } from "./stream.ts";
 
 /** Where the connection's bytes go. */
 export interface H2Transport {
@@ -76,119 +78,17 @@ export const DEFAULT_LIMITS: H2Limits = {
   maxOutboundBytes: 8 << 20,
 };
 
-/** What the connection tells a stream's consumer. */
-export interface StreamSink {
-  /** A DATA payload (padding removed); valid only during the call. Call `stream.consume` when freed. */
-  data(chunk: Uint8Array): void;
-  /** The peer ended its side (END_STREAM). */
-  end(): void;
-  /** The stream is gone: RST_STREAM from the peer, or the connection closed. */
-  abort(reason: string): void;
-}
-
-/** Receives each new stream (its request headers decoded) and returns its sink. */
-export type StreamHandler = (stream: H2Stream) => StreamSink;
-
 /** Peer settings that shape what we send. */
 interface PeerSettings {
   initialWindow: number;
   maxFrameSize: number;
 }
 
-/** One stream as its consumer sees it. */
-export class H2Stream {
-  /** The stream identifier. */
-  readonly id: number;
-  /** The request header fields, in order (pseudo-headers first). */
-  readonly headers: readonly HeaderField[];
-  readonly #conn: H2Connection;
-  /** @internal Bytes we may still send. */
-  sendWindow: number;
-  /** @internal Bytes the peer may still send. */
-  recvWindow: number;
-  /** @internal Received bytes freed by the consumer and not yet acknowledged. */
-  unacked = 0;
-  /** @internal DATA waiting for window. */
-  readonly queue: Uint8Array[] = [];
-  /** @internal Trailers to send after the queue drains. */
-  pendingTrailers: Uint8Array | null = null;
-  /** @internal The peer ended its side. */
-  remoteEnded = false;
-  /** @internal We sent END_STREAM or RST_STREAM, or the stream was reset. */
-  closed = false;
-  /** @internal */
-  sink: StreamSink | null = null;
-  #headersSent = false;
-
-  /** @internal */
-  constructor(
-    conn: H2Connection,
-    id: number,
-    headers: readonly HeaderField[],
-    sendWindow: number,
-    recvWindow: number,
-  ) {
-    this.#conn = conn;
-    this.id = id;
-    this.headers = headers;
-    this.sendWindow = sendWindow;
-    this.recvWindow = recvWindow;
-  }
-
-  /** The first value of a request header, or undefined. */
-  header(name: string): string | undefined {
-    for (const [n, v] of this.headers) if (n === name) return v;
-    return undefined;
-  }
-
-  /** Whether response headers were sent. */
-  get headersSent(): boolean {
-    return this.#headersSent;
-  }
-
-  /**
-   * Sends response headers (a pre-encoded block); with `endStream` they are the whole response
-   * (gRPC Trailers-Only).
-   */
-  respond(block: Uint8Array, endStream = false): void {
-    if (this.closed) return;
-    this.#headersSent = true;
-    this.#conn.sendHeaders(this, block, endStream);
-  }
-
-  /** Queues DATA (split and sent as the peer's windows allow). */
-  write(data: Uint8Array): void {
-    if (this.closed || data.length === 0) return;
-    this.queue.push(data);
-    this.#conn.flushStream(this);
-  }
-
-  /** Sends the trailers (a pre-encoded block) with END_STREAM once the queued DATA is out. */
-  end(trailers: Uint8Array): void {
-    if (this.closed || this.pendingTrailers) return;
-    this.pendingTrailers = trailers;
-    this.#conn.flushStream(this);
-  }
-
-  /** Resets the stream (RST_STREAM with `code`). */
-  reset(code: number): void {
-    if (this.closed) return;
-    this.#conn.resetStream(this, code);
-  }
-
-  /** Frees `n` received bytes: they may be acknowledged to the peer. */
-  consume(n: number): void {
-    if (this.closed || this.remoteEnded) return;
-    this.unacked += n;
-    this.#conn.acknowledge(this);
-  }
-}
-
 /**
  * The server side of one HTTP/2 connection. Feed it received bytes with {@linkcode H2Connection.receive};
  * tell it the transport closed with {@linkcode H2Connection.transportClosed}.
  */
-export class H2Connection {
+export class H2Connection implements StreamOwner {
   readonly #transport: H2Transport;
   readonly #handler: StreamHandler;
   readonly #logger: Logger;
@@ -632,12 +532,6 @@ export class H2Connection {
     }
   }
 
-  /** @internal */
-  resetStream(s: H2Stream, code: number): void {
-    this.#send(rstStreamFrame(s.id, code));
-    this.#remove(s);
-  }
-
   /** Our side ended: the stream is done; if the peer's side is still open, tell it we are done too. */
   #finish(s: H2Stream): void {
     if (!s.remoteEnded) this.#send(rstStreamFrame(s.id, ErrorCode.NO_ERROR));
@@ -736,29 +630,4 @@ function unpad(f: Frame): Uint8Array {
   const pad = f.payload[0];
   if (pad >= f.payload.length) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "padding exceeds the frame");
   return f.payload.subarray(1, f.payload.length - pad);
-}
-
-const PSEUDO_REQUEST = new Set([":method", ":scheme", ":path", ":authority"]);
-
-/** What makes a request header list malformed (RFC 9113 §8.3), or null. */
-function requestHeaderProblem(fields: readonly HeaderField[]): string | null {
-  let regular = false;
-  const seen = new Set<string>();
-  for (const [name, value] of fields) {
-    if (name.startsWith(":")) {
-      if (regular) return `pseudo-header ${name} after a regular header`;
-      if (!PSEUDO_REQUEST.has(name)) return `unknown pseudo-header ${name}`;
-      if (seen.has(name)) return `repeated pseudo-header ${name}`;
-      seen.add(name);
-    } else {
-      regular = true;
-      if (name !== name.toLowerCase()) return `upper-case header name ${JSON.stringify(name)}`;
-      if (name === "connection" || name === "transfer-encoding" || name === "keep-alive") {
-        return `connection-specific header ${name}`;
-      }
-      if (name === "te" && value !== "trailers") return `te header "${value}"`;
-    }
-  }
-  for (const name of [":method", ":scheme", ":path"]) if (!seen.has(name)) return `missing ${name}`;
-  return null;
 }

@@ -12,7 +12,7 @@
 
 import type { Logger } from "../../log.ts";
 import { asciiStatusMessage, GrpcCode } from "../grpc_status.ts";
-import type { H2Stream, StreamSink } from "./connection.ts";
+import type { H2Stream, StreamSink } from "./stream.ts";
 import { encodeHeaders, type HeaderField } from "./hpack.ts";
 
 /** The largest request message accepted (grpc-go's default `MaxRecvMsgSize`). */
