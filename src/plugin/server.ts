@@ -109,8 +109,7 @@ function millisUntil(deadline: Deadline): number {
 /**
  * The `AbortSignal` of a call: aborted with `AttestorError("cancelled", "context canceled")` when the host
  * cancels the call, or `AttestorError("deadline-exceeded", "context deadline exceeded")` when its deadline
- * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline
- * (the transport answers such calls with DEADLINE_EXCEEDED itself; this keeps our timer honest).
+ * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline.
  *
  * @example
  * ```ts

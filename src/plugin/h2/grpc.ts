@@ -17,6 +17,8 @@ import { encodeHeaders, type HeaderField } from "./hpack.ts";
 
 /** The largest request message accepted (grpc-go's default `MaxRecvMsgSize`). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** The longest delay a timer supports (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The most bytes of partly received messages held per connection. */
 export const MAX_PENDING_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
 
@@ -287,11 +289,14 @@ class Call implements GrpcStreamCall<unknown> {
       const ms = parseGrpcTimeout(timeout)!;
       this.#deadline = Date.now() + ms;
       // The handler's own signal (callAbortSignal) has the same deadline and gives its reason; this timer
-      // answers the host for handlers that take no signal.
-      this.#timer = setTimeout(() => {
-        if (this.#done) return;
-        this.finish({ code: GrpcCode.DEADLINE_EXCEEDED, details: "context deadline exceeded" });
-      }, Math.min(ms, 2 ** 31 - 1));
+      // answers the host for handlers that take no signal. Beyond what a timer holds (~24.8 days) there is
+      // no timer, as callAbortSignal does (a longer delay would fire at once).
+      if (ms <= MAX_TIMER_MS) {
+        this.#timer = setTimeout(() => {
+          if (this.#done) return;
+          this.finish({ code: GrpcCode.DEADLINE_EXCEEDED, details: "context deadline exceeded" });
+        }, ms);
+      }
     }
     const m = this.#method!;
     if (m.kind === "bidi") {
