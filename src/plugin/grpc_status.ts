@@ -7,10 +7,51 @@
  * @module
  */
 
-import { Metadata, status } from "@grpc/grpc-js";
-import type { ServiceError } from "@grpc/grpc-js";
 import { clipText, MAX_ECHO_BYTES, utf8Length } from "../clip.ts";
 import { AttestorError, type ErrorReason } from "../errors.ts";
+
+/**
+ * The gRPC status codes (the gRPC spec's `statuscodes.md`; the same numbers as grpc-js' and grpc-go's).
+ * The plugin's own transport (`src/plugin/h2/`) needs them without loading a gRPC library.
+ */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** A gRPC status code. */
+export type GrpcCodeValue = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+const status = GrpcCode;
+type status = GrpcCodeValue;
+
+/** The name of a gRPC status code (`"NOT_FOUND"`), for log lines. */
+export function grpcCodeName(code: number): string {
+  return Object.entries(GrpcCode).find(([, c]) => c === code)?.[0] ?? String(code);
+}
+
+/** A status error as a handler's outcome: what the host receives (code and message). */
+export interface ServiceError extends Error {
+  /** The gRPC status code. */
+  code: number;
+  /** The status message as sent (printable ASCII). */
+  details: string;
+}
 
 /**
  * The gRPC code of each domain reason: what spire-agent receives. The codes are upstream's for the same
@@ -78,9 +119,9 @@ export function grpcCodeOf(reason: ErrorReason): status {
 }
 
 /**
- * Makes a status message safe for the `grpc-message` header: grpc-js sends it without percent-encoding,
- * so anything outside printable ASCII (and CR/LF, which are invalid in an HTTP/2 header value for grpc-go)
- * is replaced. Newlines become `"; "` so multi-problem messages stay readable on one line. Text longer than
+ * Makes a status message plain for the `grpc-message` header: anything outside printable ASCII (CR/LF,
+ * control characters, non-ASCII) is replaced, so the percent-encoding on the wire (`src/plugin/h2/grpc.ts`)
+ * only ever escapes `%`. Newlines become `"; "` so multi-problem messages stay readable on one line. Text longer than
  * 4096 characters is clipped, ending in `...(truncated, N bytes)` with N the UTF-8 length of the original
  * message. This is the edge where every status message is bounded (handlers throw messages as they are).
  *
@@ -123,7 +164,7 @@ export function validateNotes(notes: readonly string[]): string[] {
 }
 
 /**
- * Turns anything thrown by a handler into a grpc-js `ServiceError`. An {@linkcode AttestorError} gets the
+ * Turns anything thrown by a handler into a {@linkcode ServiceError}. An {@linkcode AttestorError} gets the
  * code of its reason ({@linkcode grpcCodeOf}) and keeps its message (made header-safe by
  * {@linkcode asciiStatusMessage}); anything else becomes `INTERNAL` with a fixed text (its details are for
  * the log, not for the host).
@@ -139,7 +180,7 @@ export function validateNotes(notes: readonly string[]): string[] {
  * ```
  *
  * @param err What was thrown.
- * @returns A status error for the grpc-js callback or `call.destroy`.
+ * @returns The status error the call ends with.
  */
 export function toServiceError(err: unknown): ServiceError {
   const code = err instanceof AttestorError ? GRPC_CODE[err.reason] : status.INTERNAL;
@@ -149,6 +190,5 @@ export function toServiceError(err: unknown): ServiceError {
   const error = new Error(details) as ServiceError;
   error.code = code;
   error.details = details;
-  error.metadata = new Metadata();
   return error;
 }

@@ -13,7 +13,6 @@
  * @module
  */
 
-import * as grpc from "@grpc/grpc-js";
 import { format } from "node:util";
 import { loadHclParser } from "../config/hcl_parser.ts";
 import { describeError } from "../errors.ts";
@@ -138,11 +137,6 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   }
 
   const restoreConsole = redirectConsole(logger);
-  grpc.setLogger({
-    error: (...args: unknown[]) => logger.warn(format(...args), { source: "grpc" }),
-    info: (...args: unknown[]) => logger.debug(format(...args), { source: "grpc" }),
-    debug: (...args: unknown[]) => logger.debug(format(...args), { source: "grpc" }),
-  });
   const onError = (event: ErrorEvent) => {
     event.preventDefault();
     logger.error("uncaught exception", describeError(event.error ?? event.message));
@@ -214,10 +208,9 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   } finally {
     clearTimeout(hostGoneTimer);
     // Destroy the connections at once, before the gRPC server, and without waiting for the Shutdown reply
-    // to flush (the host ignores it; a Go plugin also exits before it is sent). Processing the host's
-    // GOAWAY, or sending our own, after it cancelled the broker and stdio streams trips an nghttp2
-    // assertion in Deno 2.9.6 (`find_stream_on_goaway_func`: SIGABRT or SIGSEGV instead of exit 0; seen
-    // in about 1 unload in 4 after a polling Attest, and in 0 of 65 since this order).
+    // to flush (the host ignores it; a Go plugin also exits before it is sent). (With grpc-js on
+    // node:http2 the other order tripped an nghttp2 assertion in Deno 2.9.6; the plugin's own transport
+    // has no such state, and this order stays the simplest.)
     if (listener) await listener.close();
     server?.close();
     if (plugin) {

@@ -1,38 +1,62 @@
 /**
- * The gRPC server a go-plugin host (spire-agent) talks to, on `@grpc/grpc-js` with the ts-proto generated
- * service definitions from `src/gen/`. What each call does lives in `src/plugin/services.ts` (plain
- * functions, testable without a socket); this module registers those handlers with grpc-js and adds what
- * only a transport has:
+ * The gRPC server a go-plugin host (spire-agent) talks to, on the plugin's own HTTP/2 + gRPC transport
+ * (`src/plugin/h2/`) with the ts-proto generated messages from `src/gen/`. What each call does lives in
+ * `src/plugin/services.ts` (plain functions, testable without a socket); this module registers those
+ * handlers by path and adds what only a transport has:
  *
- * - `plugin.GRPCBroker/StartStream`: held open, each ConnInfo handed to the services, never ended by us.
+ * - `plugin.GRPCBroker/StartStream`: held open, each ConnInfo handed to the services; our side ends only
+ *   after the host ended its side.
  * - `plugin.GRPCStdio/StreamStdio`: held open, nothing sent.
  * - `plugin.GRPCController/Shutdown`: replies, then asks the process to stop.
  * - `grpc.health.v1.Health/Watch`: sends the one status, then holds the stream.
  * - `WorkloadAttestor/Attest`: the call's deadline and cancellation become an `AbortSignal`
  *   ({@linkcode callAbortSignal}).
  *
- * Unknown methods get UNIMPLEMENTED from grpc-js itself. Every error response (grpc-js sends
- * Trailers-Only) carries `content-type: application/grpc+proto`, which grpc-go accepts.
+ * Unknown methods get UNIMPLEMENTED. Every error response is Trailers-Only and carries
+ * `content-type: application/grpc`, which grpc-go and grpc-js accept.
  *
  * @module
  */
 
-import * as grpc from "@grpc/grpc-js";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { HealthService } from "../gen/grpc/health/v1/health.ts";
-import type { HealthServer } from "../gen/grpc/health/v1/health.ts";
-import { type ConnInfo, type GRPCBrokerServer, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
-import { type GRPCControllerServer, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
-import { type GRPCStdioServer, GRPCStdioService } from "../gen/plugin/grpc_stdio.ts";
-import { WorkloadAttestorService } from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
-import type { WorkloadAttestorServer } from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
-import { ConfigService } from "../gen/spire/service/common/config/v1/config.ts";
-import type { ConfigServer } from "../gen/spire/service/common/config/v1/config.ts";
-import { InitService } from "../gen/spire/service/private/init/v1/init.ts";
-import type { InitServer } from "../gen/spire/service/private/init/v1/init.ts";
+import {
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthListRequest,
+  HealthListResponse,
+  HealthService,
+} from "../gen/grpc/health/v1/health.ts";
+import { ConnInfo, GRPCBrokerService } from "../gen/plugin/grpc_broker.ts";
+import { Empty, GRPCControllerService } from "../gen/plugin/grpc_controller.ts";
+import { GRPCStdioService } from "../gen/plugin/grpc_stdio.ts";
+import {
+  AttestReferenceRequest,
+  AttestReferenceResponse,
+  AttestRequest,
+  AttestResponse,
+  WorkloadAttestorService,
+} from "../gen/spire/plugin/agent/workloadattestor/v1/workloadattestor.ts";
+import {
+  ConfigService,
+  ConfigureRequest,
+  ConfigureResponse,
+  ValidateRequest,
+  ValidateResponse,
+} from "../gen/spire/service/common/config/v1/config.ts";
+import {
+  DeinitRequest,
+  DeinitResponse,
+  InitRequest,
+  InitResponse,
+  InitService,
+} from "../gen/spire/service/private/init/v1/init.ts";
 import { loadHclParser } from "../config/hcl_parser.ts";
 import { AttestorError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { GrpcCode } from "./grpc_status.ts";
+import { H2Connection, type H2Transport } from "./h2/connection.ts";
+import { type GrpcCall, grpcStreamHandler, type Method } from "./h2/grpc.ts";
 import { createPluginServices, settleUnary } from "./services.ts";
 import type { AttestorPlugin } from "./types.ts";
 
@@ -47,14 +71,12 @@ export interface PluginServerOptions {
   readonly plugin: AttestorPlugin;
   /** Diagnostics. */
   readonly logger: Logger;
-  /** Called once the reply to `GRPCController/Shutdown` has been handed to grpc-js. */
+  /** Called once the reply to `GRPCController/Shutdown` has been queued. */
   readonly onShutdownRequested?: () => void;
 }
 
 /** The gRPC side of the plugin. */
 export interface PluginServer {
-  /** The grpc-js server with every service registered. */
-  readonly grpcServer: grpc.Server;
   /** Serves gRPC on an accepted connection (unix or TCP socket). */
   injectConnection(connection: Duplex): void;
   /** The latest broker `ConnInfo` the host sent for `serviceId` (SPIRE's host services use id 1). */
@@ -65,18 +87,21 @@ export interface PluginServer {
   close(): void;
 }
 
-/** The parts of a grpc-js server call that {@linkcode callAbortSignal} reads. */
+/** A call's deadline: a `Date`, or ms since the epoch (`Infinity` when there is none). */
+export type Deadline = Date | number;
+
+/** The parts of a server call that {@linkcode callAbortSignal} reads. */
 export interface CancellableCall {
   /** The call's deadline (`Infinity` when there is none). */
-  getDeadline(): grpc.Deadline;
+  getDeadline(): Deadline;
   /** Subscribes to the call's `"cancelled"` event (the host cancelled the call or went away). */
   on(event: "cancelled", listener: () => void): unknown;
   /** Unsubscribes. */
   off(event: "cancelled", listener: () => void): unknown;
 }
 
-/** Remaining milliseconds until a grpc-js deadline (`Infinity` when there is none). */
-function millisUntil(deadline: grpc.Deadline): number {
+/** Remaining milliseconds until a deadline (`Infinity` when there is none). */
+function millisUntil(deadline: Deadline): number {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   return at - Date.now();
 }
@@ -84,8 +109,7 @@ function millisUntil(deadline: grpc.Deadline): number {
 /**
  * The `AbortSignal` of a call: aborted with `AttestorError("cancelled", "context canceled")` when the host
  * cancels the call, or `AttestorError("deadline-exceeded", "context deadline exceeded")` when its deadline
- * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline
- * (grpc-js itself already answers such calls with DEADLINE_EXCEEDED; this keeps our timer honest).
+ * passes. A deadline beyond what a timer can hold (~24.8 days; longer delays fire at once) is no deadline.
  *
  * @example
  * ```ts
@@ -129,8 +153,19 @@ export function callAbortSignal(call: CancellableCall): { signal: AbortSignal; r
  */
 export const BROKER_CALLER_ID_METADATA_KEY = "spire-agent-broker-caller-id";
 
+/** Encode and decode of one generated message type. */
+interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+const codec = <T>(fns: MessageCodec<T>) => ({
+  decode: (bytes: Uint8Array): T => fns.decode(bytes),
+  encode: (message: T): Uint8Array => fns.encode(message).finish(),
+});
+
 /**
- * Creates the gRPC server with every service registered. It does not listen: hand it connections with
+ * Creates the gRPC server with every method registered. It does not listen: hand it connections with
  * {@linkcode PluginServer.injectConnection} (see `src/plugin/listener.ts`).
  *
  * @example
@@ -146,123 +181,159 @@ export const BROKER_CALLER_ID_METADATA_KEY = "spire-agent-broker-caller-id";
 export function createPluginServer(options: PluginServerOptions): PluginServer {
   const { plugin, logger, onShutdownRequested } = options;
   const services = createPluginServices({ plugin, logger });
-  // grpc-js defaults: no connection idle or age limit, so the host's long-lived streams are never cut.
-  const grpcServer = new grpc.Server();
+  const methods = new Map<string, Method>();
 
-  /** A grpc-js unary handler over a plain one: its outcome settled by {@linkcode settleUnary}. */
+  /** Registers a unary method over a plain handler: its outcome settled by {@linkcode settleUnary}. */
   function unary<Req, Res>(
-    method: string,
-    fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
-  ): grpc.handleUnaryCall<Req, Res> {
-    return (call, callback) => {
-      settleUnary(method, logger, () => fn(call.request, call)).then((outcome) =>
-        outcome.error === null ? callback(null, outcome.response) : callback(outcome.error)
-      );
-    };
+    path: string,
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    fn: (request: Req, call: GrpcCall) => Promise<Res> | Res,
+    sent?: () => void,
+  ): void {
+    const name = path.split(".").at(-1)!;
+    methods.set(path, {
+      kind: "unary",
+      ...codec(req),
+      encode: codec(res).encode,
+      handle: async (request: Req, call: GrpcCall) => {
+        const outcome = await settleUnary(name, logger, () => fn(request, call));
+        return outcome.error === null
+          ? { response: outcome.response }
+          : { status: { code: outcome.error.code, details: outcome.error.details } };
+      },
+      sent,
+    });
   }
 
-  const broker: GRPCBrokerServer = {
-    startStream(call) {
-      call.sendMetadata(new grpc.Metadata());
-      call.on("data", (info: ConnInfo) => services.broker.receive(info));
-      call.on("error", (err: Error) => logger.debug("broker stream error", { error: err.message }));
-      call.on("cancelled", () => logger.debug("broker stream closed by the host"));
-      // Finish our side only after the host finished its side, as go-plugin's server does.
-      call.on("end", () => call.end());
+  methods.set(GRPCBrokerService.startStream.path, {
+    kind: "bidi",
+    ...codec(ConnInfo),
+    open(call) {
+      call.sendHeaders();
+      return {
+        message: (info: ConnInfo) => services.broker.receive(info),
+        // Finish our side only after the host finished its side, as go-plugin's server does.
+        end: () => call.finish({ code: GrpcCode.OK, details: "" }),
+        cancelled: () => logger.debug("broker stream closed by the host"),
+      };
     },
-  };
+  });
 
-  const stdio: GRPCStdioServer = {
-    streamStdio(call) {
-      call.sendMetadata(new grpc.Metadata());
-      call.on("error", (err: Error) => logger.debug("stdio stream error", { error: err.message }));
-      call.on("cancelled", () => logger.debug("stdio stream closed by the host"));
+  methods.set(GRPCStdioService.streamStdio.path, {
+    kind: "server-stream",
+    ...codec(Empty),
+    encode: () => new Uint8Array(),
+    open(_request, call) {
+      call.sendHeaders();
     },
-  };
+  });
 
-  const controller: GRPCControllerServer = {
-    shutdown(call, callback) {
-      callback(null, services.controller.shutdown(call.request));
-      onShutdownRequested?.();
+  // The stop begins once the reply is queued (it is written before the process closes the connections).
+  unary(
+    GRPCControllerService.shutdown.path,
+    Empty,
+    Empty,
+    (request) => services.controller.shutdown(request),
+    () => onShutdownRequested?.(),
+  );
+
+  unary(HealthService.check.path, HealthCheckRequest, HealthCheckResponse, (r) => services.health.check(r));
+  unary(HealthService.list.path, HealthListRequest, HealthListResponse, (r) => services.health.list(r));
+  methods.set(HealthService.watch.path, {
+    kind: "server-stream",
+    ...codec(HealthCheckRequest),
+    encode: codec(HealthCheckResponse).encode,
+    open(request: HealthCheckRequest, call) {
+      call.send(services.health.watch(request));
     },
-  };
+  });
 
-  const health: HealthServer = {
-    check: unary("Health/Check", (request) => services.health.check(request)),
-    list: unary("Health/List", (request) => services.health.list(request)),
-    watch(call) {
-      call.on("error", (err: Error) => logger.debug("health watch stream error", { error: err.message }));
-      call.write(services.health.watch(call.request));
-    },
-  };
+  unary(InitService.init.path, InitRequest, InitResponse, (r) => services.init.init(r));
+  unary(InitService.deinit.path, DeinitRequest, DeinitResponse, (r) => services.init.deinit(r));
 
-  const init: InitServer = {
-    init: unary("Init/Init", (request) => services.init.init(request)),
-    deinit: unary("Init/Deinit", (request) => services.init.deinit(request)),
-  };
+  // The plugin program loads the HCL parser on its first configuration, not before the handshake.
+  unary(ConfigService.configure.path, ConfigureRequest, ConfigureResponse, async (r) => {
+    await loadHclParser();
+    return await services.config.configure(r);
+  });
+  unary(ConfigService.validate.path, ValidateRequest, ValidateResponse, async (r) => {
+    await loadHclParser();
+    return services.config.validate(r);
+  });
 
-  const config: ConfigServer = {
-    // The plugin program loads the HCL parser on its first configuration, not before the handshake.
-    configure: unary("Config/Configure", async (request) => {
-      await loadHclParser();
-      return await services.config.configure(request);
-    }),
-    validate: unary("Config/Validate", async (request) => {
-      await loadHclParser();
-      return services.config.validate(request);
-    }),
-  };
-
-  const attestor: WorkloadAttestorServer = {
-    attest: unary("WorkloadAttestor/Attest", async (request, call) => {
+  unary(WorkloadAttestorService.attest.path, AttestRequest, AttestResponse, async (request, call) => {
+    const { signal, release } = callAbortSignal(call);
+    try {
+      return await services.workloadAttestor.attest(request, signal);
+    } finally {
+      release();
+    }
+  });
+  unary(
+    WorkloadAttestorService.attestReference.path,
+    AttestReferenceRequest,
+    AttestReferenceResponse,
+    async (request, call) => {
       const { signal, release } = callAbortSignal(call);
       try {
-        return await services.workloadAttestor.attest(request, signal);
-      } finally {
-        release();
-      }
-    }),
-    attestReference: unary("WorkloadAttestor/AttestReference", async (request, call) => {
-      const { signal, release } = callAbortSignal(call);
-      try {
-        // HTTP/2 joins repeated header fields with ", "; no SPIFFE ID holds a comma, so split them again.
-        const callerIds = call.metadata.get(BROKER_CALLER_ID_METADATA_KEY)
-          .flatMap((v) => String(v).split(","))
+        // HTTP/2 may join repeated header fields with ", "; no SPIFFE ID holds a comma, so split them again.
+        const callerIds = call.metadata(BROKER_CALLER_ID_METADATA_KEY)
+          .flatMap((v) => v.split(","))
           .map((v) => v.trim());
         return await services.workloadAttestor.attestReference(request, signal, callerIds);
       } finally {
         release();
       }
-    }),
-  };
+    },
+  );
 
-  grpcServer.addService(GRPCBrokerService, broker);
-  grpcServer.addService(GRPCStdioService, stdio);
-  grpcServer.addService(GRPCControllerService, controller);
-  grpcServer.addService(HealthService, health);
-  grpcServer.addService(InitService, init);
-  grpcServer.addService(ConfigService, config);
-  grpcServer.addService(WorkloadAttestorService, attestor);
-
-  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const connections = new Set<{ conn: H2Connection; socket: Duplex }>();
   let closed = false;
 
   return {
-    grpcServer,
-    injectConnection(connection) {
+    injectConnection(socket) {
       if (closed) {
-        connection.destroy();
+        socket.destroy();
         return;
       }
-      injector.injectConnection(connection);
+      let closeTimer: ReturnType<typeof setTimeout> | undefined;
+      const transport: H2Transport = {
+        write: (bytes) => {
+          if (!socket.destroyed) socket.write(bytes);
+        },
+        close: () => {
+          socket.end();
+          // Give the GOAWAY a moment to reach the host, then let go of the socket whatever it does.
+          closeTimer = setTimeout(() => socket.destroy(), 1000);
+        },
+        get pendingBytes() {
+          return socket.writableLength;
+        },
+      };
+      // Windows serves over loopback TCP: each reply is one write, so never hold it back (Nagle).
+      (socket as Partial<Socket>).setNoDelay?.(true);
+      const conn = new H2Connection(transport, grpcStreamHandler({ methods, logger }), logger);
+      const entry = { conn, socket };
+      connections.add(entry);
+      socket.on("data", (chunk: Uint8Array) => conn.receive(chunk));
+      socket.on("error", (err: Error) => logger.debug("host connection error", { error: err.message }));
+      socket.on("close", () => {
+        clearTimeout(closeTimer);
+        connections.delete(entry);
+        conn.transportClosed();
+      });
     },
     brokerConnInfo: (serviceId) => services.broker.connInfo(serviceId),
     hostServiceNames: () => services.hostServiceNames(),
     close() {
       if (closed) return;
       closed = true;
-      injector.destroy();
-      grpcServer.forceShutdown();
+      for (const { conn, socket } of connections) {
+        conn.transportClosed();
+        socket.destroy();
+      }
+      connections.clear();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * What the plugin's gRPC services do, as plain functions over plain request objects: no grpc-js, no
- * socket. `src/plugin/server.ts` registers them with grpc-js (streams, deadlines, cancellation); tests and
+ * What the plugin's gRPC services do, as plain functions over plain request objects: no transport, no
+ * socket. `src/plugin/server.ts` registers them with the gRPC transport (streams, deadlines, cancellation); tests and
  * embedders call them directly, the way hono handlers are called without a server. A handler throws
  * {@linkcode AttestorError} for a refused request; {@linkcode settleUnary} turns any outcome into what the
  * host receives (a response, or the gRPC status from `grpc_status.ts`) and logs failures.
@@ -15,7 +15,6 @@
  * @module
  */
 
-import { type ServiceError, status } from "@grpc/grpc-js";
 import type { HealthCheckRequest, HealthCheckResponse } from "../gen/grpc/health/v1/health.ts";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health.ts";
 import type { HealthListRequest, HealthListResponse } from "../gen/grpc/health/v1/health.ts";
@@ -41,7 +40,14 @@ import type {
 } from "../gen/spire/service/private/init/v1/init.ts";
 import { AttestorError, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { grpcCodeOf, toServiceError, validateNotes } from "./grpc_status.ts";
+import {
+  GrpcCode,
+  grpcCodeName,
+  grpcCodeOf,
+  type ServiceError,
+  toServiceError,
+  validateNotes,
+} from "./grpc_status.ts";
 import type { AttestorPlugin, CoreConfiguration } from "./types.ts";
 
 /** The service name spire-agent binds a WorkloadAttestor to. */
@@ -159,8 +165,13 @@ export async function settleUnary<Res>(
   } catch (err) {
     if (err instanceof AttestorError) {
       const code = grpcCodeOf(err.reason);
-      const level = code === status.INTERNAL ? "error" : "debug";
-      logger[level]("call failed", { method, reason: err.reason, code: status[code], error: err.message });
+      const level = code === GrpcCode.INTERNAL ? "error" : "debug";
+      logger[level]("call failed", {
+        method,
+        reason: err.reason,
+        code: grpcCodeName(code),
+        error: err.message,
+      });
     } else {
       logger.error("call failed with an unexpected error", { method, ...describeError(err) });
     }
