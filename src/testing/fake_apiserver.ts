@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import type * as http from "node:http";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
+import { createSleeper, listenFakeServer } from "./fake_server.ts";
 
 /** A resource type the fake serves. */
 export interface FakeResource {
@@ -154,15 +154,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
   const reviews: FakeReviewSpec[] = [];
   let review = options.review ?? (() => false);
   let fault: FakeApiServerFault | null = null;
-  const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const id = setTimeout(() => {
-        timers.delete(id);
-        resolve();
-      }, ms);
-      timers.set(id, resolve);
-    });
+  const sleeper = createSleeper();
+  const sleep = sleeper.sleep;
+
   const keyOf = (group: string, plural: string, namespace: string, name: string) =>
     JSON.stringify([group, plural, namespace, name]);
 
@@ -298,31 +292,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
     { cert: options.tls.cert, key: options.tls.key },
     getRequestListener((req, env) => app.fetch(req, env)),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  server.on("tlsClientError", () => {});
-  server.on("clientError", (_err, socket) => socket.destroy());
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenFakeServer(server, { sleeper });
+  const port = listening.address.port;
 
-  let stopped: Promise<void> | null = null;
-  const stop = () => {
-    stopped ??= (async () => {
-      for (const [id, resolve] of timers) {
-        clearTimeout(id);
-        resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    })();
-    return stopped;
-  };
+  const stop = listening.stop;
 
   return {
     port,

@@ -12,8 +12,8 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { createSleeper, listenFakeServer } from "./fake_server.ts";
 
 /** How the fake kubelet authenticates requests to `/pods`. */
 export type FakeKubeletAuth =
@@ -132,16 +132,8 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
   let connectionCount = 0;
   let openConnections = 0;
   const connectionIds = new WeakMap<object, number>();
-  const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const id = setTimeout(() => {
-        timers.delete(id);
-        resolve();
-      }, ms);
-      timers.set(id, resolve);
-    });
+  const sleeper = createSleeper();
+  const sleep = sleeper.sleep;
 
   const app = new Hono<Env>();
   app.get("/pods", async (c) => {
@@ -218,40 +210,21 @@ export async function startFakeKubelet(options: FakeKubeletOptions = {}): Promis
     }, listener)
     : http.createServer(listener);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.hostname ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const listening = await listenFakeServer(server, {
+    hostname: options.hostname,
+    port: options.port,
+    sleeper,
   });
-  // A failing TLS handshake (wrong client cert) must not crash the process.
-  server.on("tlsClientError", () => {});
-  server.on("clientError", (_err, socket) => socket.destroy());
   server.on(options.tls ? "secureConnection" : "connection", (socket: http.IncomingMessage["socket"]) => {
     connectionIds.set(socket, ++connectionCount);
     openConnections++;
     socket.once("close", () => openConnections--);
   });
 
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const baseUrl = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
+  const { address } = listening;
+  const baseUrl = `${options.tls ? "https" : "http"}://${listening.hostPort}`;
 
-  let stopped: Promise<void> | null = null;
-  const stop = () => {
-    stopped ??= (async () => {
-      for (const [id, resolve] of timers) {
-        clearTimeout(id);
-        resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    })();
-    return stopped;
-  };
+  const stop = listening.stop;
 
   return {
     baseUrl,

@@ -15,8 +15,8 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import * as http from "node:http";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import { sha256Digest } from "../oci/registry.ts";
+import { createSleeper, listenFakeServer } from "./fake_server.ts";
 
 /** How the fake registry authenticates `/v2/…` requests. */
 export type FakeRegistryAuth =
@@ -146,17 +146,9 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const requests: FakeRegistryRequest[] = [];
   const issuedTokens: { token: string; scope: string }[] = [];
   const revoked = new Set<string>();
-  const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  const sleeper = createSleeper();
+  const sleep = sleeper.sleep;
   let baseUrl = "";
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const id = setTimeout(() => {
-        timers.delete(id);
-        resolve();
-      }, ms);
-      timers.set(id, resolve);
-    });
 
   const basicOk = (authorization: string | null, username: string, password: string) =>
     authorization === `Basic ${btoa(`${username}:${password}`)}`;
@@ -304,35 +296,11 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
   const server: http.Server = options.tls
     ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : http.createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, options.hostname ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  server.on("tlsClientError", () => {});
-  server.on("clientError", (_err, socket) => socket.destroy());
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6"
-    ? `[${address.address}]:${address.port}`
-    : `${address.address}:${address.port}`;
+  const listening = await listenFakeServer(server, { hostname: options.hostname, sleeper });
+  const host = listening.hostPort;
   baseUrl = `${options.tls ? "https" : "http"}://${host}`;
 
-  let stopped: Promise<void> | null = null;
-  const stop = () => {
-    stopped ??= (async () => {
-      for (const [id, resolve] of timers) {
-        clearTimeout(id);
-        resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    })();
-    return stopped;
-  };
+  const stop = listening.stop;
 
   return {
     baseUrl,
