@@ -71,7 +71,10 @@ function checkAborted(signal: AbortSignal | undefined): void {
  *
  * **The process's start time** (`/proc/<pid>/stat` field 22) is read before and after those reads: equal
  * values mean one process held the PID throughout, so everything read was that process's; it is returned
- * as `startTime` for the core's re-check.
+ * as `startTime` for the core's re-check. The re-check's own lookup (`relocate`) reads the cgroup (and
+ * mountinfo) files and then the start time only, the first lookup's closing start time opening its bracket;
+ * it returns the start time it read, which the re-check compares with the first one (see
+ * `ContainerLocator.relocate`).
  *
  * Differences from upstream, all failing closed: a PID without a `<procRoot>/proc/<pid>` directory is
  * `process-gone` (NOT_FOUND; upstream: no selectors); a process that disappears mid-lookup is
