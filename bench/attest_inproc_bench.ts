@@ -10,7 +10,8 @@
  * - `services`: the handler as the gRPC server calls it (`settleUnary` around `workloadAttestor.attest`),
  *   with the hclog logger the plugin program uses (debug level, writing to a discarding sink) and the
  *   call's `AbortSignal` with a deadline, as the server makes one per call;
- * - `encode`: the same plus encoding the `AttestResponse` (protobuf).
+ * - `encode`: the same plus encoding the `AttestResponse` (protobuf) with the server's encoder
+ *   (`src/plugin/selector_values_codec.ts`).
  *
  * Run: `deno bench -A --no-prompt bench/attest_inproc_bench.ts`
  *
@@ -23,6 +24,7 @@ import { createHclogLogger, nullLogger } from "../src/log.ts";
 import { platformFor } from "../src/platform/mod.ts";
 import { createAttestorPlugin } from "../src/plugin/plugin.ts";
 import { createPluginServices, settleUnary } from "../src/plugin/services.ts";
+import { selectorValuesEncoder } from "../src/plugin/selector_values_codec.ts";
 import { createRuntime } from "../src/runtime.ts";
 import { startFakeKubelet } from "../src/testing/fake_kubelet.ts";
 import { NODE_NAME, syntheticNode, writeProcRoot } from "./lib/pods.ts";
@@ -84,6 +86,7 @@ Deno.bench({ name: "services (settleUnary, hclog at debug)", group: "attest" }, 
   release();
   check(outcome.response?.selectorValues.length ?? 0);
 });
+const encodeResponse = selectorValuesEncoder(AttestResponse.encode);
 Deno.bench({ name: "services + encode", group: "attest" }, async () => {
   const { signal, release } = callSignal();
   const outcome = await settleUnary(
@@ -92,7 +95,7 @@ Deno.bench({ name: "services + encode", group: "attest" }, async () => {
     () => services.workloadAttestor.attest({ pid: workload.pid }, signal),
   );
   release();
-  const bytes = AttestResponse.encode(outcome.response!).finish();
+  const bytes = encodeResponse(outcome.response!);
   if (bytes.length < 100) throw new Error("short response");
 });
 

@@ -357,10 +357,15 @@ export function createAttestCore(deps: AttestCoreDeps): AttestCore {
             selectors = sortSelectors([...selectors, ...signatureSelectors]);
           }
           // Re-check: the same process (start time) must still hold the PID, in the same pod and container.
+          // The locator's `relocate` reuses the start time that closed the first lookup's bracket.
           await confirmSameProcess(
             pid,
             location,
-            () => raceAbort(locator.locate(pid, signal), signal),
+            () =>
+              raceAbort(
+                locator.relocate ? locator.relocate(pid, location, signal) : locator.locate(pid, signal),
+                signal,
+              ),
             signal,
           );
           return { selectors, podUid, containerId, pod, container, attempts: attempt };

@@ -49,4 +49,20 @@ export interface ContainerLocator {
    *   identifies the process instance the location belongs to.
    */
   locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation>;
+  /**
+   * Locates `pid` again for the core's re-check (`src/core/recheck.ts`), with one read less than
+   * {@linkcode ContainerLocator.locate}: the start time that closed the bracket of the lookup that produced
+   * `first` also opens the bracket of this one. On Linux: `first`'s start time was read after `first`'s
+   * cgroup files; this lookup reads the cgroup files again, then the start time, and returns that start
+   * time. The sequence start time (S0), cgroup, start time (S1 = S0), cgroup, start time (S2) brackets
+   * both cgroup reads by equal start times exactly when S2 equals `first.startTime`, so **the caller must
+   * compare** the returned `startTime` with `first.startTime` before it uses anything else returned (the
+   * re-check does). Without this method, or for a `first` without a start time, the caller uses `locate`.
+   *
+   * @param pid The process ID.
+   * @param first The location of the earlier lookup of `pid` (its `startTime` opens the bracket).
+   * @param signal Aborts the lookup.
+   * @returns The location; `startTime` is the one read last, to be compared with `first.startTime`.
+   */
+  relocate?(pid: number, first: ContainerLocation, signal?: AbortSignal): Promise<ContainerLocation>;
 }

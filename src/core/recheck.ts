@@ -29,10 +29,13 @@ function where(location: ContainerLocation): string {
  * across the reads and the location is that process's. (On Windows the lookup runs on one open process
  * handle, which by itself keeps the PID from being reused, and the creation time is read from it.) This
  * function runs after the pod list matched, as the last step before the selectors are returned. Its
- * `locate` is bracketed the same way, so comparing its start time with the first one proves that the
- * process located now is the process located before the wait, and comparing pod UID and container ID
- * proves it did not move. A PID reused between the two lookups fails on the start time; a move fails on
- * the location; an exit fails in `locate` itself (`process-gone`).
+ * lookup is bracketed too: by a full `locate`, or by the locator's `relocate`, which reads the cgroup
+ * files and then the start time and lets the first lookup's closing start time open its bracket (the
+ * reads are start time S0, cgroup, S1 = S0, [wait, match], cgroup, S2: equal start times before and after
+ * each cgroup read exactly when S2 = S1). Either way, comparing its start time with the first one proves
+ * that the process located now is the process located before the wait, and comparing pod UID and
+ * container ID proves it did not move. A PID reused between the two lookups (or during the second) fails
+ * on the start time; a move fails on the location; an exit fails in the lookup itself (`process-gone`).
  *
  * **Limits.** Start times have clock-tick resolution (10 ms on Linux), so a PID given to a new process
  * within the tick in which the first process started would pass; that needs `ns_last_pid`, i.e. root on the

@@ -57,6 +57,11 @@ import type { Logger } from "../log.ts";
 import { GrpcCode } from "./grpc_status.ts";
 import { H2Connection, type H2Transport } from "./h2/connection.ts";
 import { type GrpcCall, grpcStreamHandler, type Method } from "./h2/grpc.ts";
+import {
+  type GeneratedEncode,
+  selectorValuesEncoder,
+  type SelectorValuesMessage,
+} from "./selector_values_codec.ts";
 import { createPluginServices, settleUnary } from "./services.ts";
 import type { AttestorPlugin } from "./types.ts";
 
@@ -164,6 +169,14 @@ const codec = <T>(fns: MessageCodec<T>) => ({
   encode: (message: T): Uint8Array => fns.encode(message).finish(),
 });
 
+/** The selector responses, with the faster encoder of `selector_values_codec.ts` (same bytes). */
+const selectorsCodec = <T extends SelectorValuesMessage>(
+  fns: MessageCodec<T> & { encode: GeneratedEncode<T> },
+) => {
+  const encode = selectorValuesEncoder(fns.encode);
+  return { decode: fns.decode, encode: (message: T) => ({ finish: () => encode(message) }) };
+};
+
 /**
  * Creates the gRPC server with every method registered. It does not listen: hand it connections with
  * {@linkcode PluginServer.injectConnection} (see `src/plugin/listener.ts`).
@@ -262,18 +275,23 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
     return services.config.validate(r);
   });
 
-  unary(WorkloadAttestorService.attest.path, AttestRequest, AttestResponse, async (request, call) => {
-    const { signal, release } = callAbortSignal(call);
-    try {
-      return await services.workloadAttestor.attest(request, signal);
-    } finally {
-      release();
-    }
-  });
+  unary(
+    WorkloadAttestorService.attest.path,
+    AttestRequest,
+    selectorsCodec(AttestResponse),
+    async (request, call) => {
+      const { signal, release } = callAbortSignal(call);
+      try {
+        return await services.workloadAttestor.attest(request, signal);
+      } finally {
+        release();
+      }
+    },
+  );
   unary(
     WorkloadAttestorService.attestReference.path,
     AttestReferenceRequest,
-    AttestReferenceResponse,
+    selectorsCodec(AttestReferenceResponse),
     async (request, call) => {
       const { signal, release } = callAbortSignal(call);
       try {

@@ -246,6 +246,47 @@ describe("attest: the process is re-checked after the pod list matched", () => {
   });
 });
 
+describe("attest: a locator's relocate serves the re-check", () => {
+  /** A locator with `relocate`: `now` answers both, `events` records the calls and the opening start time. */
+  function relocating(now: () => ContainerLocation) {
+    const events: string[] = [];
+    const locator: ContainerLocator = {
+      locate(pid) {
+        events.push(`locate ${pid}`);
+        return Promise.resolve(now());
+      },
+      relocate(pid, first) {
+        events.push(`relocate ${pid} after ${first.startTime}`);
+        return Promise.resolve(now());
+      },
+    };
+    const core = createAttestCore({
+      locator,
+      pods: new FakePodList([NODE]),
+      logger: nullLogger,
+      config: { maxPollAttempts: 5, disableContainerSelectors: false },
+    });
+    return { core, events };
+  }
+
+  it("is called after the match with the first location (its start time opens the bracket)", async () => {
+    const { core, events } = relocating(() => IN_SHELL);
+    assert.deepEqual(await core.attest(PID, new AbortController().signal), SHELL_SELECTORS);
+    assert.deepEqual(events, [`locate ${PID}`, `relocate ${PID} after 1000`]);
+  });
+
+  it("a start time it reads that differs from the first lookup's → process-changed", async () => {
+    let calls = 0;
+    const { core } = relocating(() => calls++ === 0 ? IN_SHELL : { ...IN_SHELL, startTime: "1001" });
+    await rejectsWith(
+      core.attest(PID),
+      "process-changed",
+      `process ${PID} changed during attestation: PID ${PID} now belongs to another process (start time ` +
+        `1000 when located, 1001 now)`,
+    );
+  });
+});
+
 describe("confirmSameProcess", () => {
   it("passes a non-AttestorError from the second lookup through unchanged", async () => {
     const boom = new TypeError("boom");

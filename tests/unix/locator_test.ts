@@ -163,6 +163,75 @@ describe("createUnixLocator: errors and bounds", () => {
   });
 });
 
+describe("createUnixLocator: relocate (the re-check's lookup)", () => {
+  let root = "";
+  const POD_A = "aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa";
+  const POD_B = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";
+  const CID_A = "a".repeat(64);
+  const CID_B = "b".repeat(64);
+  async function place(pid: number, podUid: string, containerId: string, startTime: number) {
+    const dir = join(root, "proc", String(pid));
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(
+      join(dir, "cgroup"),
+      `0::${kubepodsPath("systemd", "besteffort", podUid, containerId)}\n`,
+    );
+    await Deno.writeTextFile(join(dir, "stat"), `${procStatLine(pid, "w", startTime)}\n`);
+  }
+  before(async () => {
+    root = await Deno.makeTempDir({ prefix: "locator_relocate_test_" });
+  });
+  after(async () => {
+    await Deno.remove(root, { recursive: true });
+  });
+
+  it("unchanged: the same location and start time as locate", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(601, POD_A, CID_A, 100);
+    const first = await locator.locate(601);
+    assert.deepEqual(await locator.relocate!(601, first), first);
+  });
+
+  it("another process now holds the PID: its start time is returned, never the first one", async () => {
+    // The PID was reused between the lookups (here: by a process of another pod). `locate` would bracket
+    // its own reads; `relocate` returns the start time read after the cgroup file, which differs from the
+    // first lookup's and makes the re-check refuse (tests/core/recheck_test.ts, tests/e2e/recheck_e2e_test.ts).
+    const locator = createUnixLocator({ procRoot: root });
+    await place(602, POD_A, CID_A, 100);
+    const first = await locator.locate(602);
+    await place(602, POD_B, CID_B, 200);
+    assert.deepEqual(await locator.relocate!(602, first), {
+      podUid: POD_B,
+      containerId: CID_B,
+      startTime: "200",
+    });
+  });
+
+  it("the stat file is read once, after the cgroup file: an opening start time is taken from the first lookup", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(603, POD_A, CID_A, 100);
+    // A first location whose start time differs from the file's: locate would read both from the file;
+    // relocate must not read an opening value of its own (it returns the file's, for the caller to compare).
+    const relocated = await locator.relocate!(603, { podUid: POD_A, containerId: CID_A, startTime: "99" });
+    assert.equal(relocated.startTime, "100");
+  });
+
+  it("a process gone since the first lookup is process-gone", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(604, POD_A, CID_A, 100);
+    const first = await locator.locate(604);
+    await Deno.remove(join(root, "proc", "604"), { recursive: true });
+    assert.equal((await rejection(locator.relocate!(604, first))).reason, "process-gone");
+  });
+
+  it("an aborted signal ends it", async () => {
+    const locator = createUnixLocator({ procRoot: root });
+    await place(605, POD_A, CID_A, 100);
+    const first = await locator.locate(605);
+    assert.equal((await rejection(locator.relocate!(605, first, AbortSignal.abort()))).reason, "cancelled");
+  });
+});
+
 describe("createUnixLocator: remembered cgroup decisions", () => {
   let root = "";
   const POD_A = "aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa";

@@ -71,7 +71,10 @@ function checkAborted(signal: AbortSignal | undefined): void {
  *
  * **The process's start time** (`/proc/<pid>/stat` field 22) is read before and after those reads: equal
  * values mean one process held the PID throughout, so everything read was that process's; it is returned
- * as `startTime` for the core's re-check.
+ * as `startTime` for the core's re-check. The re-check's own lookup (`relocate`) reads the cgroup (and
+ * mountinfo) files and then the start time only, the first lookup's closing start time opening its bracket;
+ * it returns the start time it read, which the re-check compares with the first one (see
+ * `ContainerLocator.relocate`).
  *
  * Differences from upstream, all failing closed: a PID without a `<procRoot>/proc/<pid>` directory is
  * `process-gone` (NOT_FOUND; upstream: no selectors); a process that disappears mid-lookup is
@@ -137,7 +140,12 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
   // the normalised prefix is computed once, the rest cannot change under normalisation.
   const procBase = join(procRoot, "proc");
 
-  async function locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
+  /**
+   * One lookup. `opening`: the start time that opens the bracket, read at the end of an earlier lookup of
+   * the same PID (`relocate`); then no stat file is read first and the start time read last is returned
+   * unchecked, for the caller to compare with `opening`.
+   */
+  async function locate(pid: number, signal?: AbortSignal, opening?: string): Promise<ContainerLocation> {
     if (!Number.isSafeInteger(pid) || pid < 1) {
       throw new AttestorError("bad-request", `invalid pid ${pid}: must be a positive integer`);
     }
@@ -168,10 +176,14 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     // The process directory must exist. A stat file that could be read shows that it did (the kernel
     // provides it for as long as the directory exists); only otherwise is the directory looked at, before
     // the stat file is read the usual way (which tells a missing file from a missing process).
-    let firstStat = readNow("stat", MAX_PROC_STAT_BYTES);
-    if (firstStat === undefined) {
-      if (!await isDirectory(procDir)) throw notFound();
-      firstStat = await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+    // With `opening`, the cgroup read below tells a missing process as `read` does.
+    let firstStat: FileText | undefined;
+    if (opening === undefined) {
+      firstStat = readNow("stat", MAX_PROC_STAT_BYTES);
+      if (firstStat === undefined) {
+        if (!await isDirectory(procDir)) throw notFound();
+        firstStat = await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
+      }
     }
     /** Reads a symbolic link under the process directory; `null` when it cannot be read. */
     const readLink = async (name: string): Promise<string | null> => {
@@ -191,7 +203,7 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       },
     };
 
-    const startTime = startTimeOf(pid, firstStat);
+    const startTime = firstStat === undefined ? opening! : startTimeOf(pid, firstStat);
     let result: { source: LocationSource; location: ContainerLocation };
     const fromCgroup = decideCgroup(
       readNow("cgroup", MAX_CGROUP_FILE_BYTES) ??
@@ -216,7 +228,9 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
     }
     const lastStat = readNow("stat", MAX_PROC_STAT_BYTES) ??
       await read("stat", MAX_PROC_STAT_BYTES, PROC_STAT_ERROR_PREFIX);
-    assertSameStart(pid, startTime, startTimeOf(pid, lastStat));
+    const closing = startTimeOf(pid, lastStat);
+    // A relocation's caller compares `closing` with `opening` (the re-check names both start times).
+    if (opening === undefined) assertSameStart(pid, startTime, closing);
     if (verbose) {
       decide.logger.debug("Container locator decision", {
         locator: useNewContainerLocator ? "new" : "legacy",
@@ -226,13 +240,20 @@ export function createUnixLocator(options: UnixLocatorOptions = {}): ContainerLo
       });
     }
     // A copy: decisions are shared (see `memo`).
-    return startTime === null ? { ...result.location } : { ...result.location, startTime };
+    return closing === null ? { ...result.location } : { ...result.location, startTime: closing };
   }
 
   return {
     async locate(pid: number, signal?: AbortSignal): Promise<ContainerLocation> {
       try {
         return await locate(pid, signal);
+      } catch (err) {
+        throw toAttestorError(err, "internal", `locating process ${pid}`);
+      }
+    },
+    async relocate(pid: number, first: ContainerLocation, signal?: AbortSignal): Promise<ContainerLocation> {
+      try {
+        return await locate(pid, signal, first.startTime);
       } catch (err) {
         throw toAttestorError(err, "internal", `locating process ${pid}`);
       }
