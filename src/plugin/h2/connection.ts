@@ -69,7 +69,7 @@ export interface H2Limits {
 export const DEFAULT_LIMITS: H2Limits = {
   // Not small: the broker and stdio streams stay open and Attest calls arrive in bursts (a node restart);
   // grpc-go queues streams beyond the limit rather than failing them. Each stream costs a few hundred bytes;
-  // partly received messages are bounded per connection in grpc.ts.
+  // request messages held are bounded per connection in grpc.ts.
   maxConcurrentStreams: 1000,
   maxHeaderListSize: 16_384,
   maxHeaderBlockBytes: 32_768,

@@ -19,7 +19,10 @@ import { encodeHeaders, type HeaderField } from "./hpack.ts";
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** The longest delay a timer supports (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The most bytes of partly received messages held per connection. */
+/**
+ * The most bytes of request messages one connection may hold: partly received ones, and complete unary or
+ * server-stream requests until their call ends.
+ */
 export const MAX_PENDING_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
 
 /** A status a call ends with. */
@@ -178,7 +181,7 @@ export function frameMessage(bytes: Uint8Array): Uint8Array {
 
 /** Per-connection state shared by its calls. */
 export interface ConnectionBudget {
-  /** Bytes of partly received messages held now. */
+  /** Bytes of request messages held now (see {@linkcode MAX_PENDING_BYTES_PER_CONNECTION}). */
   pending: number;
 }
 
@@ -217,6 +220,8 @@ class Call implements GrpcStreamCall<unknown> {
   #body: Uint8Array | null = null;
   #bodyFill = 0;
   #messages: Uint8Array[] = [];
+  /** Bytes of complete request messages held for the call (unary, server-stream) until it ends. */
+  #held = 0;
   #bidi: { message(request: unknown): void; end(): void; cancelled(): void } | null = null;
   #started = false;
 
@@ -378,7 +383,10 @@ class Call implements GrpcStreamCall<unknown> {
       if (this.#bodyFill === this.#body.length) {
         const body = this.#body;
         this.#body = null;
-        this.#budget.pending -= body.length;
+        // A unary or server-stream request stays held (and counted) until the call ends; a bidi message is
+        // handed over at once.
+        if (this.#method!.kind === "bidi") this.#budget.pending -= body.length;
+        else this.#held += body.length;
         this.#onMessage(body);
       }
     }
@@ -492,6 +500,9 @@ class Call implements GrpcStreamCall<unknown> {
     clearTimeout(this.#timer);
     if (this.#body) this.#budget.pending -= this.#body.length;
     this.#body = null;
+    this.#budget.pending -= this.#held;
+    this.#held = 0;
+    this.#messages = [];
   }
 }
 
