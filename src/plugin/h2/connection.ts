@@ -63,6 +63,8 @@ export interface H2Limits {
   readonly connectionWindow: number;
   /** Outbound bytes waiting for the transport beyond which the peer is not reading: connection error. */
   readonly maxOutboundBytes: number;
+  /** Time for the preface and the first SETTINGS to arrive (ms) before the connection is closed. */
+  readonly handshakeTimeoutMs: number;
 }
 
 /** The limits the plugin uses. */
@@ -76,6 +78,10 @@ export const DEFAULT_LIMITS: H2Limits = {
   streamWindow: 1 << 20,
   connectionWindow: 16 << 20,
   maxOutboundBytes: 8 << 20,
+  // grpc-go sends both at once on connecting (its own server allows 120 s for the whole handshake); a
+  // connection that sends nothing would otherwise hold its socket, and keep the plugin from noticing that the
+  // host is gone, for ever.
+  handshakeTimeoutMs: 10_000,
 };
 
 /** Peer settings that shape what we send. */
@@ -109,6 +115,7 @@ export class H2Connection implements StreamOwner {
   #flushScheduled = false;
   #dead = false;
   #goawaySent = false;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param transport Where our bytes go.
@@ -137,6 +144,12 @@ export class H2Connection implements StreamOwner {
     if (limits.connectionWindow > DEFAULT_WINDOW) {
       this.#send(windowUpdateFrame(0, limits.connectionWindow - DEFAULT_WINDOW));
     }
+    this.#handshakeTimer = setTimeout(() => {
+      this.#connectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        `no connection preface and SETTINGS within ${limits.handshakeTimeoutMs} ms`,
+      );
+    }, limits.handshakeTimeoutMs);
   }
 
   /** Open streams (for tests and diagnostics). */
@@ -197,6 +210,7 @@ export class H2Connection implements StreamOwner {
 
   /** The transport is gone: every open stream is aborted. */
   transportClosed(): void {
+    clearTimeout(this.#handshakeTimer);
     if (this.#dead && this.#streams.size === 0) return;
     this.#dead = true;
     this.#abortAll("the connection closed");
@@ -210,6 +224,7 @@ export class H2Connection implements StreamOwner {
         throw new H2Error(ErrorCode.PROTOCOL_ERROR, "the first frame after the preface is not SETTINGS");
       }
       this.#expectSettings = false;
+      clearTimeout(this.#handshakeTimer);
     }
     if (this.#continuation !== null && f.type !== FrameType.CONTINUATION) {
       throw new H2Error(ErrorCode.PROTOCOL_ERROR, `expected CONTINUATION, got frame type ${f.type}`);
@@ -558,6 +573,7 @@ export class H2Connection implements StreamOwner {
 
   #connectionError(code: number, message: string): void {
     if (this.#dead) return;
+    clearTimeout(this.#handshakeTimer);
     this.#logger.warn("HTTP/2 connection error: closing the connection", { code, error: message });
     this.#goaway(code, message);
     this.#dead = true;
