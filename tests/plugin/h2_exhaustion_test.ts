@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { encodeFrame, Flag, FrameType, rstStreamFrame } from "../../src/plugin/h2/frames.ts";
 import { MAX_MESSAGE_BYTES, MAX_PENDING_BYTES_PER_CONNECTION } from "../../src/plugin/h2/grpc.ts";
+import { MAX_HOST_CONNECTIONS } from "../../src/plugin/server.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import { headersOf, type RawFrame, RawH2, requestFrame } from "./_h2_raw.ts";
 
@@ -48,5 +49,48 @@ describe("HTTP/2 transport: memory a hostile host can make the plugin hold", () 
     } finally {
       c.close();
     }
+  });
+});
+
+describe("HTTP/2 transport: connections a local process can open", () => {
+  let f: H2Fixture;
+  before(async () => {
+    f = await startH2Fixture();
+  });
+  after(() => f.stop());
+
+  it("serves at most MAX_HOST_CONNECTIONS connections at once, closes the next at once, and serves again after", async () => {
+    const served: RawH2[] = [];
+    let refused = 0;
+    try {
+      for (let i = 0; i < MAX_HOST_CONNECTIONS + 3; i++) {
+        const c = await RawH2.connect(f.address);
+        const settings = await c.waitFor((x) => x.type === FrameType.SETTINGS);
+        if (settings) served.push(c);
+        else {
+          refused++;
+          c.close();
+        }
+      }
+      assert.equal(served.length, MAX_HOST_CONNECTIONS, "connections served");
+      assert.equal(refused, 3, "connections closed at once");
+      const warns = f.lines.filter((l) => l.message === "refusing a host connection: too many open");
+      assert.equal(
+        warns.filter((l) => l.level === "warn").length,
+        1,
+        "one warn line, not one per connection",
+      );
+      assert.equal(warns.at(-1)?.fields.max, MAX_HOST_CONNECTIONS);
+    } finally {
+      for (const c of served) c.close();
+    }
+    for (let i = 0; i < 100; i++) {
+      const c = await RawH2.connect(f.address);
+      const settings = await c.waitFor((x) => x.type === FrameType.SETTINGS);
+      c.close();
+      if (settings) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail("a connection is served again once the others closed");
   });
 });
