@@ -331,30 +331,6 @@ export function unpad(f: Frame): Uint8Array {
 }
 
 /**
- * Joins byte arrays.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { concatBytes } from "./frames.ts";
- * assert.deepEqual([...concatBytes([Uint8Array.of(1), Uint8Array.of(2, 3)], 3)], [1, 2, 3]);
- * ```
- *
- * @param parts The arrays, in order.
- * @param total Their total length.
- * @returns One new array.
- */
-export function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/**
  * Reads the client connection preface (RFC 9113 §3.4) off the front of the reader. A wrong prefix is
  * rejected as soon as it differs, without waiting for all 24 bytes.
  *

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { concatBytes, ErrorCode, Flag, type Frame, H2Error, unpad } from "./frames.ts";
+import { concatBytes } from "../../io.ts";
+import { ErrorCode, Flag, type Frame, H2Error, unpad } from "./frames.ts";
 import { type HeaderField, type HpackDecoder, HpackError } from "./hpack.ts";
 
 /** A complete header block and the HEADERS frame's stream and flags. */

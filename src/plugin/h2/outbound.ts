@@ -6,8 +6,8 @@
  * @module
  */
 
+import { concatBytes } from "../../io.ts";
 import {
-  concatBytes,
   encodeFrame,
   ErrorCode,
   Flag,
