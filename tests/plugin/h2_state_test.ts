@@ -48,6 +48,13 @@ describe("HTTP/2 transport: the stream state machine against a hostile or buggy 
     assert.equal(headersOf(c, t)["grpc-status"], "0", "the connection still serves");
   }
 
+  /** The server reset stream `id` with `code`. */
+  async function expectReset(c: RawH2, id: number, code: number): Promise<void> {
+    const rst = await c.waitFor(isStream(id, FrameType.RST_STREAM));
+    assert.ok(rst, `RST_STREAM on ${id}`);
+    assert.equal(readUint32(rst.payload, 0), code, `RST_STREAM code on ${id}`);
+  }
+
   async function until(cond: () => boolean): Promise<void> {
     for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   }
@@ -101,8 +108,7 @@ describe("HTTP/2 transport: the stream state machine against a hostile or buggy 
         requestFrame(3, HEALTH),
         encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, 3, encodeHeaders([["x", "y"]])),
       );
-      const rst = await c.waitFor(isStream(3, FrameType.RST_STREAM));
-      assert.equal(readUint32(rst!.payload, 0), ErrorCode.PROTOCOL_ERROR);
+      await expectReset(c, 3, ErrorCode.PROTOCOL_ERROR);
       await serves(c, 5);
     } finally {
       c.close();
@@ -115,8 +121,7 @@ describe("HTTP/2 transport: the stream state machine against a hostile or buggy 
       await serves(c, 5);
       for (const id of [5, 3]) {
         await c.send(requestFrame(id, HEALTH));
-        const rst = await c.waitFor(isStream(id, FrameType.RST_STREAM));
-        assert.equal(readUint32(rst!.payload, 0), ErrorCode.STREAM_CLOSED, `stream ${id}`);
+        await expectReset(c, id, ErrorCode.STREAM_CLOSED);
       }
       await serves(c, 7);
     } finally {
@@ -142,8 +147,7 @@ describe("HTTP/2 transport: the stream state machine against a hostile or buggy 
       await serves(c, 11);
       // A PRIORITY of the wrong size is a stream error (RFC 9113 §6.3).
       await c.send(encodeFrame(FrameType.PRIORITY, 0, 13, new Uint8Array(4)));
-      const rst = await c.waitFor(isStream(13, FrameType.RST_STREAM));
-      assert.equal(readUint32(rst!.payload, 0), ErrorCode.FRAME_SIZE_ERROR);
+      await expectReset(c, 13, ErrorCode.FRAME_SIZE_ERROR);
       await serves(c, 15);
     } finally {
       c.close();
@@ -232,8 +236,7 @@ describe("HTTP/2 transport: the stream state machine against a hostile or buggy 
       f.runtime.hang = true;
       await c.send(requestFrame(1, ATTEST), ...dataFrames(1, attestRequest(3)));
       await c.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, 1, new Uint8Array(4)));
-      const rst = await c.waitFor(isStream(1, FrameType.RST_STREAM));
-      assert.equal(readUint32(rst!.payload, 0), ErrorCode.PROTOCOL_ERROR);
+      await expectReset(c, 1, ErrorCode.PROTOCOL_ERROR);
       await c.send(windowUpdateFrame(0, 0x7fff_ffff));
       const goaway = await c.goaway();
       assert.equal(goaway?.code, ErrorCode.FLOW_CONTROL_ERROR);
