@@ -210,12 +210,12 @@ export class H2Connection implements StreamOwner {
       }
       return;
     }
-    applyPeerSettings(f.payload, this.#peer, (delta) => {
+    applyPeerSettings(f.payload, this.#peer, (delta, peak) => {
       for (const s of this.#streams.values()) {
-        s.sendWindow += delta;
-        if (s.sendWindow > MAX_WINDOW) {
+        if (s.sendWindow + peak > MAX_WINDOW) {
           throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
         }
+        s.sendWindow += delta;
       }
     });
     this.#out.sendControl(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));

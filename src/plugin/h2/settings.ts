@@ -96,37 +96,43 @@ export function defaultPeerSettings(): PeerSettings {
 }
 
 /**
- * Applies the payload of a SETTINGS frame (not an ACK) to `peer`, in order. A change of
- * SETTINGS_INITIAL_WINDOW_SIZE is handed to `adjustWindows` as the difference to add to every open
- * stream's send window (RFC 9113 §6.9.2); HEADER_TABLE_SIZE is ignored (our encoder never indexes), and
- * unknown or advisory settings too.
+ * Applies the payload of a SETTINGS frame (not an ACK) to `peer`, in order. The changes of
+ * SETTINGS_INITIAL_WINDOW_SIZE are handed to `adjustWindows` once per frame (RFC 9113 §6.9.2): `delta` is
+ * what to add to every open stream's send window, and `peak` the largest difference any value of the frame
+ * made on the way, against which a window must not exceed 2^31-1. Once per frame, not per setting: a frame
+ * of 2730 such settings would otherwise walk every open stream 2730 times. HEADER_TABLE_SIZE is ignored (our
+ * encoder never indexes), and unknown or advisory settings too.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { applyPeerSettings, defaultPeerSettings } from "./settings.ts";
  * const peer = defaultPeerSettings();
- * const deltas: number[] = [];
- * applyPeerSettings(Uint8Array.of(0, 4, 0, 0, 0, 100, 0, 5, 0, 0, 0x80, 0), peer, (d) => deltas.push(d));
+ * const calls: [number, number][] = [];
+ * const payload = Uint8Array.of(0, 4, 0, 1, 0, 0, 0, 4, 0, 0, 0, 100, 0, 5, 0, 0, 0x80, 0);
+ * applyPeerSettings(payload, peer, (delta, peak) => calls.push([delta, peak]));
  * assert.deepEqual(peer, { initialWindow: 100, maxFrameSize: 32_768 });
- * assert.deepEqual(deltas, [100 - 65_535]);
+ * assert.deepEqual(calls, [[100 - 65_535, 65_536 - 65_535]]);
  * assert.throws(() => applyPeerSettings(Uint8Array.of(0, 2, 0, 0, 0, 2), peer, () => {}), /ENABLE_PUSH/);
  * ```
  *
  * @param payload The SETTINGS payload.
  * @param peer The peer's settings, updated in place.
- * @param adjustWindows Adds a difference to every open stream's send window (may throw a connection error).
+ * @param adjustWindows Adds `delta` to every open stream's send window; throws a connection error when a
+ *   window plus `peak` exceeds 2^31-1.
  * @throws {H2Error} FRAME_SIZE_ERROR for a length not a multiple of 6, PROTOCOL_ERROR or
  *   FLOW_CONTROL_ERROR for a value out of range.
  */
 export function applyPeerSettings(
   payload: Uint8Array,
   peer: PeerSettings,
-  adjustWindows: (delta: number) => void,
+  adjustWindows: (delta: number, peak: number) => void,
 ): void {
   if (payload.length % 6 !== 0) {
     throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS length not a multiple of 6");
   }
+  const initialBefore = peer.initialWindow;
+  let initialPeak = -Infinity;
   for (let i = 0; i < payload.length; i += 6) {
     const id = (payload[i] << 8) | payload[i + 1];
     const value = readUint32(payload, i + 2);
@@ -134,15 +140,13 @@ export function applyPeerSettings(
       case Setting.ENABLE_PUSH:
         if (value > 1) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
         break;
-      case Setting.INITIAL_WINDOW_SIZE: {
+      case Setting.INITIAL_WINDOW_SIZE:
         if (value > MAX_WINDOW) {
           throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
         }
-        const delta = value - peer.initialWindow;
         peer.initialWindow = value;
-        adjustWindows(delta);
+        initialPeak = Math.max(initialPeak, value);
         break;
-      }
       case Setting.MAX_FRAME_SIZE:
         if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xff_ffff) {
           throw new H2Error(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
@@ -152,5 +156,8 @@ export function applyPeerSettings(
       default:
         break; // HEADER_TABLE_SIZE: our encoder never indexes; others are advisory or unknown.
     }
+  }
+  if (initialPeak !== -Infinity) {
+    adjustWindows(peer.initialWindow - initialBefore, initialPeak - initialBefore);
   }
 }
