@@ -8,6 +8,7 @@ import {
   settingsFrame,
   windowUpdateFrame,
 } from "../../src/plugin/h2/frames.ts";
+import { HpackDecoder } from "../../src/plugin/h2/hpack.ts";
 import { applyPeerSettings, defaultPeerSettings } from "../../src/plugin/h2/settings.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import { dataFrames, grpcMessage, headersOf, RawH2, requestFrame } from "./_h2_raw.ts";
@@ -19,7 +20,7 @@ function payload(settings: [number, number][]): Uint8Array {
   return settingsFrame(settings).subarray(9);
 }
 
-describe("HTTP/2 settings: SETTINGS_INITIAL_WINDOW_SIZE", () => {
+describe("HTTP/2 settings from the host", () => {
   it("walks the open streams once per frame however many INITIAL_WINDOW_SIZE settings it holds", () => {
     // 2730 settings fit a 16 KiB frame: one walk each over 1000 open streams was 2.7 million steps a frame.
     const many: [number, number][] = [];
@@ -58,6 +59,23 @@ describe("HTTP/2 settings: SETTINGS_INITIAL_WINDOW_SIZE", () => {
         assert.match(goaway!.debug, /a stream window exceeds 2\^31-1/);
       } finally {
         f.runtime.hang = false;
+        c.close();
+      }
+    });
+
+    it("answers a host that allows no dynamic table (SETTINGS_HEADER_TABLE_SIZE 0): our blocks index nothing", async () => {
+      const c = await RawH2.connect(f.address, { settings: [[Setting.HEADER_TABLE_SIZE, 0]] });
+      try {
+        const decoder = new HpackDecoder({ maxHeaderListSize: 1 << 20, maxTableSize: 0 });
+        await c.send(requestFrame(1, ATTEST), ...dataFrames(1, grpcMessage(Uint8Array.of(0x08, 4))));
+        await c.send(requestFrame(3, ATTEST, [["grpc-timeout", "bad"]]), ...dataFrames(3, new Uint8Array(0)));
+        for (const id of [1, 3]) {
+          const end = await c.waitFor((x) => x.streamId === id && (x.flags & Flag.END_STREAM) !== 0);
+          const fields = Object.fromEntries(decoder.decode(end!.payload));
+          assert.equal(fields["grpc-status"], id === 1 ? "0" : "13");
+        }
+        assert.equal(decoder.tableSize, 0);
+      } finally {
         c.close();
       }
     });
