@@ -68,6 +68,8 @@ export class H2Connection implements StreamOwner {
   #prefaceSeen = false;
   #expectSettings = false;
   #lastStreamId = 0;
+  /** Streams no longer open whose handler work still runs: they count against the stream limit. */
+  #orphans = 0;
   #dead = false;
   #goawaySent = false;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -313,7 +315,7 @@ export class H2Connection implements StreamOwner {
     if (this.#goawaySent) return;
     const problem = requestHeaderProblem(fields);
     if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
-    if (this.#streams.size >= this.#limits.maxConcurrentStreams) {
+    if (this.#streams.size + this.#orphans >= this.#limits.maxConcurrentStreams) {
       return this.#streamError(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
     }
     const s = new H2Stream(this, id, fields, this.#peer.initialWindow, this.#limits.streamWindow);
@@ -357,6 +359,18 @@ export class H2Connection implements StreamOwner {
     if (increment > 0) this.#out.send(windowUpdateFrame(s.id, increment));
   }
 
+  /** @internal Counts the stream's handler work as running until the returned function is called. */
+  hold(s: H2Stream): () => void {
+    s.working = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      s.working = false;
+      if (s.closed) this.#orphans--;
+    };
+  }
+
   /** Our side ended: the stream is done; if the peer's side is still open, tell it we are done too. */
   #finish(s: H2Stream): void {
     if (!s.remoteEnded) this.#out.send(rstStreamFrame(s.id, ErrorCode.NO_ERROR));
@@ -369,6 +383,7 @@ export class H2Connection implements StreamOwner {
     s.pendingTrailers = null;
     this.#sendWindows.forget(s);
     this.#streams.delete(s.id);
+    if (s.working) this.#orphans++;
   }
 
   #streamError(id: number, code: number, message: string): void {

@@ -233,7 +233,8 @@ class Call implements GrpcStreamCall<unknown> {
       return;
     }
     if (m.kind !== "unary") return;
-    m.handle(request, this).then((outcome) => {
+    const release = this.#stream.hold();
+    m.handle(request, this).finally(release).then((outcome) => {
       if (this.#done) return;
       if ("status" in outcome) return this.finish(outcome.status);
       let bytes: Uint8Array;
