@@ -120,10 +120,11 @@ export function grpcCodeOf(reason: ErrorReason): status {
 
 /**
  * Makes a status message plain for the `grpc-message` header: anything outside printable ASCII (CR/LF,
- * control characters, non-ASCII) is replaced, so the percent-encoding on the wire (`src/plugin/h2/grpc.ts`)
- * only ever escapes `%`. Newlines become `"; "` so multi-problem messages stay readable on one line. Text longer than
- * 4096 characters is clipped, ending in `...(truncated, N bytes)` with N the UTF-8 length of the original
- * message. This is the edge where every status message is bounded (handlers throw messages as they are).
+ * control characters, non-ASCII) is replaced, so the percent-encoding on the wire
+ * (`src/plugin/h2/grpc_headers.ts`) only ever escapes `%`. Newlines become `"; "` so multi-problem messages
+ * stay readable on one line. Text longer than 4096 characters is clipped, ending in
+ * `...(truncated, N bytes)` with N the UTF-8 length of the original message. This is the edge where every
+ * status message is bounded (handlers throw messages as they are).
  *
  * @example
  * ```ts

@@ -70,6 +70,14 @@ export { CONFIG_SERVICE_NAME, PLUGIN_SERVICE_NAMES, WORKLOAD_ATTESTOR_SERVICE_NA
 /** The longest delay a timer supports (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Host connections served at once (not counting those already closed on an error). go-plugin's host keeps
+ * one (two for a moment while grpc-go reconnects); each connection may hold up to ~40 MiB (16 MiB of request
+ * messages, 8 MiB of unread replies, 1000 header lists of 16 KiB), so the cap bounds what connecting
+ * processes can make the plugin hold (~640 MiB). Beyond it a new connection is closed at once.
+ */
+export const MAX_HOST_CONNECTIONS = 16;
+
 /** Options of {@linkcode createPluginServer}. */
 export interface PluginServerOptions {
   /** The attestor behind the services. */
@@ -308,10 +316,26 @@ export function createPluginServer(options: PluginServerOptions): PluginServer {
 
   const connections = new Set<{ conn: H2Connection; socket: Duplex }>();
   let closed = false;
+  /** When a refused connection was last logged at warn (at most once a minute: no log flood). */
+  let refusalWarnedAt = -Infinity;
 
   return {
     injectConnection(socket) {
       if (closed) {
+        socket.destroy();
+        return;
+      }
+      // A connection closed on an error holds nothing but its socket for a moment: it does not count.
+      let open = 0;
+      for (const c of connections) if (!c.conn.closed) open++;
+      if (open >= MAX_HOST_CONNECTIONS) {
+        const fields = { open, max: MAX_HOST_CONNECTIONS };
+        if (Date.now() - refusalWarnedAt < 60_000) {
+          logger.debug("refusing a host connection: too many open", fields);
+        } else {
+          logger.warn("refusing a host connection: too many open", fields);
+          refusalWarnedAt = Date.now();
+        }
         socket.destroy();
         return;
       }

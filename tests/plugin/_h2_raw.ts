@@ -120,6 +120,70 @@ export class RawH2 {
     return { code: readUint32(f.payload, 4), debug: new TextDecoder().decode(f.payload.subarray(8)) };
   }
 
+  #connWindow = 65_535;
+  readonly #streamWindows = new Map<number, number>();
+  #initialStreamWindow: number | null = null;
+
+  /** Applies the server's SETTINGS_INITIAL_WINDOW_SIZE and the WINDOW_UPDATEs queued so far (removing them). */
+  #takeWindowUpdates(): void {
+    if (this.#initialStreamWindow === null) {
+      const s = this.#frames.find((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0);
+      if (s) {
+        this.#initialStreamWindow = 65_535;
+        for (let i = 0; i < s.payload.length; i += 6) {
+          if (((s.payload[i] << 8) | s.payload[i + 1]) === 0x4) {
+            this.#initialStreamWindow = readUint32(s.payload, i + 2);
+          }
+        }
+      }
+    }
+    for (let i = 0; i < this.#frames.length;) {
+      const f = this.#frames[i];
+      if (f.type !== FrameType.WINDOW_UPDATE) {
+        i++;
+        continue;
+      }
+      this.#frames.splice(i, 1);
+      const n = readUint32(f.payload, 0);
+      if (f.streamId === 0) this.#connWindow += n;
+      else this.#streamWindows.set(f.streamId, (this.#streamWindows.get(f.streamId) ?? 0) + n);
+    }
+  }
+
+  /**
+   * Sends `bytes` as DATA on `streamId` within the server's windows (waiting for its WINDOW_UPDATEs), the
+   * last frame with END_STREAM when asked. Other frames stay queued.
+   */
+  async sendWindowed(streamId: number, bytes: Uint8Array, endStream = false): Promise<void> {
+    await this.waitFor((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0, 5000)
+      .then((f) => f && this.#frames.unshift(f));
+    this.#takeWindowUpdates();
+    if (!this.#streamWindows.has(streamId)) this.#streamWindows.set(streamId, this.#initialStreamWindow!);
+    let sent = 0;
+    do {
+      this.#takeWindowUpdates();
+      const n = Math.min(16_384, bytes.length - sent, this.#connWindow, this.#streamWindows.get(streamId)!);
+      if (n <= 0 && bytes.length > 0) {
+        const u = await this.waitFor((f) => f.type === FrameType.WINDOW_UPDATE);
+        if (!u) throw new Error("the server closed the connection");
+        this.#frames.unshift(u);
+        continue;
+      }
+      const last = sent + n === bytes.length;
+      await this.send(
+        encodeFrame(
+          FrameType.DATA,
+          last && endStream ? Flag.END_STREAM : 0,
+          streamId,
+          bytes.subarray(sent, sent + n),
+        ),
+      );
+      sent += n;
+      this.#connWindow -= n;
+      this.#streamWindows.set(streamId, this.#streamWindows.get(streamId)! - n);
+    } while (sent < bytes.length);
+  }
+
   /** Closes the socket. */
   close(): void {
     try {

@@ -168,7 +168,9 @@ describe("HTTP/2 transport: fuzzing a live server over a real socket", () => {
   it("survives 3000 mutated and random frame sequences and still serves a well-formed client", async () => {
     const base = Number(Deno.env.get("H2_FUZZ_SEED") ?? Date.now() % 1_000_000);
     const cases = 3000;
-    const parallel = 8;
+    // Below MAX_HOST_CONNECTIONS with room to spare: the server notices a closed connection a little later
+    // (same event loop), and a case refused at the cap would exercise nothing.
+    const parallel = 4;
     let next = 0;
     const runOne = async (seed: number) => {
       const bytes = fuzzCase(seed);

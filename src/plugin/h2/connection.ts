@@ -1,9 +1,8 @@
 /**
- * The server side of one HTTP/2 connection (RFC 9113) over any byte transport: the preface, SETTINGS and
- * their ACKs, PING, GOAWAY, RST_STREAM, HEADERS + CONTINUATION (one HPACK decoder per connection), stream
- * states and limits, and flow control both ways (the peer's windows and SETTINGS_MAX_FRAME_SIZE are
- * respected when sending; received DATA is acknowledged with WINDOW_UPDATEs as the stream's consumer frees
- * it). Every peer-controlled allocation is bounded: one frame of at most our SETTINGS_MAX_FRAME_SIZE, a header
+ * The server side of one HTTP/2 connection (RFC 9113) over any byte transport: the preface and handshake
+ * timeout, the frame dispatch, PING, GOAWAY, RST_STREAM, header blocks (one HPACK decoder per connection),
+ * stream states and limits. Settings live in `settings.ts`, flow control in `flow_control.ts`, header block
+ * assembly in `header_block.ts`, the outbound queue in `outbound.ts`. Every peer-controlled allocation is bounded: one frame of at most our SETTINGS_MAX_FRAME_SIZE, a header
  * block of at most {@linkcode H2Limits.maxHeaderBlockBytes}, a decoded header list of at most
  * {@linkcode H2Limits.maxHeaderListSize}, at most {@linkcode H2Limits.maxConcurrentStreams} streams, each
  * holding at most its receive window, and at most {@linkcode H2Limits.maxOutboundBytes} of replies waiting
@@ -15,14 +14,11 @@
 
 import type { Logger } from "../../log.ts";
 import {
-  CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
-  DEFAULT_WINDOW,
   encodeFrame,
   ErrorCode,
   Flag,
   type Frame,
-  FRAME_HEADER_LENGTH,
   FrameReader,
   FrameType,
   goawayFrame,
@@ -30,59 +26,27 @@ import {
   MAX_WINDOW,
   readUint32,
   rstStreamFrame,
-  Setting,
-  settingsFrame,
+  takePreface,
+  unpad,
   windowUpdateFrame,
-  writeFrameHeader,
 } from "./frames.ts";
-import { type HeaderField, HpackDecoder, HpackError } from "./hpack.ts";
+import { ConnectionReceiveWindow, SendWindows, streamAcknowledgement } from "./flow_control.ts";
+import { decodeHeaderBlock, type HeaderBlock, HeaderBlockAssembler } from "./header_block.ts";
+import { HpackDecoder } from "./hpack.ts";
+import { type H2Transport, headerBlockFrames, Outbound } from "./outbound.ts";
 import { requestHeaderProblem } from "./request_headers.ts";
+import {
+  applyPeerSettings,
+  DEFAULT_LIMITS,
+  defaultPeerSettings,
+  type H2Limits,
+  openingFrames,
+  type PeerSettings,
+} from "./settings.ts";
 import { H2Stream, type StreamHandler, type StreamOwner } from "./stream.ts";
 
-/** Where the connection's bytes go. */
-export interface H2Transport {
-  /** Sends bytes (in order). */
-  write(bytes: Uint8Array): void;
-  /** Closes the transport after what was written. */
-  close(): void;
-  /** Bytes written and not yet handed to the OS. */
-  readonly pendingBytes: number;
-}
-
-/** Limits of one connection. */
-export interface H2Limits {
-  /** SETTINGS_MAX_CONCURRENT_STREAMS we announce and enforce (REFUSED_STREAM beyond). */
-  readonly maxConcurrentStreams: number;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE we announce and enforce (decoded size, RFC 9113 accounting). */
-  readonly maxHeaderListSize: number;
-  /** The largest header block (HEADERS + CONTINUATION fragments) we buffer before decoding. */
-  readonly maxHeaderBlockBytes: number;
-  /** SETTINGS_INITIAL_WINDOW_SIZE we announce: what one stream may send before we acknowledge. */
-  readonly streamWindow: number;
-  /** The connection receive window we open at the start. */
-  readonly connectionWindow: number;
-  /** Outbound bytes waiting for the transport beyond which the peer is not reading: connection error. */
-  readonly maxOutboundBytes: number;
-}
-
-/** The limits the plugin uses. */
-export const DEFAULT_LIMITS: H2Limits = {
-  // Not small: the broker and stdio streams stay open and Attest calls arrive in bursts (a node restart);
-  // grpc-go queues streams beyond the limit rather than failing them. Each stream costs a few hundred bytes;
-  // partly received messages are bounded per connection in grpc.ts.
-  maxConcurrentStreams: 1000,
-  maxHeaderListSize: 16_384,
-  maxHeaderBlockBytes: 32_768,
-  streamWindow: 1 << 20,
-  connectionWindow: 16 << 20,
-  maxOutboundBytes: 8 << 20,
-};
-
-/** Peer settings that shape what we send. */
-interface PeerSettings {
-  initialWindow: number;
-  maxFrameSize: number;
-}
+export type { H2Transport } from "./outbound.ts";
+export { DEFAULT_LIMITS, type H2Limits } from "./settings.ts";
 
 /**
  * The server side of one HTTP/2 connection. Feed it received bytes with {@linkcode H2Connection.receive};
@@ -96,19 +60,19 @@ export class H2Connection implements StreamOwner {
   readonly #reader: FrameReader;
   readonly #decoder: HpackDecoder;
   readonly #streams = new Map<number, H2Stream>();
-  readonly #peer: PeerSettings = { initialWindow: DEFAULT_WINDOW, maxFrameSize: DEFAULT_MAX_FRAME_SIZE };
+  readonly #peer: PeerSettings = defaultPeerSettings();
+  readonly #out: Outbound;
+  readonly #sendWindows: SendWindows;
+  readonly #receiveWindow: ConnectionReceiveWindow;
+  readonly #headerBlock: HeaderBlockAssembler;
   #prefaceSeen = false;
+  #expectSettings = false;
   #lastStreamId = 0;
-  #connSendWindow = DEFAULT_WINDOW;
-  #connUnacked = 0;
-  #blocked = new Set<H2Stream>();
-  /** A header block being assembled: the stream it opens and its fragments. */
-  #continuation: { streamId: number; flags: number; fragments: Uint8Array[]; bytes: number } | null = null;
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushScheduled = false;
+  /** Streams no longer open whose handler work still runs: they count against the stream limit. */
+  #orphans = 0;
   #dead = false;
   #goawaySent = false;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param transport Where our bytes go.
@@ -128,15 +92,17 @@ export class H2Connection implements StreamOwner {
     this.#limits = limits;
     this.#reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE);
     this.#decoder = new HpackDecoder({ maxHeaderListSize: limits.maxHeaderListSize });
-    this.#send(settingsFrame([
-      [Setting.ENABLE_PUSH, 0],
-      [Setting.MAX_CONCURRENT_STREAMS, limits.maxConcurrentStreams],
-      [Setting.INITIAL_WINDOW_SIZE, limits.streamWindow],
-      [Setting.MAX_HEADER_LIST_SIZE, limits.maxHeaderListSize],
-    ]));
-    if (limits.connectionWindow > DEFAULT_WINDOW) {
-      this.#send(windowUpdateFrame(0, limits.connectionWindow - DEFAULT_WINDOW));
-    }
+    this.#out = new Outbound(transport, limits.maxOutboundBytes);
+    this.#sendWindows = new SendWindows(this.#peer, (frame) => this.#out.send(frame));
+    this.#receiveWindow = new ConnectionReceiveWindow(limits.connectionWindow);
+    this.#headerBlock = new HeaderBlockAssembler(limits.maxHeaderBlockBytes);
+    for (const frame of openingFrames(limits)) this.#out.send(frame);
+    this.#handshakeTimer = setTimeout(() => {
+      this.#connectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        `no connection preface and SETTINGS within ${limits.handshakeTimeoutMs} ms`,
+      );
+    }, limits.handshakeTimeoutMs);
   }
 
   /** Open streams (for tests and diagnostics). */
@@ -158,25 +124,12 @@ export class H2Connection implements StreamOwner {
     if (this.#dead) return;
     try {
       // Whatever the host asks for (replies to PINGs, answers to calls), it must also read it.
-      if (this.#transport.pendingBytes > this.#limits.maxOutboundBytes) {
+      if (this.#out.peerNotReading) {
         throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "the host does not read our replies");
       }
       this.#reader.push(chunk);
       if (!this.#prefaceSeen) {
-        const preface = this.#reader.take(CLIENT_PREFACE.length);
-        if (preface === null) {
-          // Reject a wrong prefix at once rather than waiting for 24 bytes.
-          const seen = Math.min(this.#reader.buffered, CLIENT_PREFACE.length);
-          const head = this.#reader.take(seen)!;
-          if (!startsWith(CLIENT_PREFACE, head)) {
-            throw new H2Error(ErrorCode.PROTOCOL_ERROR, "bad connection preface");
-          }
-          this.#reader.push(head.slice());
-          return;
-        }
-        if (!startsWith(CLIENT_PREFACE, preface)) {
-          throw new H2Error(ErrorCode.PROTOCOL_ERROR, "bad connection preface");
-        }
+        if (!takePreface(this.#reader)) return;
         this.#prefaceSeen = true;
         this.#expectSettings = true;
       }
@@ -197,12 +150,12 @@ export class H2Connection implements StreamOwner {
 
   /** The transport is gone: every open stream is aborted. */
   transportClosed(): void {
+    clearTimeout(this.#handshakeTimer);
     if (this.#dead && this.#streams.size === 0) return;
     this.#dead = true;
+    this.#out.stop();
     this.#abortAll("the connection closed");
   }
-
-  #expectSettings = false;
 
   #onFrame(f: Frame): void {
     if (this.#expectSettings) {
@@ -210,15 +163,17 @@ export class H2Connection implements StreamOwner {
         throw new H2Error(ErrorCode.PROTOCOL_ERROR, "the first frame after the preface is not SETTINGS");
       }
       this.#expectSettings = false;
+      clearTimeout(this.#handshakeTimer);
     }
-    if (this.#continuation !== null && f.type !== FrameType.CONTINUATION) {
+    if (this.#headerBlock.open && f.type !== FrameType.CONTINUATION) {
       throw new H2Error(ErrorCode.PROTOCOL_ERROR, `expected CONTINUATION, got frame type ${f.type}`);
     }
     switch (f.type) {
       case FrameType.DATA:
         return this.#onData(f);
       case FrameType.HEADERS:
-        return this.#onHeaders(f);
+        if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
+        return this.#onHeaderBlock(this.#headerBlock.headers(f));
       case FrameType.PRIORITY:
         if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
         if (f.payload.length !== 5) {
@@ -243,7 +198,7 @@ export class H2Connection implements StreamOwner {
       case FrameType.WINDOW_UPDATE:
         return this.#onWindowUpdate(f);
       case FrameType.CONTINUATION:
-        return this.#onContinuation(f);
+        return this.#onHeaderBlock(this.#headerBlock.continuation(f));
       default:
         return; // Unknown frame types are ignored (RFC 9113 §4.1).
     }
@@ -257,41 +212,15 @@ export class H2Connection implements StreamOwner {
       }
       return;
     }
-    if (f.payload.length % 6 !== 0) {
-      throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS length not a multiple of 6");
-    }
-    for (let i = 0; i < f.payload.length; i += 6) {
-      const id = (f.payload[i] << 8) | f.payload[i + 1];
-      const value = readUint32(f.payload, i + 2);
-      switch (id) {
-        case Setting.ENABLE_PUSH:
-          if (value > 1) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
-          break;
-        case Setting.INITIAL_WINDOW_SIZE: {
-          if (value > MAX_WINDOW) {
-            throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
-          }
-          const delta = value - this.#peer.initialWindow;
-          this.#peer.initialWindow = value;
-          for (const s of this.#streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) {
-              throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
-            }
-          }
-          break;
+    applyPeerSettings(f.payload, this.#peer, (delta, peak) => {
+      for (const s of this.#streams.values()) {
+        if (s.sendWindow + peak > MAX_WINDOW) {
+          throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
         }
-        case Setting.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xff_ffff) {
-            throw new H2Error(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
-          }
-          this.#peer.maxFrameSize = value;
-          break;
-        default:
-          break; // HEADER_TABLE_SIZE: our encoder never indexes; others are advisory or unknown.
+        s.sendWindow += delta;
       }
-    }
-    this.#sendControl(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
+    });
+    this.#out.sendControl(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
     this.#flushBlocked();
   }
 
@@ -299,18 +228,14 @@ export class H2Connection implements StreamOwner {
     if (f.streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
     if (f.payload.length !== 8) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "PING not 8 bytes");
     if (f.flags & Flag.ACK) return;
-    this.#sendControl(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
+    this.#out.sendControl(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
   }
 
   #onWindowUpdate(f: Frame): void {
     if (f.payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE not 4 bytes");
     const increment = readUint32(f.payload, 0) & MAX_WINDOW;
     if (f.streamId === 0) {
-      if (increment === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "connection WINDOW_UPDATE of 0");
-      this.#connSendWindow += increment;
-      if (this.#connSendWindow > MAX_WINDOW) {
-        throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "connection window exceeds 2^31-1");
-      }
+      this.#sendWindows.credit(increment);
       this.#flushBlocked();
       return;
     }
@@ -347,14 +272,8 @@ export class H2Connection implements StreamOwner {
     this.#checkKnownId(f.streamId, "DATA");
     const length = f.payload.length;
     // The whole frame counts against the connection window, whatever becomes of the stream.
-    this.#connUnacked += length;
-    if (this.#connUnacked > this.#limits.connectionWindow) {
-      throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "the host exceeded the connection window");
-    }
-    if (this.#connUnacked >= this.#limits.connectionWindow / 2) {
-      this.#send(windowUpdateFrame(0, this.#connUnacked));
-      this.#connUnacked = 0;
-    }
+    const increment = this.#receiveWindow.received(length);
+    if (increment > 0) this.#out.send(windowUpdateFrame(0, increment));
     const s = this.#streams.get(f.streamId);
     if (!s || s.remoteEnded) {
       return this.#streamError(f.streamId, ErrorCode.STREAM_CLOSED, `DATA on closed stream ${f.streamId}`);
@@ -372,65 +291,12 @@ export class H2Connection implements StreamOwner {
     if (endStream && !s.closed) s.sink?.end();
   }
 
-  #onHeaders(f: Frame): void {
-    if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
-    let payload = unpad(f);
-    if (f.flags & Flag.PRIORITY) {
-      if (payload.length < 5) {
-        throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "HEADERS priority field truncated");
-      }
-      payload = payload.subarray(5); // Priority is advisory: ignored.
-    }
-    this.#assemble(f, payload);
-  }
-
-  #onContinuation(f: Frame): void {
-    const c = this.#continuation;
-    if (c === null || c.streamId !== f.streamId) {
-      throw new H2Error(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without an open header block");
-    }
-    this.#addFragment(f.payload);
-    if (f.flags & Flag.END_HEADERS) this.#headerBlockDone();
-  }
-
-  #assemble(f: Frame, fragment: Uint8Array): void {
-    this.#continuation = { streamId: f.streamId, flags: f.flags, fragments: [], bytes: 0 };
-    this.#addFragment(fragment);
-    if (f.flags & Flag.END_HEADERS) this.#headerBlockDone();
-  }
-
-  #addFragment(fragment: Uint8Array): void {
-    const c = this.#continuation!;
-    c.bytes += fragment.length;
-    if (c.bytes > this.#limits.maxHeaderBlockBytes) {
-      throw new H2Error(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        `header block exceeds ${this.#limits.maxHeaderBlockBytes} bytes`,
-      );
-    }
-    // Transports hand over fresh buffers (never reused), so a view is safe to keep.
-    c.fragments.push(fragment);
-  }
-
-  #headerBlockDone(): void {
-    const c = this.#continuation!;
-    this.#continuation = null;
-    const block = c.fragments.length === 1 ? c.fragments[0] : concat(c.fragments, c.bytes);
-    let fields: HeaderField[];
-    try {
-      fields = this.#decoder.decode(block);
-    } catch (err) {
-      if (err instanceof HpackError) {
-        // The decoder's table may be out of step with the peer's: the connection cannot continue.
-        throw new H2Error(
-          err.tooLarge ? ErrorCode.ENHANCE_YOUR_CALM : ErrorCode.COMPRESSION_ERROR,
-          `header block: ${err.message}`,
-        );
-      }
-      throw err;
-    }
-    const id = c.streamId;
-    const endStream = (c.flags & Flag.END_STREAM) !== 0;
+  /** A complete header block (null while CONTINUATION frames are awaited): a new stream, or trailers. */
+  #onHeaderBlock(h: HeaderBlock | null): void {
+    if (h === null) return;
+    const fields = decodeHeaderBlock(this.#decoder, h.block);
+    const id = h.streamId;
+    const endStream = (h.flags & Flag.END_STREAM) !== 0;
     const existing = this.#streams.get(id);
     if (existing) {
       // Trailers from the client: allowed only as the end of its side.
@@ -449,7 +315,7 @@ export class H2Connection implements StreamOwner {
     if (this.#goawaySent) return;
     const problem = requestHeaderProblem(fields);
     if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
-    if (this.#streams.size >= this.#limits.maxConcurrentStreams) {
+    if (this.#streams.size + this.#orphans >= this.#limits.maxConcurrentStreams) {
       return this.#streamError(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
     }
     const s = new H2Stream(this, id, fields, this.#peer.initialWindow, this.#limits.streamWindow);
@@ -466,51 +332,15 @@ export class H2Connection implements StreamOwner {
   }
 
   #sendHeaderBlock(id: number, block: Uint8Array, endStream: boolean): void {
-    const max = this.#peer.maxFrameSize;
-    if (block.length <= max) {
-      const out = new Uint8Array(FRAME_HEADER_LENGTH + block.length);
-      writeFrameHeader(
-        out,
-        0,
-        block.length,
-        FrameType.HEADERS,
-        Flag.END_HEADERS | (endStream ? Flag.END_STREAM : 0),
-        id,
-      );
-      out.set(block, FRAME_HEADER_LENGTH);
-      this.#send(out);
-      return;
-    }
-    for (let off = 0; off < block.length; off += max) {
-      const part = block.subarray(off, off + max);
-      const last = off + max >= block.length;
-      const type = off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-      const flags = (last ? Flag.END_HEADERS : 0) | (off === 0 && endStream ? Flag.END_STREAM : 0);
-      this.#send(encodeFrame(type, flags, id, part));
+    for (const frame of headerBlockFrames(id, block, endStream, this.#peer.maxFrameSize)) {
+      this.#out.send(frame);
     }
   }
 
   /** @internal Sends what the windows allow of a stream's queue, then its trailers. */
   flushStream(s: H2Stream): void {
     if (s.closed) return;
-    while (s.queue.length > 0) {
-      const chunk = s.queue[0];
-      const room = Math.min(this.#connSendWindow, s.sendWindow, this.#peer.maxFrameSize);
-      if (room <= 0) {
-        this.#blocked.add(s);
-        return;
-      }
-      const n = Math.min(room, chunk.length);
-      const out = new Uint8Array(FRAME_HEADER_LENGTH + n);
-      writeFrameHeader(out, 0, n, FrameType.DATA, 0, s.id);
-      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), FRAME_HEADER_LENGTH);
-      this.#send(out);
-      this.#connSendWindow -= n;
-      s.sendWindow -= n;
-      if (n === chunk.length) s.queue.shift();
-      else s.queue[0] = chunk.subarray(n);
-    }
-    this.#blocked.delete(s);
+    if (!this.#sendWindows.drain(s)) return;
     if (s.pendingTrailers) {
       const block = s.pendingTrailers;
       s.pendingTrailers = null;
@@ -520,21 +350,30 @@ export class H2Connection implements StreamOwner {
   }
 
   #flushBlocked(): void {
-    for (const s of [...this.#blocked]) this.flushStream(s);
+    for (const s of this.#sendWindows.blocked()) this.flushStream(s);
   }
 
   /** @internal Acknowledges freed bytes of a stream once enough have accumulated. */
   acknowledge(s: H2Stream): void {
-    if (s.unacked >= this.#limits.streamWindow / 2) {
-      s.recvWindow += s.unacked;
-      this.#send(windowUpdateFrame(s.id, s.unacked));
-      s.unacked = 0;
-    }
+    const increment = streamAcknowledgement(s, this.#limits.streamWindow);
+    if (increment > 0) this.#out.send(windowUpdateFrame(s.id, increment));
+  }
+
+  /** @internal Counts the stream's handler work as running until the returned function is called. */
+  hold(s: H2Stream): () => void {
+    s.working = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      s.working = false;
+      if (s.closed) this.#orphans--;
+    };
   }
 
   /** Our side ended: the stream is done; if the peer's side is still open, tell it we are done too. */
   #finish(s: H2Stream): void {
-    if (!s.remoteEnded) this.#send(rstStreamFrame(s.id, ErrorCode.NO_ERROR));
+    if (!s.remoteEnded) this.#out.send(rstStreamFrame(s.id, ErrorCode.NO_ERROR));
     this.#remove(s);
   }
 
@@ -542,13 +381,14 @@ export class H2Connection implements StreamOwner {
     s.closed = true;
     s.queue.length = 0;
     s.pendingTrailers = null;
-    this.#blocked.delete(s);
+    this.#sendWindows.forget(s);
     this.#streams.delete(s.id);
+    if (s.working) this.#orphans++;
   }
 
   #streamError(id: number, code: number, message: string): void {
     this.#logger.debug("HTTP/2 stream error", { stream: id, code, error: message });
-    this.#send(rstStreamFrame(id, code));
+    this.#out.send(rstStreamFrame(id, code));
     const s = this.#streams.get(id);
     if (s) {
       this.#remove(s);
@@ -558,18 +398,17 @@ export class H2Connection implements StreamOwner {
 
   #connectionError(code: number, message: string): void {
     if (this.#dead) return;
+    clearTimeout(this.#handshakeTimer);
     this.#logger.warn("HTTP/2 connection error: closing the connection", { code, error: message });
-    this.#goaway(code, message);
+    if (!this.#goawaySent) {
+      this.#goawaySent = true;
+      this.#out.send(goawayFrame(this.#lastStreamId, code, message));
+    }
     this.#dead = true;
+    this.#out.stop();
     this.#abortAll(message);
-    this.#flush();
+    this.#out.flush();
     this.#transport.close();
-  }
-
-  #goaway(code: number, message: string): void {
-    if (this.#goawaySent) return;
-    this.#goawaySent = true;
-    this.#send(goawayFrame(this.#lastStreamId, code, message));
   }
 
   #abortAll(reason: string): void {
@@ -577,57 +416,4 @@ export class H2Connection implements StreamOwner {
     for (const s of streams) this.#remove(s);
     for (const s of streams) s.sink?.abort(reason);
   }
-
-  /** A reply the peer provokes (PING, SETTINGS ACK): refused when the peer does not read what we send. */
-  #sendControl(frame: Uint8Array): void {
-    if (this.#transport.pendingBytes + this.#outBytes > this.#limits.maxOutboundBytes) {
-      throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "the host does not read our replies");
-    }
-    this.#send(frame);
-  }
-
-  #send(frame: Uint8Array): void {
-    if (this.#dead) return;
-    this.#out.push(frame);
-    this.#outBytes += frame.length;
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#out.length === 0) return;
-    const bytes = this.#out.length === 1 ? this.#out[0] : concat(this.#out, this.#outBytes);
-    this.#out = [];
-    this.#outBytes = 0;
-    this.#transport.write(bytes);
-  }
-}
-
-function startsWith(full: Uint8Array, part: Uint8Array): boolean {
-  for (let i = 0; i < part.length; i++) if (full[i] !== part[i]) return false;
-  return true;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** The payload without padding (DATA, HEADERS). */
-function unpad(f: Frame): Uint8Array {
-  if ((f.flags & Flag.PADDED) === 0) return f.payload;
-  if (f.payload.length < 1) {
-    throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "padded frame without a pad length");
-  }
-  const pad = f.payload[0];
-  if (pad >= f.payload.length) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "padding exceeds the frame");
-  return f.payload.subarray(1, f.payload.length - pad);
 }

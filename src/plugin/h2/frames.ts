@@ -303,3 +303,72 @@ export class FrameReader {
     return frame;
   }
 }
+
+/**
+ * The payload of a DATA or HEADERS frame without its padding (RFC 9113 §6.1, §6.2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Flag, FrameType, unpad } from "./frames.ts";
+ * const f = { type: FrameType.DATA, flags: Flag.PADDED, streamId: 1, payload: Uint8Array.of(2, 7, 0, 0) };
+ * assert.deepEqual([...unpad(f)], [7]);
+ * assert.throws(() => unpad({ ...f, payload: Uint8Array.of(4, 7, 0, 0) }), /padding exceeds the frame/);
+ * ```
+ *
+ * @param f The frame.
+ * @returns A view of the payload between the pad length and the padding.
+ * @throws {H2Error} FRAME_SIZE_ERROR without a pad length, PROTOCOL_ERROR when the padding is too long.
+ */
+export function unpad(f: Frame): Uint8Array {
+  if ((f.flags & Flag.PADDED) === 0) return f.payload;
+  if (f.payload.length < 1) {
+    throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "padded frame without a pad length");
+  }
+  const pad = f.payload[0];
+  if (pad >= f.payload.length) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "padding exceeds the frame");
+  return f.payload.subarray(1, f.payload.length - pad);
+}
+
+/**
+ * Reads the client connection preface (RFC 9113 §3.4) off the front of the reader. A wrong prefix is
+ * rejected as soon as it differs, without waiting for all 24 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CLIENT_PREFACE, FrameReader, takePreface } from "./frames.ts";
+ * const reader = new FrameReader(16_384);
+ * reader.push(CLIENT_PREFACE.slice(0, 10));
+ * assert.equal(takePreface(reader), false);
+ * reader.push(CLIENT_PREFACE.slice(10));
+ * assert.equal(takePreface(reader), true);
+ * reader.push(new TextEncoder().encode("GET /"));
+ * assert.throws(() => takePreface(reader), /bad connection preface/);
+ * ```
+ *
+ * @param reader The reader, positioned at the start of the connection.
+ * @returns True once the preface was taken; false while it is incomplete (the bytes stay buffered).
+ * @throws {H2Error} PROTOCOL_ERROR for bytes that are not the preface.
+ */
+export function takePreface(reader: FrameReader): boolean {
+  const preface = reader.take(CLIENT_PREFACE.length);
+  if (preface === null) {
+    const seen = Math.min(reader.buffered, CLIENT_PREFACE.length);
+    const head = reader.take(seen)!;
+    if (!isPrefixOf(head, CLIENT_PREFACE)) {
+      throw new H2Error(ErrorCode.PROTOCOL_ERROR, "bad connection preface");
+    }
+    reader.push(head.slice());
+    return false;
+  }
+  if (!isPrefixOf(preface, CLIENT_PREFACE)) {
+    throw new H2Error(ErrorCode.PROTOCOL_ERROR, "bad connection preface");
+  }
+  return true;
+}
+
+function isPrefixOf(part: Uint8Array, full: Uint8Array): boolean {
+  for (let i = 0; i < part.length; i++) if (full[i] !== part[i]) return false;
+  return true;
+}

@@ -29,6 +29,8 @@ export interface StreamOwner {
   flushStream(s: H2Stream): void;
   /** Acknowledges freed bytes of the stream once enough have accumulated. */
   acknowledge(s: H2Stream): void;
+  /** Counts the stream's handler work as running until the returned function is called. */
+  hold(s: H2Stream): () => void;
 }
 
 /** One stream as its consumer sees it. */
@@ -54,6 +56,8 @@ export class H2Stream {
   closed = false;
   /** @internal */
   sink: StreamSink | null = null;
+  /** @internal Handler work runs for the stream (see {@linkcode H2Stream.hold}). */
+  working = false;
   #headersSent = false;
 
   /** @internal */
@@ -104,6 +108,16 @@ export class H2Stream {
     if (this.closed || this.pendingTrailers) return;
     this.pendingTrailers = trailers;
     this.#conn.flushStream(this);
+  }
+
+  /**
+   * Marks handler work running for the stream until the returned function is called (idempotent). Until
+   * then the stream counts against SETTINGS_MAX_CONCURRENT_STREAMS even once reset or answered, as grpc-go's
+   * server counts running handlers: a host that resets each stream right after opening it ("rapid reset")
+   * gets no more handlers running at once than the limit.
+   */
+  hold(): () => void {
+    return this.#conn.hold(this);
   }
 
   /** Frees `n` received bytes: they may be acknowledged to the peer. */
