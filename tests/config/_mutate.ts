@@ -18,7 +18,7 @@ export interface MutateOptions {
  * Edits `text` at random places: inserts a piece, deletes 1 to 3 characters, writes a piece over the text
  * there, or (with `reverse`) puts the next 5 characters in reverse order.
  *
- * @param rand A seeded random source (`tests/unix/_rng.ts`).
+ * @param rand A seeded random source (`tests/_rng.ts`).
  * @param text The text to edit.
  * @param options The pieces and how many edits.
  * @returns The edited text.

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { type HclLimits, outlineHcl } from "../../src/config/hcl_outline.ts";
 import { type ConfigNode, parseConfigText } from "../../src/config/hcl.ts";
 import { type JsonValue, readJson } from "../../src/config/json.ts";
-import { rng } from "../unix/_rng.ts";
+import { rng } from "../_rng.ts";
 import { mutate } from "./_mutate.ts";
 
 const realParse: (text: string) => string = createRequire(import.meta.url)("js-hcl-parser").parse;

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type JsonValue, lineColumnAt, MAX_JSON_DEPTH, readJson } from "../../src/config/json.ts";
-import { rng as mulberry32 } from "../unix/_rng.ts";
+import { rng as mulberry32 } from "../_rng.ts";
 
 /** Converts the reader's value to what JSON.parse gives (last duplicate wins). */
 function toPlain(v: JsonValue): unknown {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildConfig } from "../../src/config/build.ts";
-import { rng as mulberry32 } from "../unix/_rng.ts";
+import { rng as mulberry32 } from "../_rng.ts";
 import { mutate } from "./_mutate.ts";
 
 const SEEDS = [

@@ -13,7 +13,7 @@ import {
 } from "../../src/kubelet/redact.ts";
 import { parsePodList } from "../../src/kubelet/pods.ts";
 import { AttestorError } from "../../src/errors.ts";
-import { chars, int, pick, rng } from "../unix/_rng.ts";
+import { chars, int, pick, rng } from "../_rng.ts";
 import { assertNoPiece, ENCODINGS, TOKEN } from "./_secrets.ts";
 
 const encoder = new TextEncoder();

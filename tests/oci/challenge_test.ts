@@ -6,6 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ChallengeSyntaxError, MAX_CHALLENGE_CHARS, parseWwwAuthenticate } from "../../src/oci/challenge.ts";
+import { rng as prng } from "../_rng.ts";
 
 function plain(header: string) {
   return parseWwwAuthenticate(header).map((c) => ({
@@ -86,18 +87,6 @@ describe("parseWwwAuthenticate", () => {
     assert.throws(() => parseWwwAuthenticate(header), /longer than 8192 characters/);
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const QDTEXT = ' \t!#$%&()*+,-./:;<=>?@[]^_`{|}~azAZ09"\\é';

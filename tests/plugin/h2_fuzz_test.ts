@@ -14,18 +14,7 @@ import {
 import { encodeHeaders } from "../../src/plugin/h2/hpack.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import { dataFrames, grpcMessage, grpcRequestHeaders, stringField } from "./_h2_raw.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing case can be replayed from the seed in the message. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from "../_rng.ts";
 
 const PATHS = [
   "/grpc.health.v1.Health/Check",

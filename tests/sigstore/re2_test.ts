@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compileRe2, Re2SyntaxError } from "../../src/sigstore/re2.ts";
 import { REPO_ROOT } from "../../src/testing/plugin_process.ts";
+import { rng as prng } from "../_rng.ts";
 
 const ORACLE = join(REPO_ROOT, "tools", "re2oracle", "main.go");
 
@@ -243,18 +244,6 @@ const FIXED_INPUTS = [
   "\u{1F600}",
   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 ];
-
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   "a",

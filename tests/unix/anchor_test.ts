@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createPodPathMatcher, parseCgroupRoot } from "../../src/platform/unix/anchor.ts";
 import { kubepodsPath } from "../../src/testing/cgroups.ts";
-import { pick, rng as seeded } from "./_rng.ts";
+import { pick, rng as seeded } from "../_rng.ts";
 
 const UID = "4f0e6c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b";
 const UID_ = UID.replaceAll("-", "_");

@@ -18,7 +18,7 @@ import { nullLogger } from "../../src/log.ts";
 import type { ContainerLocation } from "../../src/platform/types.ts";
 import { MAX_LINE_BYTES } from "../../src/platform/unix/lines.ts";
 import { createUnixLocator } from "../../src/platform/unix/locator.ts";
-import { chars, int, pick, rng } from "./_rng.ts";
+import { chars, int, pick, rng } from "../_rng.ts";
 
 const PROC_ROOT = fileURLToPath(new URL("../testdata/proc/", import.meta.url));
 const HEX64 = /^[0-9A-Fa-f]{64}$/;

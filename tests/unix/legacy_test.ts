@@ -7,7 +7,7 @@ import {
   matchR1,
   matchR2,
 } from "../../src/platform/unix/legacy.ts";
-import { chars, int, pick, rng } from "./_rng.ts";
+import { chars, int, pick, rng } from "../_rng.ts";
 
 const CID = "a1f0c3e5b7d9a2c4e6f8b0d2f4a6c8e0a1f0c3e5b7d9a2c4e6f8b0d2f4a6c8e0";
 const UID = "7c0e2a4b-6d8f-4a1c-9e3b-5d7f9b1d3f5a";
