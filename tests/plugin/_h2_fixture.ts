@@ -5,6 +5,10 @@
  * @module
  */
 
+import * as net from "node:net";
+import type { Logger } from "../../src/log.ts";
+import { DEFAULT_LIMITS, H2Connection, type H2Limits } from "../../src/plugin/h2/connection.ts";
+import { grpcStreamHandler, type Method } from "../../src/plugin/h2/grpc.ts";
 import { listen, type PluginListener } from "../../src/plugin/listener.ts";
 import { createAttestorPlugin } from "../../src/plugin/plugin.ts";
 import { createPluginServer, type PluginServer } from "../../src/plugin/server.ts";
@@ -61,6 +65,52 @@ export async function startH2Fixture(): Promise<H2Fixture> {
       for (const c of clients) c.close();
       server.close();
       await listener.close();
+    },
+  };
+}
+
+/** A bare HTTP/2 + gRPC server (our transport, no plugin) on 127.0.0.1. */
+export interface H2TcpServer {
+  /** `127.0.0.1:<port>`. */
+  readonly address: string;
+  /** Closes the listener and every connection. */
+  stop(): Promise<void>;
+}
+
+/** Serves `methods` over real TCP sockets with our HTTP/2 connection and the given limits. */
+export async function startH2TcpServer(
+  methods: ReadonlyMap<string, Method>,
+  logger: Logger,
+  limits: Partial<H2Limits>,
+): Promise<H2TcpServer> {
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    const conn = new H2Connection(
+      {
+        write: (b) => void socket.write(b),
+        close: () => socket.end(),
+        get pendingBytes() {
+          return socket.writableLength;
+        },
+      },
+      grpcStreamHandler({ methods, logger }),
+      logger,
+      { ...DEFAULT_LIMITS, ...limits },
+    );
+    socket.on("data", (chunk: Uint8Array) => conn.receive(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      open.delete(socket);
+      conn.transportClosed();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    async stop() {
+      for (const s of open) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }

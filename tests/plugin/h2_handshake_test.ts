@@ -1,10 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import { DEFAULT_LIMITS, H2Connection } from "../../src/plugin/h2/connection.ts";
 import { CLIENT_PREFACE, ErrorCode, Flag, FrameType, readUint32 } from "../../src/plugin/h2/frames.ts";
-import { grpcStreamHandler } from "../../src/plugin/h2/grpc.ts";
 import { type RecordedLine, recordingLogger } from "../../src/testing/recording_logger.ts";
+import { type H2TcpServer, startH2TcpServer } from "./_h2_fixture.ts";
 import { RawH2 } from "./_h2_raw.ts";
 
 const HANDSHAKE_MS = 300;
@@ -13,38 +11,13 @@ const HANDSHAKE_MS = 300;
 describe("HTTP/2 transport: a peer that never completes the handshake", () => {
   const lines: RecordedLine[] = [];
   const logger = recordingLogger(lines);
-  let server: net.Server;
+  let server: H2TcpServer;
   let address = "";
-  const open = new Set<net.Socket>();
   before(async () => {
-    server = net.createServer((socket) => {
-      open.add(socket);
-      const conn = new H2Connection(
-        {
-          write: (b) => void socket.write(b),
-          close: () => socket.end(),
-          get pendingBytes() {
-            return socket.writableLength;
-          },
-        },
-        grpcStreamHandler({ methods: new Map(), logger }),
-        logger,
-        { ...DEFAULT_LIMITS, handshakeTimeoutMs: HANDSHAKE_MS },
-      );
-      socket.on("data", (chunk: Uint8Array) => conn.receive(chunk));
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        open.delete(socket);
-        conn.transportClosed();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    server = await startH2TcpServer(new Map(), logger, { handshakeTimeoutMs: HANDSHAKE_MS });
+    address = server.address;
   });
-  after(async () => {
-    for (const s of open) s.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => server.stop());
 
   async function closedWithGoaway(c: RawH2): Promise<void> {
     const goaway = await c.goaway(5000);

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import { DEFAULT_LIMITS, H2Connection } from "../../src/plugin/h2/connection.ts";
 import { ErrorCode, Flag, FrameType, readUint32, rstStreamFrame } from "../../src/plugin/h2/frames.ts";
-import { grpcStreamHandler, type Method } from "../../src/plugin/h2/grpc.ts";
+import type { Method } from "../../src/plugin/h2/grpc.ts";
 import { recordingLogger } from "../../src/testing/recording_logger.ts";
+import { type H2TcpServer, startH2TcpServer } from "./_h2_fixture.ts";
 import { dataFrames, grpcMessage, headersOf, RawH2, requestFrame } from "./_h2_raw.ts";
 
 const SLOW = "/test.Slow/Call";
@@ -28,39 +27,15 @@ describe("HTTP/2 transport: handlers still running after the host reset their st
       return new Promise((resolve) => running.push(() => resolve({ response: request })));
     },
   }]]);
-  let server: net.Server;
+  let server: H2TcpServer;
   let address = "";
-  const open = new Set<net.Socket>();
   before(async () => {
-    const logger = recordingLogger([]);
-    server = net.createServer((socket) => {
-      open.add(socket);
-      const conn = new H2Connection(
-        {
-          write: (b) => void socket.write(b),
-          close: () => socket.end(),
-          get pendingBytes() {
-            return socket.writableLength;
-          },
-        },
-        grpcStreamHandler({ methods, logger }),
-        logger,
-        { ...DEFAULT_LIMITS, maxConcurrentStreams: MAX_STREAMS },
-      );
-      socket.on("data", (chunk: Uint8Array) => conn.receive(chunk));
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        open.delete(socket);
-        conn.transportClosed();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    server = await startH2TcpServer(methods, recordingLogger([]), { maxConcurrentStreams: MAX_STREAMS });
+    address = server.address;
   });
   after(async () => {
     for (const r of running.splice(0)) r();
-    for (const s of open) s.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server.stop();
   });
 
   it("counts them against SETTINGS_MAX_CONCURRENT_STREAMS until they end (REFUSED_STREAM beyond)", async () => {

@@ -2,12 +2,14 @@
  * The server side of one HTTP/2 connection (RFC 9113) over any byte transport: the preface and handshake
  * timeout, the frame dispatch, PING, GOAWAY, RST_STREAM, header blocks (one HPACK decoder per connection),
  * stream states and limits. Settings live in `settings.ts`, flow control in `flow_control.ts`, header block
- * assembly in `header_block.ts`, the outbound queue in `outbound.ts`. Every peer-controlled allocation is bounded: one frame of at most our SETTINGS_MAX_FRAME_SIZE, a header
- * block of at most {@linkcode H2Limits.maxHeaderBlockBytes}, a decoded header list of at most
- * {@linkcode H2Limits.maxHeaderListSize}, at most {@linkcode H2Limits.maxConcurrentStreams} streams, each
- * holding at most its receive window, and at most {@linkcode H2Limits.maxOutboundBytes} of replies waiting
- * for the transport. A violation is a connection error (GOAWAY, then close) or a stream error (RST_STREAM),
- * logged with what was wrong; nothing throws out of {@linkcode H2Connection.receive}.
+ * assembly in `header_block.ts`, the outbound queue in `outbound.ts`. Every peer-controlled allocation is
+ * bounded: one frame of at most our SETTINGS_MAX_FRAME_SIZE, a header block of at most
+ * {@linkcode H2Limits.maxHeaderBlockBytes}, a decoded header list of at most
+ * {@linkcode H2Limits.maxHeaderListSize}, at most {@linkcode H2Limits.maxConcurrentStreams} streams (open
+ * ones, and reset ones whose handler still runs), and at most {@linkcode H2Limits.maxOutboundBytes} of
+ * replies waiting for the transport; request messages are bounded per connection in `grpc_messages.ts`. A
+ * violation is a connection error (GOAWAY, then close) or a stream error (RST_STREAM), logged with what was
+ * wrong; nothing throws out of {@linkcode H2Connection.receive}.
  *
  * @module
  */
