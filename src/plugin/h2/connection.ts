@@ -1,15 +1,11 @@
 /**
- * The server side of one HTTP/2 connection (RFC 9113) over any byte transport: the preface and handshake
- * timeout, the frame dispatch, PING, GOAWAY, RST_STREAM, header blocks (one HPACK decoder per connection),
- * stream states and limits. Settings live in `settings.ts`, flow control in `flow_control.ts`, header block
- * assembly in `header_block.ts`, the outbound queue in `outbound.ts`. Every peer-controlled allocation is
- * bounded: one frame of at most our SETTINGS_MAX_FRAME_SIZE, a header block of at most
- * {@linkcode H2Limits.maxHeaderBlockBytes}, a decoded header list of at most
- * {@linkcode H2Limits.maxHeaderListSize}, at most {@linkcode H2Limits.maxConcurrentStreams} streams (open
- * ones, and reset ones whose handler still runs), and at most {@linkcode H2Limits.maxOutboundBytes} of
- * replies waiting for the transport; request messages are bounded per connection in `grpc_messages.ts`. A
- * violation is a connection error (GOAWAY, then close) or a stream error (RST_STREAM), logged with what was
- * wrong; nothing throws out of {@linkcode H2Connection.receive}.
+ * The server side of one HTTP/2 connection (RFC 9113) over any byte transport: preface and handshake timeout,
+ * frame dispatch, GOAWAY, RST_STREAM, header blocks (one HPACK decoder per connection), stream states and
+ * the stream limit. Elsewhere: settings and every limit (`settings.ts`), flow control (`flow_control.ts`),
+ * header block assembly (`header_block.ts`), the outbound queue (`outbound.ts`), control frame checks
+ * (`control_frames.ts`), request message budgets (`grpc_messages.ts`). Every peer-controlled allocation is
+ * bounded; a violation is a connection error (GOAWAY, then close) or a stream error (RST_STREAM), logged
+ * with what was wrong; nothing throws out of {@linkcode H2Connection.receive}.
  *
  * @module
  */
@@ -26,13 +22,18 @@ import {
   goawayFrame,
   H2Error,
   MAX_WINDOW,
-  readUint32,
   rstStreamFrame,
   takePreface,
   unpad,
   windowUpdateFrame,
 } from "./frames.ts";
-import { ConnectionReceiveWindow, SendWindows, streamAcknowledgement } from "./flow_control.ts";
+import * as control from "./control_frames.ts";
+import {
+  ConnectionReceiveWindow,
+  SendWindows,
+  shiftSendWindows,
+  streamAcknowledgement,
+} from "./flow_control.ts";
 import { decodeHeaderBlock, type HeaderBlock, HeaderBlockAssembler } from "./header_block.ts";
 import { HpackDecoder } from "./hpack.ts";
 import { type H2Transport, headerBlockFrames, Outbound } from "./outbound.ts";
@@ -107,11 +108,6 @@ export class H2Connection implements StreamOwner {
     }, limits.handshakeTimeoutMs);
   }
 
-  /** Open streams (for tests and diagnostics). */
-  get streamCount(): number {
-    return this.#streams.size;
-  }
-
   /** Whether the connection ended (error, GOAWAY sent, or transport closed). */
   get closed(): boolean {
     return this.#dead;
@@ -161,9 +157,7 @@ export class H2Connection implements StreamOwner {
 
   #onFrame(f: Frame): void {
     if (this.#expectSettings) {
-      if (f.type !== FrameType.SETTINGS || (f.flags & Flag.ACK) !== 0) {
-        throw new H2Error(ErrorCode.PROTOCOL_ERROR, "the first frame after the preface is not SETTINGS");
-      }
+      control.requireInitialSettings(f);
       this.#expectSettings = false;
       clearTimeout(this.#handshakeTimer);
     }
@@ -176,12 +170,11 @@ export class H2Connection implements StreamOwner {
       case FrameType.HEADERS:
         if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
         return this.#onHeaderBlock(this.#headerBlock.headers(f));
-      case FrameType.PRIORITY:
-        if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
-        if (f.payload.length !== 5) {
-          this.#streamError(f.streamId, ErrorCode.FRAME_SIZE_ERROR, "PRIORITY frame not 5 bytes");
-        }
+      case FrameType.PRIORITY: {
+        const problem = control.priorityProblem(f);
+        if (problem !== null) this.#streamError(f.streamId, ErrorCode.FRAME_SIZE_ERROR, problem);
         return;
+      }
       case FrameType.RST_STREAM:
         return this.#onRstStream(f);
       case FrameType.SETTINGS:
@@ -191,11 +184,7 @@ export class H2Connection implements StreamOwner {
       case FrameType.PING:
         return this.#onPing(f);
       case FrameType.GOAWAY:
-        if (f.streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
-        if (f.payload.length < 8) {
-          throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY shorter than 8 bytes");
-        }
-        this.#logger.debug("the host sent GOAWAY", { code: readUint32(f.payload, 4) });
+        this.#logger.debug("the host sent GOAWAY", { code: control.goawayCode(f) });
         return;
       case FrameType.WINDOW_UPDATE:
         return this.#onWindowUpdate(f);
@@ -207,35 +196,23 @@ export class H2Connection implements StreamOwner {
   }
 
   #onSettings(f: Frame): void {
-    if (f.streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
-    if (f.flags & Flag.ACK) {
-      if (f.payload.length !== 0) {
-        throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
-      }
-      return;
-    }
-    applyPeerSettings(f.payload, this.#peer, (delta, peak) => {
-      for (const s of this.#streams.values()) {
-        if (s.sendWindow + peak > MAX_WINDOW) {
-          throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
-        }
-        s.sendWindow += delta;
-      }
-    });
+    if (control.isSettingsAck(f)) return;
+    applyPeerSettings(
+      f.payload,
+      this.#peer,
+      (delta, peak) => shiftSendWindows(this.#streams.values(), delta, peak),
+    );
     this.#out.sendControl(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
     this.#flushBlocked();
   }
 
   #onPing(f: Frame): void {
-    if (f.streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
-    if (f.payload.length !== 8) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "PING not 8 bytes");
-    if (f.flags & Flag.ACK) return;
-    this.#out.sendControl(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
+    const echo = control.pingToEcho(f);
+    if (echo !== null) this.#out.sendControl(encodeFrame(FrameType.PING, Flag.ACK, 0, echo));
   }
 
   #onWindowUpdate(f: Frame): void {
-    if (f.payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE not 4 bytes");
-    const increment = readUint32(f.payload, 0) & MAX_WINDOW;
+    const increment = control.windowIncrement(f);
     if (f.streamId === 0) {
       this.#sendWindows.credit(increment);
       this.#flushBlocked();
@@ -255,13 +232,12 @@ export class H2Connection implements StreamOwner {
   }
 
   #onRstStream(f: Frame): void {
-    if (f.streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
-    if (f.payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM not 4 bytes");
+    const code = control.rstStreamCode(f);
     this.#checkKnownId(f.streamId, "RST_STREAM");
     const s = this.#streams.get(f.streamId);
     if (!s) return;
     this.#remove(s);
-    s.sink?.abort(`the host reset the stream (code ${readUint32(f.payload, 0)})`);
+    s.sink?.abort(`the host reset the stream (code ${code})`);
   }
 
   /** A frame other than HEADERS/PRIORITY on a stream id never opened is a connection error. */

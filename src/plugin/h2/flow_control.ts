@@ -92,6 +92,39 @@ export function streamAcknowledgement(
 }
 
 /**
+ * Applies a change of the peer's SETTINGS_INITIAL_WINDOW_SIZE to the send windows of the open streams (RFC
+ * 9113 §6.9.2): each moves by `delta`; `peak` is the largest increase within the SETTINGS frame, so a window
+ * that would pass 2^31-1 part-way through the frame is an error too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shiftSendWindows } from "./flow_control.ts";
+ * const streams = [{ sendWindow: 10 }, { sendWindow: -5 }];
+ * shiftSendWindows(streams, 100, 100);
+ * assert.deepEqual(streams.map((s) => s.sendWindow), [110, 95]);
+ * assert.throws(() => shiftSendWindows([{ sendWindow: 2 ** 31 - 1 }], 1, 1), /exceeds/);
+ * ```
+ *
+ * @param streams The open streams.
+ * @param delta The net change of the initial window.
+ * @param peak The largest increase seen within the frame.
+ * @throws {H2Error} FLOW_CONTROL_ERROR when a window would exceed 2^31-1.
+ */
+export function shiftSendWindows(
+  streams: Iterable<{ sendWindow: number }>,
+  delta: number,
+  peak: number,
+): void {
+  for (const s of streams) {
+    if (s.sendWindow + peak > MAX_WINDOW) {
+      throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
+    }
+    s.sendWindow += delta;
+  }
+}
+
+/**
  * Our send windows: the connection's, and each stream's (kept on the stream). DATA leaves only as the
  * windows and the peer's frame size allow; a stream that cannot send waits in the blocked set until
  * {@linkcode SendWindows.blocked} is drained again.
