@@ -21,6 +21,7 @@ import { listen, type PluginListener, type Transport } from "./listener.ts";
 import { createPluginServer } from "./server.ts";
 import type { AttestorPlugin } from "./types.ts";
 import { writeAllSync } from "../io.ts";
+import { createNativeHeapTrimmer, type NativeHeapTrimmer } from "../memory/malloc_trim.ts";
 
 /** The cookie key and value spire-agent sets for a WorkloadAttestor. */
 export const MAGIC_COOKIE_KEY = "WorkloadAttestor";
@@ -51,6 +52,52 @@ export interface ServeOptions {
   readonly writeStderr?: (text: string) => void;
   /** How long the host may stay disconnected before the process exits. @default {10000} */
   readonly hostGoneTimeoutMs?: number;
+}
+
+/**
+ * The plugin with every Configure, Validate and Attest noted as activity (after which the C heap is trimmed,
+ * see {@linkcode createNativeHeapTrimmer}); the answers are the plugin's own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withActivityNoted } from "./serve.ts";
+ * import { createAttestorPlugin } from "./plugin.ts";
+ * import { nullLogger } from "../log.ts";
+ * let noted = 0;
+ * const plugin = withActivityNoted(createAttestorPlugin({ logger: nullLogger }), () => noted++);
+ * assert.equal(plugin.validate("kubelet_read_only_port = 10255", { trustDomain: "example.org" }).valid, true);
+ * await assert.rejects(plugin.attest(1, AbortSignal.timeout(5000)), { reason: "not-configured" });
+ * assert.equal(noted, 2);
+ * await plugin.deinit();
+ * ```
+ *
+ * @param plugin The plugin.
+ * @param noteActivity Called at the start of each such call.
+ * @returns The same plugin, observed.
+ */
+export function withActivityNoted(plugin: AttestorPlugin, noteActivity: () => void): AttestorPlugin {
+  return {
+    configure(hcl, core) {
+      noteActivity();
+      return plugin.configure(hcl, core);
+    },
+    validate(hcl, core) {
+      noteActivity();
+      return plugin.validate(hcl, core);
+    },
+    attest(pid, signal) {
+      noteActivity();
+      return plugin.attest(pid, signal);
+    },
+    attestReference(request, signal) {
+      noteActivity();
+      return plugin.attestReference(request, signal);
+    },
+    deinit() {
+      return plugin.deinit();
+    },
+  };
 }
 
 /** How long the final resource release may take (the host kills the process 2 s after Shutdown). */
@@ -167,13 +214,15 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
   }
 
   let plugin: AttestorPlugin | null = null;
+  // Gives the C heap's free pages back a little while after the start-up and after bursts of calls.
+  const trimmer: NativeHeapTrimmer = createNativeHeapTrimmer({ logger });
   let server: ReturnType<typeof createPluginServer> | null = null;
   let listener: PluginListener | null = null;
   let hostGoneTimer: ReturnType<typeof setTimeout> | undefined;
   let everConnected = false;
   let exitCode = 0;
   try {
-    plugin = options.createPlugin(logger);
+    plugin = withActivityNoted(options.createPlugin(logger), trimmer.noteActivity);
     const srv = createPluginServer({
       plugin,
       logger,
@@ -207,6 +256,7 @@ export async function servePlugin(options: ServeOptions): Promise<number> {
     exitCode = 1;
   } finally {
     clearTimeout(hostGoneTimer);
+    trimmer.stop();
     // Destroy the connections at once, before the gRPC server, and without waiting for the Shutdown reply
     // to flush (the host ignores it; a Go plugin also exits before it is sent). (With grpc-js on
     // node:http2 the other order tripped an nghttp2 assertion in Deno 2.9.6; the plugin's own transport
