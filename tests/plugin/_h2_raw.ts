@@ -260,3 +260,12 @@ export function stringField(field: number, value: string): Uint8Array {
 export function headersOf(c: RawH2, f: RawFrame): Record<string, string> {
   return Object.fromEntries(c.decoder.decode(f.payload));
 }
+
+/** The gRPC path of WorkloadAttestor/Attest. */
+export const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
+/** The gRPC path of WorkloadAttestor/AttestReference. */
+export const ATTEST_REFERENCE = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/AttestReference";
+/** The gRPC path of the health service's Check. */
+export const HEALTH = "/grpc.health.v1.Health/Check";
+/** A Health/Check request for the service "plugin", framed as one gRPC message. */
+export const healthRequest = (): Uint8Array => grpcMessage(stringField(1, "plugin"));

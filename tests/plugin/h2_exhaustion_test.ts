@@ -4,9 +4,8 @@ import { encodeFrame, Flag, FrameType, rstStreamFrame } from "../../src/plugin/h
 import { MAX_MESSAGE_BYTES, MAX_PENDING_BYTES_PER_CONNECTION } from "../../src/plugin/h2/grpc.ts";
 import { MAX_HOST_CONNECTIONS } from "../../src/plugin/server.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
-import { headersOf, type RawFrame, RawH2, requestFrame } from "./_h2_raw.ts";
+import { ATTEST, headersOf, type RawFrame, RawH2, requestFrame } from "./_h2_raw.ts";
 
-const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
 const ended = (id: number) => (f: RawFrame) => f.streamId === id && (f.flags & Flag.END_STREAM) !== 0;
 
 describe("HTTP/2 transport: memory a hostile host can make the plugin hold", () => {

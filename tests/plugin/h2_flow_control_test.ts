@@ -11,18 +11,19 @@ import {
 } from "../../src/plugin/h2/frames.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import {
+  ATTEST,
   dataFrames,
   grpcMessage,
   headersOf,
+  HEALTH,
+  healthRequest,
   type RawFrame,
   RawH2,
   requestFrame,
   stringField,
 } from "./_h2_raw.ts";
 
-const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
 const CONFIGURE = "/spire.service.common.config.v1.Config/Configure";
-const HEALTH = "/grpc.health.v1.Health/Check";
 
 /** AttestRequest{pid}. */
 const attestRequest = (pid: number) => grpcMessage(Uint8Array.of(0x08, pid));
@@ -195,7 +196,7 @@ describe("HTTP/2 transport: flow control against a real socket", () => {
       const rst = await c.waitFor(isStream(1, FrameType.RST_STREAM));
       assert.equal(readUint32(rst!.payload, 0), ErrorCode.FLOW_CONTROL_ERROR);
       f.runtime.hang = false;
-      await c.send(requestFrame(3, HEALTH), ...dataFrames(3, grpcMessage(stringField(1, "plugin"))));
+      await c.send(requestFrame(3, HEALTH), ...dataFrames(3, healthRequest()));
       const trailers = await c.waitFor((x) => x.streamId === 3 && (x.flags & Flag.END_STREAM) !== 0);
       assert.equal(headersOf(c, trailers!)["grpc-status"], "0", "the connection still serves");
     } finally {
@@ -207,11 +208,11 @@ describe("HTTP/2 transport: flow control against a real socket", () => {
   it("resets a stream that sends DATA after its END_STREAM (STREAM_CLOSED), and keeps the connection", async () => {
     const c = await RawH2.connect(f.address);
     try {
-      await c.send(requestFrame(1, HEALTH), ...dataFrames(1, grpcMessage(stringField(1, "plugin"))));
+      await c.send(requestFrame(1, HEALTH), ...dataFrames(1, healthRequest()));
       await c.send(encodeFrame(FrameType.DATA, 0, 1, new Uint8Array(10)));
       const rst = await c.waitFor(isStream(1, FrameType.RST_STREAM));
       assert.equal(readUint32(rst!.payload, 0), ErrorCode.STREAM_CLOSED);
-      await c.send(requestFrame(3, HEALTH), ...dataFrames(3, grpcMessage(stringField(1, "plugin"))));
+      await c.send(requestFrame(3, HEALTH), ...dataFrames(3, healthRequest()));
       const trailers = await c.waitFor((x) => x.streamId === 3 && (x.flags & Flag.END_STREAM) !== 0);
       assert.equal(headersOf(c, trailers!)["grpc-status"], "0", "the connection still serves");
     } finally {

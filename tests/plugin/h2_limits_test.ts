@@ -6,20 +6,20 @@ import { encodeHeaders } from "../../src/plugin/h2/hpack.ts";
 import type { AttestorError } from "../../src/errors.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import {
+  ATTEST,
+  ATTEST_REFERENCE,
   dataFrames,
   grpcMessage,
   grpcRequestHeaders,
   headersOf,
+  HEALTH,
+  healthRequest,
   type RawFrame,
   RawH2,
   requestFrame,
   stringField,
 } from "./_h2_raw.ts";
 
-const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
-const ATTEST_REFERENCE = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/AttestReference";
-const HEALTH = "/grpc.health.v1.Health/Check";
-const healthRequest = () => grpcMessage(stringField(1, "plugin"));
 const ended = (id: number) => (f: RawFrame) => f.streamId === id && (f.flags & Flag.END_STREAM) !== 0;
 
 /** Sends one request on a fresh connection and returns the final HEADERS' fields (Trailers-Only or trailers). */

@@ -11,9 +11,7 @@ import {
 import { HpackDecoder } from "../../src/plugin/h2/hpack.ts";
 import { applyPeerSettings, defaultPeerSettings } from "../../src/plugin/h2/settings.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
-import { dataFrames, grpcMessage, headersOf, RawH2, requestFrame } from "./_h2_raw.ts";
-
-const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
+import { ATTEST, dataFrames, grpcMessage, headersOf, RawH2, requestFrame } from "./_h2_raw.ts";
 
 /** The payload of a SETTINGS frame. */
 function payload(settings: [number, number][]): Uint8Array {

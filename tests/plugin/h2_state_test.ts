@@ -15,19 +15,18 @@ import {
 import { encodeHeaders } from "../../src/plugin/h2/hpack.ts";
 import { type H2Fixture, startH2Fixture } from "./_h2_fixture.ts";
 import {
+  ATTEST,
   dataFrames,
   grpcMessage,
   grpcRequestHeaders,
   headersOf,
+  HEALTH,
+  healthRequest,
   type RawFrame,
   RawH2,
   requestFrame,
-  stringField,
 } from "./_h2_raw.ts";
 
-const ATTEST = "/spire.plugin.agent.workloadattestor.v1.WorkloadAttestor/Attest";
-const HEALTH = "/grpc.health.v1.Health/Check";
-const healthRequest = () => grpcMessage(stringField(1, "plugin"));
 const attestRequest = (pid: number) => grpcMessage(Uint8Array.of(0x08, pid));
 const ended = (id: number) => (f: RawFrame) => f.streamId === id && (f.flags & Flag.END_STREAM) !== 0;
 const isStream = (id: number, type: number) => (f: RawFrame) => f.streamId === id && f.type === type;
